@@ -1,0 +1,108 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gpubroker/pod/actor"
+	"github.com/gpubroker/pod/audit"
+	"github.com/gpubroker/pod/mode"
+)
+
+// execer is what both *sql.DB and *sql.Tx offer, so a record can be written
+// inside the transaction of the change it describes.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// nullJSON stores empty JSON as NULL.
+func nullJSON(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return string(b)
+}
+
+func appendAudit(ctx context.Context, x execer, r audit.Record) (int64, error) {
+	if r.At.IsZero() {
+		r.At = now()
+	}
+	var id int64
+	err := x.QueryRowContext(ctx, `INSERT INTO audit_log
+		(at, actor_kind, actor_id, actor_role, face, tenant_id, mode, action, input, verdict, result, error, duration_us)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
+		r.At.UTC(), string(r.Actor.Kind), r.Actor.ID, string(r.Actor.Role), r.Face, r.TenantID, string(r.Mode),
+		r.Action, nullJSON(r.Input), r.Verdict, nullJSON(r.Result), r.Error, r.Duration.Microseconds()).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("append audit %s: %w", r.Action, err)
+	}
+	return id, nil
+}
+
+// AppendAudit writes one record.
+func (s *Store) AppendAudit(ctx context.Context, r audit.Record) (int64, error) {
+	return appendAudit(ctx, s.db, r)
+}
+
+// QueryAudit returns records matching f, newest first (at most 1000).
+func (s *Store) QueryAudit(ctx context.Context, f audit.Filter) ([]audit.Record, error) {
+	var where []string
+	var args []any
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, fmt.Sprintf(cond, len(args)))
+	}
+	if f.TenantID != "" {
+		add("tenant_id = $%d", f.TenantID)
+	}
+	if f.Action != "" {
+		add("action = $%d", f.Action)
+	}
+	if f.ActorID != "" {
+		add("actor_id = $%d", f.ActorID)
+	}
+	if !f.Since.IsZero() {
+		add("at >= $%d", f.Since.UTC())
+	}
+	if !f.Until.IsZero() {
+		add("at < $%d", f.Until.UTC())
+	}
+	if f.BeforeID > 0 {
+		add("id < $%d", f.BeforeID)
+	}
+	limit := f.Limit
+	if limit <= 0 || limit > 1000 {
+		limit = 1000
+	}
+	q := `SELECT id, at, actor_kind, actor_id, actor_role, face, tenant_id, mode, action, input, verdict, result, error, duration_us FROM audit_log`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += fmt.Sprintf(" ORDER BY id DESC LIMIT %d", limit)
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("query audit: %w", err)
+	}
+	defer rows.Close()
+	var out []audit.Record
+	for rows.Next() {
+		var r audit.Record
+		var kind, role, m string
+		var input, result []byte
+		var us int64
+		if err := rows.Scan(&r.ID, &r.At, &kind, &r.Actor.ID, &role, &r.Face, &r.TenantID, &m,
+			&r.Action, &input, &r.Verdict, &result, &r.Error, &us); err != nil {
+			return nil, fmt.Errorf("scan audit: %w", err)
+		}
+		r.At = r.At.UTC()
+		r.Actor.Kind, r.Actor.Role, r.Mode = actor.Kind(kind), actor.Role(role), mode.Mode(m)
+		r.Input, r.Result = input, result
+		r.Duration = time.Duration(us) * time.Microsecond
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
