@@ -1,0 +1,81 @@
+package params
+
+import "time"
+
+// Platform declares the platform's own parameters. Other packages declare
+// theirs beside their code (provider credentials in package providers) and
+// the app joins them into one Catalog.
+func Platform() []Spec {
+	return []Spec{
+		{Key: "platform.base_url", Type: TypeURL, Default: "http://127.0.0.1:8080", Affects: AffectsBoth, GlobalOnly: true,
+			Description: "Public URL of the web UI and API; used in emails and links."},
+		{Key: "platform.name", Type: TypeString, Default: "GPUBROKER POD", Affects: AffectsBoth,
+			Description: "Display name shown in pages and emails.", Rules: []Rule{NotEmpty()}},
+		{Key: "platform.support_email", Type: TypeString, Default: "support@gpubroker.local", Affects: AffectsBoth,
+			Description: "Address users can write to.", Rules: []Rule{Matches("must be an email address", `^[^@\s]+@[^@\s]+$`)}},
+
+		{Key: "auth.provider", Type: TypeEnum, Enum: []string{"builtin", "cognito"}, Default: "builtin", Affects: AffectsBoth,
+			Description: "Who issues user tokens: the built-in identity service or AWS Cognito."},
+		{Key: "auth.access_token_ttl", Type: TypeDuration, Default: "15m", Affects: AffectsBoth,
+			Description: "Lifetime of an access token.", Rules: []Rule{DurationRange(time.Minute, 24*time.Hour)}},
+		{Key: "auth.refresh_token_ttl", Type: TypeDuration, Default: "720h", Affects: AffectsBoth,
+			Description: "Lifetime of a refresh token.", Rules: []Rule{DurationRange(time.Hour, 90*24*time.Hour)}},
+		{Key: "auth.mfa_required_for_admins", Type: TypeBool, Default: "false", Affects: AffectsBoth,
+			Description: "Require TOTP MFA for POD Admin logins."},
+
+		{Key: "stripe.secret_key", Type: TypeSecret, Affects: AffectsBoth, Group: "stripe",
+			Description: "Stripe secret API key: a test key (sk_test_) in SANDBOX, a live key in LIVE.",
+			Rules:       []Rule{PrefixByMode([]string{"sk_test_", "rk_test_"}, []string{"sk_live_", "rk_live_"})}},
+		{Key: "stripe.publishable_key", Type: TypeString, Affects: AffectsBoth, Group: "stripe",
+			Description: "Stripe publishable key for Stripe Elements: pk_test_ in SANDBOX, pk_live_ in LIVE.",
+			Rules:       []Rule{PrefixByMode([]string{"pk_test_"}, []string{"pk_live_"})}},
+		{Key: "stripe.webhook_secret", Type: TypeSecret, Affects: AffectsBoth, Group: "stripe",
+			Description: "Signing secret of the Stripe webhook endpoint.",
+			Rules:       []Rule{Matches("must start with whsec_", `^whsec_`)}},
+		{Key: "stripe.api_url", Type: TypeURL, Affects: AffectsBoth, Group: "stripe",
+			Description: "Override of the Stripe API URL (stripe-mock in tests); empty means Stripe itself."},
+
+		{Key: "billing.markup_percent", Type: TypeFloat, Default: "15", Affects: AffectsBoth,
+			Description: "Markup added to the provider's price, in percent.", Rules: []Rule{Range(0, 500)}},
+		{Key: "billing.currency", Type: TypeEnum, Enum: []string{"usd", "eur", "gbp"}, Default: "usd", Affects: AffectsBoth,
+			Description: "Currency of invoices and prices shown."},
+		{Key: "budget.monthly_limit_usd", Type: TypeFloat, Default: "1000", Affects: AffectsBoth,
+			Description: "Most a tenant may spend on pods in a calendar month, in USD.", Rules: []Rule{Range(0, 10_000_000)}},
+
+		{Key: "sandbox.provision_delay", Type: TypeDuration, Default: "0s", Affects: AffectsSandbox,
+			Description: "How long simulated provisioning takes in SANDBOX (0s = instant).", Rules: []Rule{DurationRange(0, 10*time.Minute)}},
+		{Key: "sandbox.failure_rate", Type: TypeFloat, Default: "0", Affects: AffectsSandbox,
+			Description: "Share of simulated provisioning attempts that fail in SANDBOX, 0 to 1.", Rules: []Rule{Range(0, 1)}},
+
+		{Key: "providers.price_cache_ttl", Type: TypeDuration, Default: "60s", Affects: AffectsBoth,
+			Description: "How long provider prices are served from cache before a refresh.", Rules: []Rule{DurationRange(time.Second, time.Hour)}},
+		{Key: "providers.request_timeout", Type: TypeDuration, Default: "10s", Affects: AffectsBoth,
+			Description: "Timeout of one provider API call.", Rules: []Rule{DurationRange(100*time.Millisecond, 2*time.Minute)}},
+		{Key: "providers.breaker_failures", Type: TypeInt, Default: "5", Affects: AffectsBoth,
+			Description: "Consecutive failures that open a provider's circuit breaker.", Rules: []Rule{Range(1, 100)}},
+		{Key: "providers.breaker_cooldown", Type: TypeDuration, Default: "30s", Affects: AffectsBoth,
+			Description: "How long an open breaker waits before a probe.", Rules: []Rule{DurationRange(time.Second, time.Hour)}},
+
+		{Key: "ratelimit.tool_calls_per_minute", Type: TypeInt, Default: "120", Affects: AffectsBoth,
+			Description: "Tool calls one actor may make per minute, per tool.", Rules: []Rule{Range(1, 100_000)}},
+
+		{Key: "email.from", Type: TypeString, Default: "GPUBROKER POD <no-reply@gpubroker.local>", Affects: AffectsBoth,
+			Description: "Sender of every email.", Rules: []Rule{NotEmpty()}},
+
+		{Key: "slack.enabled", Type: TypeBool, Default: "false", Affects: AffectsBoth,
+			Description: "Post agent decisions to Slack for approval."},
+		{Key: "slack.bot_token", Type: TypeSecret, Affects: AffectsBoth,
+			Description: "Slack bot token (xoxb-).", Rules: []Rule{Matches("must start with xoxb-", `^xoxb-`)}},
+		{Key: "slack.signing_secret", Type: TypeSecret, Affects: AffectsBoth,
+			Description: "Slack signing secret for interactivity requests."},
+		{Key: "slack.channel", Type: TypeString, Default: "#gpubroker-agent", Affects: AffectsBoth,
+			Description: "Channel that receives agent decisions."},
+
+		{Key: "agent.planner", Type: TypeEnum, Enum: []string{"builtin", "openai", "anthropic", "bedrock", "ollama"}, Default: "builtin", Affects: AffectsBoth,
+			Description: "Model behind the procurement agent; builtin is the deterministic planner."},
+		{Key: "agent.max_iterations", Type: TypeInt, Default: "25", Affects: AffectsBoth,
+			Description: "Most loop iterations in one agent run.", Rules: []Rule{Range(1, 500)}},
+		{Key: "agent.model_options", Type: TypeJSON, Default: "{}", Affects: AffectsBoth,
+			Description: "Extra model options as a JSON object (model name, temperature…)."},
+	}
+}
