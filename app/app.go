@@ -1,0 +1,146 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/gpubroker/pod/api"
+	"github.com/gpubroker/pod/params"
+	"github.com/gpubroker/pod/providers"
+	"github.com/gpubroker/pod/secrets"
+	"github.com/gpubroker/pod/ssmparams"
+	"github.com/gpubroker/pod/store"
+	"github.com/gpubroker/pod/tenant"
+)
+
+// App is the running platform.
+type App struct {
+	cfg     Config
+	log     *slog.Logger
+	Store   *store.Store
+	Sealer  secrets.Sealer
+	Params  *params.Service
+	Tenants *tenant.Service
+	// KeyCreated is true when this start created the local key file.
+	KeyCreated bool
+}
+
+// Catalog joins every package's declared parameters.
+func Catalog() (*params.Catalog, error) {
+	return params.NewCatalog(params.Platform(), providers.CredentialParams())
+}
+
+// New opens the database (migrating it), the master key and the parameter
+// system, and builds the domain services. It does not listen.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
+	cfg = cfg.withDefaults()
+	a := &App{cfg: cfg, log: log}
+	cat, err := Catalog()
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	a.Store = st
+	var opts []params.Option
+	if cfg.AWS {
+		awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(cfg.AWSRegion))
+		if err != nil {
+			st.Close()
+			return nil, fmt.Errorf("aws config: %w", err)
+		}
+		endpoint := func(string) *string {
+			if cfg.AWSEndpoint == "" {
+				return nil
+			}
+			return aws.String(cfg.AWSEndpoint)
+		}
+		ssmc := ssm.NewFromConfig(awsCfg, func(o *ssm.Options) { o.BaseEndpoint = endpoint("ssm") })
+		smc := secretsmanager.NewFromConfig(awsCfg, func(o *secretsmanager.Options) { o.BaseEndpoint = endpoint("secretsmanager") })
+		opts = append(opts, params.WithValueStore(ssmparams.New(ssmc, smc, cfg.ParamPrefix)))
+		if cfg.KMSKeyID == "" {
+			st.Close()
+			return nil, errors.New("GPUBROKER_AWS is on but GPUBROKER_KMS_KEY_ID is empty: name the KMS key that wraps data keys")
+		}
+		kmsc := kms.NewFromConfig(awsCfg, func(o *kms.Options) { o.BaseEndpoint = endpoint("kms") })
+		a.Sealer = secrets.NewEnvelope(secrets.NewKMSKey(kmsc, cfg.KMSKeyID))
+	} else {
+		key, created, err := secrets.LoadOrCreateKeyFile(cfg.KeyFile)
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		a.KeyCreated = created
+		a.Sealer = secrets.NewEnvelope(key)
+	}
+	a.Params = params.NewService(cat, st, a.Sealer, append(opts, params.WithLogger(log))...)
+	if err := a.Params.Reload(ctx); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("load parameters: %w", err)
+	}
+	groups := make([]string, len(providers.Supported))
+	for i, p := range providers.Supported {
+		groups[i] = providers.CredentialGroup(p.ID)
+	}
+	a.Tenants = tenant.NewService(st, tenant.NewLiveCheck(a.Params, groups))
+	return a, nil
+}
+
+// Close releases the database.
+func (a *App) Close() error { return a.Store.Close() }
+
+// Handler is the platform's HTTP handler.
+func (a *App) Handler() http.Handler {
+	return api.NewRouter(api.Deps{Log: a.log, Health: a.Store})
+}
+
+// Serve listens on ln until ctx ends, then shuts down gracefully: the
+// listener closes, in-flight requests get up to drain to finish, background
+// work stops, and the caller closes the database.
+func (a *App) Serve(ctx context.Context, ln net.Listener, drain time.Duration) error {
+	srv := &http.Server{
+		Handler:           a.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := a.Params.Watch(bg); err != nil {
+			a.log.Error("parameter watcher stopped", "err", err)
+		}
+	}()
+	defer func() { stopBG(); wg.Wait() }()
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), drain)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}

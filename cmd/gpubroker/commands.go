@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/user"
+	"strings"
+	"time"
+
+	"github.com/gpubroker/pod/actor"
+	"github.com/gpubroker/pod/app"
+	"github.com/gpubroker/pod/fault"
+)
+
+// bootstrap parses the bootstrap flags of a subcommand over the environment.
+func bootstrap(name string, args []string, extra func(*flag.FlagSet)) (app.Config, *flag.FlagSet, error) {
+	cfg := app.ConfigFromEnv(os.Getenv)
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	cfg.Flags(fs)
+	if extra != nil {
+		extra(fs)
+	}
+	return cfg, fs, fs.Parse(args)
+}
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
+
+func serve(ctx context.Context, args []string) error {
+	cfg, _, err := bootstrap("serve", args, nil)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.LogLevel)
+	a, err := app.New(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	seeded, err := a.Seed(ctx)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	url := "http://" + ln.Addr().String()
+	fmt.Printf("GPUBROKER POD %s is running at %s (database: %s)\n", version, url, a.Store.Dialect())
+	if seeded.AdminPassword != "" {
+		fmt.Printf("Admin login: %s / %s  (also in %s)\n", seeded.AdminEmail, seeded.AdminPassword, seeded.PasswordFile)
+	} else {
+		fmt.Printf("Admin login: %s (initial password in %s)\n", seeded.AdminEmail, seeded.PasswordFile)
+	}
+	log.Info("serving", "addr", ln.Addr().String(), "version", version)
+	if err := a.Serve(ctx, ln, 10*time.Second); err != nil {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func migrate(ctx context.Context, args []string) error {
+	cfg, _, err := bootstrap("migrate", args, nil)
+	if err != nil {
+		return err
+	}
+	a, err := app.ConnectStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	applied, err := a.MigrateReport(ctx)
+	for _, name := range applied {
+		fmt.Println("applied", name)
+	}
+	if err != nil {
+		return err
+	}
+	v, err := a.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("schema at version %d (%s)\n", v, a.Dialect())
+	return nil
+}
+
+func paramsCmd(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return errors.New("params: want export or import")
+	}
+	sub, args := args[0], args[1:]
+	var tenantID, out, confirm string
+	cfg, fs, err := bootstrap("params "+sub, args, func(fs *flag.FlagSet) {
+		switch sub {
+		case "export":
+			fs.StringVar(&tenantID, "tenant", "", "export the global values and this tenant's only")
+			fs.StringVar(&out, "o", "-", "output file, - for standard output")
+		case "import":
+			fs.StringVar(&confirm, "confirm", "", "confirmation phrase when the file changes LIVE values")
+		}
+	})
+	if err != nil {
+		return err
+	}
+	a, err := app.New(ctx, cfg, newLogger("warn"))
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	switch sub {
+	case "export":
+		f, err := a.Params.Export(ctx, tenantID)
+		if err != nil {
+			return err
+		}
+		b, err := f.Encode()
+		if err != nil {
+			return err
+		}
+		if out == "-" {
+			_, err = os.Stdout.Write(b)
+			return err
+		}
+		return os.WriteFile(out, b, 0o600)
+	case "import":
+		if fs.NArg() != 1 {
+			return errors.New("params import: name one file, or - for standard input")
+		}
+		var data []byte
+		if fs.Arg(0) == "-" {
+			data, err = io.ReadAll(io.LimitReader(os.Stdin, 64<<20))
+		} else {
+			data, err = os.ReadFile(fs.Arg(0))
+		}
+		if err != nil {
+			return err
+		}
+		res, err := a.Params.Import(ctx, cliActor(), data, confirm)
+		if e, ok := fault.As(err); ok && e.Kind == fault.KindNeedsConfirmation {
+			return fmt.Errorf("%s\nrun again with -confirm %q", e.Message, e.Confirm)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Printf("imported %d values\n", res.Applied)
+		return nil
+	}
+	return fmt.Errorf("params: unknown subcommand %q, want export or import", sub)
+}
+
+// cliActor is the operator at the terminal, recorded in history by login.
+func cliActor() actor.Actor {
+	name := "operator"
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		name = u.Username
+	}
+	return actor.Actor{Kind: actor.KindSystem, ID: "cli:" + strings.ReplaceAll(name, " ", "_"), Role: actor.RolePodAdmin, Name: name}
+}
