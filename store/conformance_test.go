@@ -225,7 +225,7 @@ func testParamCommit(t *testing.T, s *store.Store, _ dbtest.Backend) {
 	if str(c[0].OldValue) != "15" {
 		t.Fatalf("second set: old = %s, want 15", str(c[0].OldValue))
 	}
-	c = commit(t, s, params.Write{Scope: live, Key: "stripe.secret_key", Value: "c2VhbGVk", Sealed: true, Secret: true})
+	commit(t, s, params.Write{Scope: live, Key: "stripe.secret_key", Value: "c2VhbGVk", Sealed: true, Secret: true})
 	c = commit(t, s, params.Write{Scope: live, Key: "stripe.secret_key", Value: "c2VhbGVkMg==", Sealed: true, Secret: true})
 	if str(c[0].OldValue) != params.Redacted {
 		t.Fatalf("secret old value = %s, want %s", str(c[0].OldValue), params.Redacted)
