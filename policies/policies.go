@@ -1,0 +1,192 @@
+// Package policies decides whether a tool call may run: allow, deny (with a
+// reason), needs confirmation, or needs approval. Every face reaches tools
+// through the same registry, so these rules hold on REST, MCP and the agent
+// alike.
+//
+// Policies are plain functions of their inputs: they do no I/O, keep no
+// state and read no clock. The caller gathers the facts (the tenant's mode,
+// the actor's recent call count, the budget reservation's outcome) and the
+// policy turns them into a Verdict.
+package policies
+
+import (
+	"fmt"
+
+	"github.com/gpubroker/pod/actor"
+	"github.com/gpubroker/pod/mode"
+)
+
+// Decision is what a policy concludes.
+type Decision string
+
+// Decisions.
+const (
+	Allow             Decision = "allow"
+	Deny              Decision = "deny"
+	NeedsConfirmation Decision = "needs_confirmation"
+	NeedsApproval     Decision = "needs_approval"
+)
+
+// Verdict is a decision with its reason and, for confirmation, the phrase
+// the caller must send back.
+type Verdict struct {
+	Decision Decision `json:"decision"`
+	Rule     string   `json:"rule,omitempty"`
+	Reason   string   `json:"reason,omitempty"`
+	Confirm  string   `json:"confirm,omitempty"`
+}
+
+// Allowed reports whether the call may run.
+func (v Verdict) Allowed() bool { return v.Decision == Allow }
+
+func allow() Verdict { return Verdict{Decision: Allow} }
+
+func deny(rule, format string, args ...any) Verdict {
+	return Verdict{Decision: Deny, Rule: rule, Reason: fmt.Sprintf(format, args...)}
+}
+
+// Tool is what policies need to know about a tool.
+type Tool struct {
+	Name     string
+	MinRole  actor.Role
+	ReadOnly bool
+	// Spends marks a tool that can cost money; the agent's spending calls
+	// need an admin's approval.
+	Spends bool
+	// Platform marks a tool that acts across tenants (creating tenants,
+	// global parameters): only a platform operator may call it.
+	Platform bool
+}
+
+// Target is the tenant a call acts on and, for owned resources, the owner.
+type Target struct {
+	TenantID string
+	Mode     mode.Mode
+	// OwnerID is the user owning the resource, when the tool acts on one
+	// (a pod); users reach only their own.
+	OwnerID string
+	// Platform marks a call that reaches beyond one tenant for this input
+	// (a global parameter scope, another tenant's listing).
+	Platform bool
+}
+
+// Call gathers every fact the policies read.
+type Call struct {
+	Actor  actor.Actor
+	Tool   Tool
+	Target Target
+	// Confirm is the phrase the caller sent, if any.
+	Confirm string
+	// Rate: calls this actor made to this tool in the current window,
+	// including this one, and the limit.
+	RateCount, RateLimit int
+	// Approved is set when an admin approved this exact call (agent flow).
+	Approved bool
+}
+
+// PlatformTenant is the operator's home tenant: its POD Admins run the
+// platform and may act on every tenant.
+const PlatformTenant = "default"
+
+// IsPlatformOperator reports whether a acts for the whole platform: the
+// platform itself, or a POD Admin of the operator's home tenant.
+func IsPlatformOperator(a actor.Actor) bool {
+	if a.Kind == actor.KindSystem {
+		return true
+	}
+	return a.Role == actor.RolePodAdmin && a.TenantID == PlatformTenant
+}
+
+// Evaluate runs every rule in order and returns the first verdict that is
+// not Allow: role, tenant isolation, ownership, rate, mode, then approval.
+func Evaluate(c Call) Verdict {
+	for _, rule := range []func(Call) Verdict{Role, Tenant, Ownership, Rate, Mode, Approval} {
+		if v := rule(c); !v.Allowed() {
+			return v
+		}
+	}
+	return allow()
+}
+
+// Visible reports whether a tool should be listed to a: tools above the
+// actor's role, and platform tools for tenant admins, are invisible.
+func Visible(a actor.Actor, t Tool) bool {
+	return Role(Call{Actor: a, Tool: t}).Allowed() && (!t.Platform || IsPlatformOperator(a))
+}
+
+// Role enforces RBAC (R19.7): the actor's role must reach the tool's.
+func Role(c Call) Verdict {
+	if !c.Actor.Role.Valid() {
+		return deny("role", "caller has no valid role")
+	}
+	if !c.Actor.Role.AtLeast(c.Tool.MinRole) {
+		return deny("role", "%s needs role %s; caller is %s", c.Tool.Name, c.Tool.MinRole, c.Actor.Role)
+	}
+	return allow()
+}
+
+// Tenant enforces isolation: an actor reaches only its own tenant, unless it
+// is a platform operator; platform tools and platform-wide inputs are for
+// operators only.
+func Tenant(c Call) Verdict {
+	op := IsPlatformOperator(c.Actor)
+	switch {
+	case c.Tool.Platform && !op:
+		return deny("tenant", "%s acts across tenants and is for platform operators only", c.Tool.Name)
+	case c.Target.Platform && !op:
+		return deny("tenant", "this %s call reaches beyond tenant %s; only platform operators may make it", c.Tool.Name, c.Actor.TenantID)
+	case c.Target.TenantID != "" && c.Target.TenantID != c.Actor.TenantID && !op:
+		return deny("tenant", "caller belongs to tenant %q and may not act on tenant %q", c.Actor.TenantID, c.Target.TenantID)
+	}
+	return allow()
+}
+
+// Ownership lets users reach only their own resources; POD Admins reach
+// every resource of their tenant.
+func Ownership(c Call) Verdict {
+	if c.Target.OwnerID == "" || c.Actor.Role == actor.RolePodAdmin || c.Actor.Kind == actor.KindSystem {
+		return allow()
+	}
+	if c.Actor.Kind == actor.KindUser && c.Actor.ID == c.Target.OwnerID {
+		return allow()
+	}
+	return deny("ownership", "the resource belongs to another user")
+}
+
+// Rate limits calls per actor and tool within a window.
+func Rate(c Call) Verdict {
+	if c.RateLimit > 0 && c.RateCount > c.RateLimit {
+		return deny("rate", "rate limit: at most %d calls per minute to %s", c.RateLimit, c.Tool.Name)
+	}
+	return allow()
+}
+
+// Mode makes every mutation of a LIVE tenant name the tenant as
+// confirmation: LIVE means real money and real machines.
+func Mode(c Call) Verdict {
+	if c.Tool.ReadOnly || c.Target.Mode != mode.Live || c.Target.TenantID == "" {
+		return allow()
+	}
+	if c.Confirm != c.Target.TenantID {
+		return Verdict{Decision: NeedsConfirmation, Rule: "mode",
+			Reason:  fmt.Sprintf("tenant %s is LIVE: %s changes real resources; repeat with confirm=%q", c.Target.TenantID, c.Tool.Name, c.Target.TenantID),
+			Confirm: c.Target.TenantID}
+	}
+	return allow()
+}
+
+// Approval holds the agent's spending calls until an admin approves them.
+func Approval(c Call) Verdict {
+	if c.Actor.Kind == actor.KindAgent && c.Tool.Spends && !c.Approved {
+		return Verdict{Decision: NeedsApproval, Rule: "approval", Reason: fmt.Sprintf("%s can spend money: an admin must approve the agent's call", c.Tool.Name)}
+	}
+	return allow()
+}
+
+// Budget turns the outcome of an atomic reservation into a verdict.
+func Budget(tool string, ok bool, estimateUSD, remainingUSD float64) Verdict {
+	if ok {
+		return allow()
+	}
+	return deny("budget", "%s would cost about $%.2f but only $%.2f of the budget remains", tool, estimateUSD, remainingUSD)
+}

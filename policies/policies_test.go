@@ -1,0 +1,113 @@
+package policies
+
+import (
+	"testing"
+
+	"github.com/gpubroker/pod/actor"
+	"github.com/gpubroker/pod/mode"
+)
+
+func TestEvaluate(t *testing.T) {
+	user := actor.Actor{Kind: actor.KindUser, ID: "u1", TenantID: "acme", Role: actor.RoleUser}
+	pro := actor.Actor{Kind: actor.KindUser, ID: "u2", TenantID: "acme", Role: actor.RoleProUser}
+	acmeAdmin := actor.Actor{Kind: actor.KindUser, ID: "a1", TenantID: "acme", Role: actor.RolePodAdmin}
+	operator := actor.Actor{Kind: actor.KindToken, ID: "t1", TenantID: PlatformTenant, Role: actor.RolePodAdmin}
+	agent := actor.Actor{Kind: actor.KindAgent, ID: "agent", TenantID: "acme", Role: actor.RolePodAdmin}
+	system := actor.System("bootstrap")
+	noRole := actor.Actor{Kind: actor.KindToken, ID: "t2", TenantID: "acme"}
+
+	read := Tool{Name: "list_offers", MinRole: actor.RoleUser, ReadOnly: true}
+	proTool := Tool{Name: "compare_offers", MinRole: actor.RoleProUser, ReadOnly: true}
+	adminTool := Tool{Name: "set_parameter", MinRole: actor.RolePodAdmin}
+	platformTool := Tool{Name: "create_tenant", MinRole: actor.RolePodAdmin, Platform: true}
+	spend := Tool{Name: "deploy_pod", MinRole: actor.RoleUser, Spends: true}
+
+	acme := Target{TenantID: "acme", Mode: mode.Sandbox}
+	acmeLive := Target{TenantID: "acme", Mode: mode.Live}
+	beta := Target{TenantID: "beta", Mode: mode.Sandbox}
+
+	cases := []struct {
+		name string
+		call Call
+		want Decision
+		rule string
+	}{
+		{"a user may call a user tool in its tenant", Call{Actor: user, Tool: read, Target: acme}, Allow, ""},
+		{"a user may not call a pro tool", Call{Actor: user, Tool: proTool, Target: acme}, Deny, "role"},
+		{"a pro user may call a pro tool", Call{Actor: pro, Tool: proTool, Target: acme}, Allow, ""},
+		{"a pro user may not call an admin tool", Call{Actor: pro, Tool: adminTool, Target: acme}, Deny, "role"},
+		{"an actor without a role is refused", Call{Actor: noRole, Tool: read, Target: acme}, Deny, "role"},
+		{"a user may not reach another tenant", Call{Actor: user, Tool: read, Target: beta}, Deny, "tenant"},
+		{"a tenant admin may not reach another tenant", Call{Actor: acmeAdmin, Tool: adminTool, Target: beta}, Deny, "tenant"},
+		{"a platform operator may reach any tenant", Call{Actor: operator, Tool: adminTool, Target: beta}, Allow, ""},
+		{"a tenant admin may not call a platform tool", Call{Actor: acmeAdmin, Tool: platformTool}, Deny, "tenant"},
+		{"a tenant admin may not make a platform-wide call", Call{Actor: acmeAdmin, Tool: adminTool, Target: Target{Platform: true}}, Deny, "tenant"},
+		{"the platform itself may call a platform tool", Call{Actor: system, Tool: platformTool}, Allow, ""},
+		{"a user reaches its own pod", Call{Actor: user, Tool: read, Target: Target{TenantID: "acme", OwnerID: "u1"}}, Allow, ""},
+		{"a user may not reach another user's pod", Call{Actor: pro, Tool: read, Target: Target{TenantID: "acme", OwnerID: "u1"}}, Deny, "ownership"},
+		{"an admin reaches every pod of its tenant", Call{Actor: acmeAdmin, Tool: read, Target: Target{TenantID: "acme", OwnerID: "u1"}}, Allow, ""},
+		{"a token is not the owner of a user's pod", Call{Actor: actor.Actor{Kind: actor.KindToken, ID: "u1", TenantID: "acme", Role: actor.RoleUser},
+			Tool: read, Target: Target{TenantID: "acme", OwnerID: "u1"}}, Deny, "ownership"},
+		{"calls within the rate limit pass", Call{Actor: user, Tool: read, Target: acme, RateCount: 120, RateLimit: 120}, Allow, ""},
+		{"calls over the rate limit are refused", Call{Actor: user, Tool: read, Target: acme, RateCount: 121, RateLimit: 120}, Deny, "rate"},
+		{"reads of a LIVE tenant need no confirmation", Call{Actor: user, Tool: read, Target: acmeLive}, Allow, ""},
+		{"a mutation of a LIVE tenant needs confirmation", Call{Actor: acmeAdmin, Tool: adminTool, Target: acmeLive}, NeedsConfirmation, "mode"},
+		{"a wrong confirmation is not enough", Call{Actor: acmeAdmin, Tool: adminTool, Target: acmeLive, Confirm: "yes"}, NeedsConfirmation, "mode"},
+		{"naming the tenant confirms", Call{Actor: acmeAdmin, Tool: adminTool, Target: acmeLive, Confirm: "acme"}, Allow, ""},
+		{"a mutation of a SANDBOX tenant needs no confirmation", Call{Actor: acmeAdmin, Tool: adminTool, Target: acme}, Allow, ""},
+		{"the agent's spending call needs approval", Call{Actor: agent, Tool: spend, Target: acme}, NeedsApproval, "approval"},
+		{"an approved spending call of the agent passes", Call{Actor: agent, Tool: spend, Target: acme, Approved: true}, Allow, ""},
+		{"a user's spending call needs no approval", Call{Actor: user, Tool: spend, Target: acme}, Allow, ""},
+		{"role is checked before tenant", Call{Actor: user, Tool: adminTool, Target: beta}, Deny, "role"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			v := Evaluate(c.call)
+			if v.Decision != c.want || v.Rule != c.rule {
+				t.Fatalf("verdict = %+v, want %s by rule %q", v, c.want, c.rule)
+			}
+			if v.Decision != Allow && v.Reason == "" {
+				t.Fatal("a refusal must give a reason")
+			}
+			if v.Decision == NeedsConfirmation && v.Confirm != c.call.Target.TenantID {
+				t.Fatalf("confirm phrase = %q", v.Confirm)
+			}
+		})
+	}
+}
+
+func TestVisible(t *testing.T) {
+	acmeAdmin := actor.Actor{Kind: actor.KindUser, ID: "a1", TenantID: "acme", Role: actor.RolePodAdmin}
+	user := actor.Actor{Kind: actor.KindUser, ID: "u1", TenantID: "acme", Role: actor.RoleUser}
+	operator := actor.Actor{Kind: actor.KindUser, ID: "o", TenantID: PlatformTenant, Role: actor.RolePodAdmin}
+	admin := Tool{Name: "set_parameter", MinRole: actor.RolePodAdmin}
+	platform := Tool{Name: "create_tenant", MinRole: actor.RolePodAdmin, Platform: true}
+	cases := []struct {
+		name string
+		a    actor.Actor
+		t    Tool
+		want bool
+	}{
+		{"admin tools are invisible to users", user, admin, false},
+		{"admin tools are visible to admins", acmeAdmin, admin, true},
+		{"platform tools are invisible to tenant admins", acmeAdmin, platform, false},
+		{"platform tools are visible to operators", operator, platform, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := Visible(c.a, c.t); got != c.want {
+				t.Fatalf("Visible = %v", got)
+			}
+		})
+	}
+}
+
+func TestBudget(t *testing.T) {
+	if v := Budget("deploy_pod", true, 3, 10); !v.Allowed() {
+		t.Fatalf("a held reservation must allow: %+v", v)
+	}
+	v := Budget("deploy_pod", false, 3, 1.5)
+	if v.Decision != Deny || v.Rule != "budget" || v.Reason != "deploy_pod would cost about $3.00 but only $1.50 of the budget remains" {
+		t.Fatalf("verdict = %+v", v)
+	}
+}
