@@ -15,6 +15,7 @@ type Kind string
 // Kinds of domain error.
 const (
 	KindInvalid           Kind = "invalid"
+	KindMalformed         Kind = "malformed"
 	KindNotFound          Kind = "not_found"
 	KindConflict          Kind = "conflict"
 	KindForbidden         Kind = "forbidden"
@@ -70,6 +71,14 @@ func (e *Error) Error() string {
 func Invalid(field, format string, args ...any) *Error {
 	msg := fmt.Sprintf(format, args...)
 	return &Error{Kind: KindInvalid, Message: "invalid input", Problems: []Problem{{Field: field, Message: msg}}}
+}
+
+// Malformed reports a request that cannot be read: broken JSON, an unknown
+// field, a wrong type. field may be empty.
+func Malformed(field, format string, args ...any) *Error {
+	e := &Error{Kind: KindMalformed, Message: "malformed request"}
+	e.Problems = []Problem{{Field: field, Message: fmt.Sprintf(format, args...)}}
+	return e
 }
 
 // InvalidAll reports several bad fields at once; it returns nil when there

@@ -106,3 +106,15 @@ func (s *Store) QueryAudit(ctx context.Context, f audit.Filter) ([]audit.Record,
 	}
 	return out, rows.Err()
 }
+
+// AppendAudits writes records in one transaction.
+func (s *Store) AppendAudits(ctx context.Context, rs []audit.Record) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		for _, r := range rs {
+			if _, err := appendAudit(ctx, tx, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

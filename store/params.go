@@ -47,8 +47,9 @@ func (s *Store) ParamRevision(ctx context.Context) (int64, error) {
 	return rev, nil
 }
 
-// bumpParamRevision advances the revision inside tx and, on PostgreSQL,
-// notifies listening instances when tx commits.
+// bumpParamRevision advances the configuration revision inside tx and, on
+// PostgreSQL, notifies listening instances when tx commits. Parameter and
+// tenant changes both bump it: instances hold both in memory.
 func bumpParamRevision(ctx context.Context, s *Store, tx *sql.Tx) error {
 	var rev int64
 	if err := tx.QueryRowContext(ctx, `UPDATE param_revision SET rev = rev + 1 WHERE id = 1 RETURNING rev`).Scan(&rev); err != nil {

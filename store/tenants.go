@@ -36,6 +36,9 @@ func (s *Store) CreateTenant(ctx context.Context, t tenant.Tenant, rec audit.Rec
 		if err != nil {
 			return fmt.Errorf("create tenant %s: %w", t.ID, err)
 		}
+		if err := bumpParamRevision(ctx, s, tx); err != nil {
+			return err
+		}
 		_, err = appendAudit(ctx, tx, rec)
 		return err
 	})
@@ -95,6 +98,9 @@ func (s *Store) RenameTenant(ctx context.Context, id, name string, rec audit.Rec
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fault.NotFound("tenant", id)
 		}
+		if err := bumpParamRevision(ctx, s, tx); err != nil {
+			return err
+		}
 		if _, err := appendAudit(ctx, tx, rec); err != nil {
 			return err
 		}
@@ -144,6 +150,9 @@ func (s *Store) SwitchTenantMode(ctx context.Context, id string, from, to mode.M
 				return err
 			}
 			return fault.Conflict("tenant %s is no longer in %s mode; reload and try again", id, from)
+		}
+		if err := bumpParamRevision(ctx, s, tx); err != nil {
+			return err
 		}
 		if _, err := appendAudit(ctx, tx, rec); err != nil {
 			return err

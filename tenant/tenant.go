@@ -9,6 +9,7 @@ import (
 	"context"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gpubroker/pod/actor"
@@ -47,17 +48,54 @@ type Readiness interface {
 	MissingForLive(ctx context.Context, tenantID string) []string
 }
 
-// Service applies the tenant rules.
+// Service applies the tenant rules and keeps every tenant's state in
+// memory for the call path (Lookup), refreshed on every local change and by
+// Reload when another instance changes one.
 type Service struct {
 	repo  Repo
 	ready Readiness
 	now   func() time.Time
+	cache atomic.Pointer[map[string]Tenant]
 }
 
 // NewService returns a Service over repo; ready checks LIVE prerequisites.
 func NewService(repo Repo, ready Readiness) *Service {
 	return &Service{repo: repo, ready: ready, now: func() time.Time { return time.Now().UTC() }}
 }
+
+// Reload refreshes the in-memory state from the database.
+func (s *Service) Reload(ctx context.Context) error {
+	list, err := s.repo.Tenants(ctx)
+	if err != nil {
+		return err
+	}
+	m := make(map[string]Tenant, len(list))
+	for _, t := range list {
+		m[t.ID] = t
+	}
+	s.cache.Store(&m)
+	return nil
+}
+
+// Lookup returns a tenant's current state from memory, reading the database
+// only for a tenant this instance has not seen yet.
+func (s *Service) Lookup(ctx context.Context, id string) (Tenant, error) {
+	if m := s.cache.Load(); m != nil {
+		if t, ok := (*m)[id]; ok {
+			return t, nil
+		}
+	}
+	t, err := s.repo.Tenant(ctx, id)
+	if err != nil {
+		return Tenant{}, err
+	}
+	_ = s.Reload(ctx)
+	return t, nil
+}
+
+// changed refreshes the cache after a local change; a failure only delays
+// the refresh until the next change notification.
+func (s *Service) changed(ctx context.Context) { _ = s.Reload(ctx) }
 
 var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,39}$`)
 
@@ -101,6 +139,7 @@ func (s *Service) Create(ctx context.Context, act actor.Actor, id, name string) 
 	if err := s.repo.CreateTenant(ctx, t, rec); err != nil {
 		return Tenant{}, err
 	}
+	s.changed(ctx)
 	return t, nil
 }
 
@@ -121,7 +160,11 @@ func (s *Service) Rename(ctx context.Context, act actor.Actor, id, name string) 
 		return Tenant{}, err
 	}
 	rec := s.record(act, t, "tenant.rename", map[string]string{"from": t.Name, "to": name})
-	return s.repo.RenameTenant(ctx, id, name, rec)
+	t, err = s.repo.RenameTenant(ctx, id, name, rec)
+	if err == nil {
+		s.changed(ctx)
+	}
+	return t, err
 }
 
 // Delete removes a tenant with its users and parameters. It needs the
@@ -141,7 +184,11 @@ func (s *Service) Delete(ctx context.Context, act actor.Actor, id, confirm strin
 	if confirm != id {
 		return fault.NeedsConfirmation(id, "deleting tenant %s removes its users and parameters", id)
 	}
-	return s.repo.DeleteTenant(ctx, id, s.record(act, t, "tenant.delete", map[string]string{"id": id}))
+	if err := s.repo.DeleteTenant(ctx, id, s.record(act, t, "tenant.delete", map[string]string{"id": id})); err != nil {
+		return err
+	}
+	s.changed(ctx)
+	return nil
 }
 
 // SwitchMode moves a tenant to mode to. Any switch needs the tenant's id as
@@ -169,5 +216,9 @@ func (s *Service) SwitchMode(ctx context.Context, act actor.Actor, id string, to
 		return Tenant{}, fault.NeedsConfirmation(id, "switching tenant %s from %s to %s", id, t.Mode, to)
 	}
 	rec := s.record(act, t, "tenant.switch_mode", map[string]mode.Mode{"from": t.Mode, "to": to})
-	return s.repo.SwitchTenantMode(ctx, id, t.Mode, to, rec)
+	t, err = s.repo.SwitchTenantMode(ctx, id, t.Mode, to, rec)
+	if err == nil {
+		s.changed(ctx)
+	}
+	return t, err
 }
