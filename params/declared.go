@@ -42,6 +42,9 @@ func Platform() []Spec {
 		{Key: "budget.monthly_limit_usd", Type: TypeFloat, Default: "1000", Affects: AffectsBoth,
 			Description: "Most a tenant may spend on pods in a calendar month, in USD.", Rules: []Rule{Range(0, 10_000_000)}},
 
+		{Key: "budget.user_monthly_limit_usd", Type: TypeFloat, Default: "0", Affects: AffectsBoth,
+			Description: "Most one user may spend on pods in a calendar month, in USD; 0 means no per-user limit.", Rules: []Rule{Range(0, 10_000_000)}},
+
 		{Key: "sandbox.provision_delay", Type: TypeDuration, Default: "0s", Affects: AffectsSandbox,
 			Description: "How long simulated provisioning takes in SANDBOX (0s = instant).", Rules: []Rule{DurationRange(0, 10*time.Minute)}},
 		{Key: "sandbox.failure_rate", Type: TypeFloat, Default: "0", Affects: AffectsSandbox,

@@ -1,0 +1,38 @@
+// Package budget holds the vocabulary of spending limits: a reservation of
+// an estimated cost against a tenant's (and a user's) monthly cap, later
+// settled as spending or released. The store keeps the ledger and applies
+// reservations atomically; the tools pipeline makes them.
+package budget
+
+import (
+	"context"
+	"time"
+)
+
+// Reservation asks to hold money against budgets before a spending call.
+type Reservation struct {
+	TenantID  string
+	UserID    string
+	Tool      string
+	Period    string // calendar month, 2006-01
+	AmountUSD float64
+	// TenantCapUSD is the tenant's monthly limit.
+	TenantCapUSD float64
+	// UserCapUSD is each user's monthly limit; 0 means none.
+	UserCapUSD float64
+}
+
+// Period names the calendar month (UTC) that t falls in.
+func Period(t time.Time) string { return t.UTC().Format("2006-01") }
+
+// Ledger reserves spending atomically: concurrent reservations can never
+// together exceed a cap.
+type Ledger interface {
+	// Reserve holds r.AmountUSD, or reports ok=false with what remains.
+	Reserve(ctx context.Context, r Reservation) (id string, ok bool, remainingUSD float64, err error)
+	// Settle turns a hold into spending; a negative actualUSD settles the
+	// amount reserved.
+	Settle(ctx context.Context, id string, actualUSD float64) error
+	// Release gives a hold back.
+	Release(ctx context.Context, id string) error
+}

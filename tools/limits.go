@@ -1,0 +1,20 @@
+package tools
+
+import (
+	"github.com/gpubroker/pod/mode"
+	"github.com/gpubroker/pod/params"
+)
+
+// ParamLimits reads call limits from the hot-reloaded parameters.
+type ParamLimits struct{ Params *params.Service }
+
+// RatePerMinute implements Limits.
+func (l ParamLimits) RatePerMinute(tenantID string, m mode.Mode) int {
+	return int(l.Params.Snapshot().Int(tenantID, m, "ratelimit.tool_calls_per_minute"))
+}
+
+// BudgetUSD implements Limits.
+func (l ParamLimits) BudgetUSD(tenantID string, m mode.Mode) (float64, float64) {
+	s := l.Params.Snapshot()
+	return s.Float(tenantID, m, "budget.monthly_limit_usd"), s.Float(tenantID, m, "budget.user_monthly_limit_usd")
+}

@@ -1,0 +1,234 @@
+package tools
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	"github.com/gpubroker/pod/actor"
+	"github.com/gpubroker/pod/fault"
+	"github.com/gpubroker/pod/mode"
+	"github.com/gpubroker/pod/params"
+	"github.com/gpubroker/pod/policies"
+)
+
+// ParamScope is where a parameter value applies: a tenant (or global when
+// empty) and a mode (or both when empty).
+type ParamScope struct {
+	Tenant string    `json:"tenant,omitempty" jsonschema:"tenant id; empty for the global scope"`
+	Mode   mode.Mode `json:"mode,omitempty" jsonschema:"SANDBOX or LIVE; empty for both modes"`
+}
+
+// TargetTenant implements Targeter.
+func (s ParamScope) TargetTenant() string { return s.Tenant }
+
+func (s ParamScope) scope() params.Scope { return params.Scope{TenantID: s.Tenant, Mode: s.Mode} }
+
+// globalScope marks a call on the global scope as platform-wide: only
+// platform operators may change what every tenant reads.
+func globalScope[In any](scope func(*In) ParamScope) func(context.Context, *Call, *In, *policies.Target) error {
+	return func(_ context.Context, c *Call, in *In, t *policies.Target) error {
+		if scope(in).Tenant == "" {
+			*t = policies.Target{Platform: true}
+			c.Tenant.ID, c.Tenant.Mode = "", ""
+		}
+		return nil
+	}
+}
+
+// ListParamsInput is the input of list_parameters.
+type ListParamsInput struct {
+	TenantRef
+	Mode   mode.Mode `json:"mode,omitempty" jsonschema:"resolve values as a reader in this mode sees them; defaults to the tenant's mode"`
+	Prefix string    `json:"prefix,omitempty" jsonschema:"only keys starting with this prefix, e.g. stripe."`
+	Group  string    `json:"group,omitempty" jsonschema:"only keys of this group, e.g. provider:lambda"`
+}
+
+// ParamList is the output of list_parameters.
+type ParamList struct {
+	Parameters []params.Item `json:"parameters"`
+}
+
+// GetParamInput is the input of get_parameter.
+type GetParamInput struct {
+	TenantRef
+	Key  string    `json:"key" jsonschema:"parameter key, e.g. billing.markup_percent"`
+	Mode mode.Mode `json:"mode,omitempty" jsonschema:"resolve as a reader in this mode; defaults to the tenant's mode"`
+}
+
+// SetParamInput is the input of set_parameter.
+type SetParamInput struct {
+	Control
+	ParamScope
+	Key   string `json:"key" jsonschema:"parameter key"`
+	Value string `json:"value" jsonschema:"new value as text (numbers, durations like 90s, true/false, JSON)"`
+}
+
+// DeleteParamInput is the input of delete_parameter.
+type DeleteParamInput struct {
+	Control
+	ParamScope
+	Key string `json:"key" jsonschema:"parameter key"`
+}
+
+// HistoryInput is the input of parameter_history.
+type HistoryInput struct {
+	Key      string    `json:"key" jsonschema:"parameter key"`
+	Tenant   string    `json:"tenant,omitempty" jsonschema:"only changes at this tenant's scopes"`
+	Mode     mode.Mode `json:"mode,omitempty" jsonschema:"with tenant: only this mode's scope"`
+	BeforeID int64     `json:"before,omitempty" jsonschema:"page: only entries older than this id"`
+	Limit    int       `json:"limit,omitempty" jsonschema:"at most this many entries (default 50, max 500)"`
+}
+
+// TargetTenant implements Targeter.
+func (in HistoryInput) TargetTenant() string { return in.Tenant }
+
+// HistoryList is the output of parameter_history.
+type HistoryList struct {
+	Changes []params.Change `json:"changes"`
+}
+
+// ExportInput is the input of export_parameters.
+type ExportInput struct {
+	Tenant string `json:"tenant,omitempty" jsonschema:"export the global values and this tenant's only"`
+}
+
+// ImportInput is the input of import_parameters.
+type ImportInput struct {
+	Control
+	File json.RawMessage `json:"file" jsonschema:"an export file: {format, version, params: [...]}"`
+}
+
+func registerParamTools(r *Registry, s Services) {
+	readerMode := func(c *Call, m mode.Mode) mode.Mode {
+		if m != "" {
+			return m
+		}
+		if c.Tenant.Mode != "" {
+			return c.Tenant.Mode
+		}
+		return mode.Sandbox
+	}
+	MustRegister(r, Def[ListParamsInput, ParamList]{
+		Name: "list_parameters", Title: "List parameters", Group: "parameters", MinRole: actor.RolePodAdmin, ReadOnly: true,
+		Description: "List every configurable parameter with its type, rules, the modes it affects, the value a tenant reads and where that value comes from, and every stored value. Secrets show as [redacted].",
+		Method:      http.MethodGet, Path: "/parameters",
+		Handle: func(ctx context.Context, c *Call, in *ListParamsInput) (ParamList, error) {
+			items := s.Params.List(params.ListQuery{TenantID: c.Tenant.ID, Mode: readerMode(c, in.Mode), Prefix: in.Prefix, Group: in.Group})
+			if items == nil {
+				items = []params.Item{}
+			}
+			return ParamList{Parameters: items}, nil
+		},
+	})
+	MustRegister(r, Def[GetParamInput, params.Item]{
+		Name: "get_parameter", Title: "Get a parameter", Group: "parameters", MinRole: actor.RolePodAdmin, ReadOnly: true,
+		Description: "Show one parameter: declaration, resolved value for the tenant and mode, its source scope and every stored value.",
+		Method:      http.MethodGet, Path: "/parameters/{key}",
+		Handle: func(ctx context.Context, c *Call, in *GetParamInput) (params.Item, error) {
+			return s.Params.Get(params.ListQuery{TenantID: c.Tenant.ID, Mode: readerMode(c, in.Mode)}, in.Key)
+		},
+	})
+	MustRegister(r, Def[SetParamInput, params.Change]{
+		Name: "set_parameter", Title: "Set a parameter", Group: "parameters", MinRole: actor.RolePodAdmin, Idempotent: true,
+		Description: "Set a parameter's value at a scope (global or one tenant; one mode or both). The value is validated against the parameter's type and rules. A value LIVE mode can read needs confirm set to the tenant id (or \"global\"). The change is visible to every instance within a second.",
+		Method:      http.MethodPut, Path: "/parameters/{key}",
+		Target:      globalScope(func(in *SetParamInput) ParamScope { return in.ParamScope }),
+		Redact: func(in *SetParamInput) any {
+			if spec, ok := s.Params.Catalog().Spec(in.Key); ok && spec.Type == params.TypeSecret {
+				cp := *in
+				cp.Value = params.Redacted
+				return cp
+			}
+			return in
+		},
+		Preview: func(ctx context.Context, c *Call, in *SetParamInput) (Preview, error) {
+			item, err := s.Params.Get(params.ListQuery{TenantID: in.Tenant, Mode: in.Mode}, in.Key)
+			if err != nil {
+				return Preview{}, err
+			}
+			shown := in.Value
+			if item.Type == params.TypeSecret {
+				shown = params.Redacted
+			}
+			return Preview{Effect: fmt.Sprintf("set %s at %s to %q (now %q from %s)", in.Key, in.scope(), shown, item.Value, sourceName(item.Source))}, nil
+		},
+		Handle: func(ctx context.Context, c *Call, in *SetParamInput) (params.Change, error) {
+			return s.Params.Set(ctx, c.Actor, params.SetRequest{Scope: in.scope(), Key: in.Key, Value: in.Value, Confirm: c.Confirm})
+		},
+	})
+	MustRegister(r, Def[DeleteParamInput, params.Change]{
+		Name: "delete_parameter", Title: "Delete a parameter value", Group: "parameters", MinRole: actor.RolePodAdmin, Destructive: true,
+		Description: "Remove the value stored at one scope, so readers fall back to the next scope (tenant+mode → tenant → global+mode → global → default).",
+		Method:      http.MethodDelete, Path: "/parameters/{key}",
+		Target:      globalScope(func(in *DeleteParamInput) ParamScope { return in.ParamScope }),
+		Preview: func(ctx context.Context, c *Call, in *DeleteParamInput) (Preview, error) {
+			return Preview{Effect: fmt.Sprintf("delete the value of %s stored at %s", in.Key, in.scope())}, nil
+		},
+		Handle: func(ctx context.Context, c *Call, in *DeleteParamInput) (params.Change, error) {
+			return s.Params.Delete(ctx, c.Actor, in.scope(), in.Key, c.Confirm)
+		},
+	})
+	MustRegister(r, Def[HistoryInput, HistoryList]{
+		Name: "parameter_history", Title: "Parameter history", Group: "parameters", MinRole: actor.RolePodAdmin, ReadOnly: true,
+		Description: "Show who changed a parameter, when, at which scope, and from what to what (secrets redacted), newest first.",
+		Method:      http.MethodGet, Path: "/parameters/{key}/history",
+		Handle: func(ctx context.Context, c *Call, in *HistoryInput) (HistoryList, error) {
+			q := params.HistoryQuery{Key: in.Key, BeforeID: in.BeforeID, Limit: in.Limit}
+			if q.Limit == 0 {
+				q.Limit = 50
+			}
+			if in.Tenant != "" || !policies.IsPlatformOperator(c.Actor) {
+				q.Scope = &params.Scope{TenantID: c.Tenant.ID, Mode: in.Mode}
+			}
+			h, err := s.Params.History(ctx, q)
+			if h == nil {
+				h = []params.Change{}
+			}
+			return HistoryList{Changes: h}, err
+		},
+	})
+	MustRegister(r, Def[ExportInput, params.File]{
+		Name: "export_parameters", Title: "Export parameters", Group: "parameters", MinRole: actor.RolePodAdmin, ReadOnly: true, Platform: true,
+		Description: "Export every stored parameter value as a JSON file for backup or transfer. Secrets appear only sealed under this installation's master key.",
+		Method:      http.MethodGet, Path: "/parameters/export",
+		Handle: func(ctx context.Context, c *Call, in *ExportInput) (params.File, error) {
+			f, err := s.Params.Export(ctx, in.Tenant)
+			if err != nil {
+				return params.File{}, err
+			}
+			return *f, nil
+		},
+	})
+	MustRegister(r, Def[ImportInput, params.ImportResult]{
+		Name: "import_parameters", Title: "Import parameters", Group: "parameters", MinRole: actor.RolePodAdmin, Platform: true,
+		Description: "Import an export file. The whole file is validated first (every problem is listed with its path) and applied in one transaction, or nothing is. Values LIVE mode reads need confirm naming every target, as the refusal states.",
+		Method:      http.MethodPost, Path: "/parameters/import",
+		Redact:      func(in *ImportInput) any { return map[string]int{"file_bytes": len(in.File)} },
+		Preview: func(ctx context.Context, c *Call, in *ImportInput) (Preview, error) {
+			f, err := params.DecodeFile(in.File)
+			if err != nil {
+				return Preview{}, err
+			}
+			p := Preview{Effect: fmt.Sprintf("import %d values", len(f.Params))}
+			for _, e := range f.Params {
+				p.Changes = append(p.Changes, fmt.Sprintf("%s at %s", e.Key, params.Scope{TenantID: e.Tenant, Mode: e.Mode}))
+			}
+			return p, nil
+		},
+		Handle: func(ctx context.Context, c *Call, in *ImportInput) (params.ImportResult, error) {
+			if len(in.File) == 0 {
+				return params.ImportResult{}, fault.Invalid("file", "missing")
+			}
+			return s.Params.Import(ctx, c.Actor, in.File, c.Confirm)
+		},
+	})
+}
+
+func sourceName(s params.Source) string {
+	if s.Default {
+		return "the default"
+	}
+	return s.Scope.String()
+}

@@ -1,0 +1,405 @@
+package tools
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/gpubroker/pod/actor"
+	"github.com/gpubroker/pod/audit"
+	"github.com/gpubroker/pod/budget"
+	"github.com/gpubroker/pod/fault"
+	"github.com/gpubroker/pod/mode"
+	"github.com/gpubroker/pod/policies"
+	"github.com/gpubroker/pod/tenant"
+)
+
+// Tenants finds a tenant's current state without I/O on the hot path.
+type Tenants interface {
+	Lookup(ctx context.Context, id string) (tenant.Tenant, error)
+}
+
+// Limits reads the hot-reloaded limits a call is held to.
+type Limits interface {
+	// RatePerMinute is how many calls one actor may make to one tool per
+	// minute in the tenant and mode.
+	RatePerMinute(tenantID string, m mode.Mode) int
+	// BudgetUSD returns the tenant's and each user's monthly spending limit
+	// (0 means no per-user limit).
+	BudgetUSD(tenantID string, m mode.Mode) (tenantLimit, userLimit float64)
+}
+
+// AuditSink receives one record per call.
+type AuditSink interface {
+	Record(r audit.Record)
+}
+
+// Deps are what the registry needs.
+type Deps struct {
+	Tenants Tenants
+	Limits  Limits
+	Budget  budget.Ledger
+	Audit   AuditSink
+	Log     *slog.Logger
+	Now     func() time.Time
+}
+
+// entry is a registered tool with its typed closures erased.
+type entry struct {
+	meta     Meta
+	policy   policies.Tool
+	decode   func(raw []byte) (any, error)
+	target   func(ctx context.Context, c *Call, in any, t *policies.Target) error
+	estimate func(ctx context.Context, c *Call, in any) (float64, error)
+	preview  func(ctx context.Context, c *Call, in any) (any, error)
+	handle   func(ctx context.Context, c *Call, in any) (any, error)
+	redact   func(in any) any
+}
+
+// Registry holds every tool and runs calls through the one pipeline.
+type Registry struct {
+	deps   Deps
+	tools  map[string]*entry
+	names  []string
+	limits *rateCounter
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry(d Deps) *Registry {
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	return &Registry{deps: d, tools: map[string]*entry{}, limits: newRateCounter()}
+}
+
+// Register adds a tool. It refuses a bad definition or a duplicate name, so
+// a mistake stops start-up rather than a call.
+func Register[In, Out any](r *Registry, d Def[In, Out]) error {
+	m, err := d.meta()
+	if err != nil {
+		return err
+	}
+	if _, dup := r.tools[m.Name]; dup {
+		return fmt.Errorf("tool %s registered twice", m.Name)
+	}
+	e := &entry{meta: m, policy: m.Policy()}
+	e.decode = func(raw []byte) (any, error) {
+		in := new(In)
+		if err := decodeStrict(raw, in); err != nil {
+			return nil, err
+		}
+		if v, ok := any(in).(Validator); ok {
+			if err := v.Validate(); err != nil {
+				return nil, err
+			}
+		}
+		return in, nil
+	}
+	if d.Target != nil {
+		e.target = func(ctx context.Context, c *Call, in any, t *policies.Target) error {
+			return d.Target(ctx, c, in.(*In), t)
+		}
+	}
+	if d.Estimate != nil {
+		e.estimate = func(ctx context.Context, c *Call, in any) (float64, error) { return d.Estimate(ctx, c, in.(*In)) }
+	}
+	if d.Preview != nil {
+		e.preview = func(ctx context.Context, c *Call, in any) (any, error) { return d.Preview(ctx, c, in.(*In)) }
+	}
+	e.handle = func(ctx context.Context, c *Call, in any) (any, error) { return d.Handle(ctx, c, in.(*In)) }
+	if d.Redact != nil {
+		e.redact = func(in any) any { return d.Redact(in.(*In)) }
+	}
+	r.tools[m.Name] = e
+	r.names = append(r.names, m.Name)
+	sort.Strings(r.names)
+	return nil
+}
+
+// MustRegister is Register for the fixed set wired at start-up.
+func MustRegister[In, Out any](r *Registry, d Def[In, Out]) {
+	if err := Register(r, d); err != nil {
+		panic(err)
+	}
+}
+
+// Tools lists every tool's description in name order.
+func (r *Registry) Tools() []Meta {
+	out := make([]Meta, len(r.names))
+	for i, n := range r.names {
+		out[i] = r.tools[n].meta
+	}
+	return out
+}
+
+// Tool returns one tool's description.
+func (r *Registry) Tool(name string) (Meta, bool) {
+	e, ok := r.tools[name]
+	if !ok {
+		return Meta{}, false
+	}
+	return e.meta, true
+}
+
+// Visible lists the tools a may see, in name order.
+func (r *Registry) Visible(a actor.Actor) []Meta {
+	var out []Meta
+	for _, n := range r.names {
+		if e := r.tools[n]; policies.Visible(a, e.policy) {
+			out = append(out, e.meta)
+		}
+	}
+	return out
+}
+
+// Request is one call from a face.
+type Request struct {
+	Actor     actor.Actor
+	Face      string
+	RequestID string
+	Tool      string
+	Input     json.RawMessage
+	// Approved is set by the approval flow for an agent call an admin
+	// approved.
+	Approved bool
+}
+
+// Result is a call's outcome: the output, or the error, and the verdict.
+type Result struct {
+	Output  any
+	Verdict policies.Verdict
+	Err     error
+}
+
+// Refusal is the error of a call the policies did not allow.
+type Refusal struct{ Verdict policies.Verdict }
+
+func (r *Refusal) Error() string { return r.Verdict.Reason }
+
+// Call runs one tool call through the pipeline and audits it.
+func (r *Registry) Call(ctx context.Context, req Request) (res Result) {
+	start := r.deps.Now()
+	c := &Call{Actor: req.Actor, Face: req.Face, RequestID: req.RequestID, Approved: req.Approved}
+	e := r.tools[req.Tool]
+	var in any
+	defer func() {
+		r.audit(req, c, e, in, res, start)
+	}()
+	if e == nil {
+		return refused(policies.Verdict{Decision: policies.Deny, Rule: "tool", Reason: fmt.Sprintf("unknown tool %q", req.Tool)},
+			fault.NotFound("tool", req.Tool))
+	}
+	var err error
+	if in, err = e.decode(req.Input); err != nil {
+		return refused(policies.Verdict{Decision: policies.Deny, Rule: "input", Reason: err.Error()}, err)
+	}
+	if ctl, ok := in.(controlled); ok {
+		c.Confirm, c.DryRun = ctl.control().Confirm, ctl.control().DryRun
+	}
+	target, err := r.target(ctx, c, e, in)
+	if err != nil {
+		return refused(policies.Verdict{Decision: policies.Deny, Rule: "target", Reason: err.Error()}, err)
+	}
+	pc := policies.Call{Actor: c.Actor, Tool: e.policy, Target: target, Confirm: c.Confirm, Approved: c.Approved}
+	if !c.DryRun {
+		pc.RateLimit = r.deps.Limits.RatePerMinute(target.TenantID, target.Mode)
+		pc.RateCount = r.limits.hit(c.Actor.String()+"\x00"+e.meta.Name, start)
+	}
+	if v := policies.Evaluate(pc); !v.Allowed() && !(c.DryRun && v.Decision != policies.Deny) {
+		return refused(v, &Refusal{Verdict: v})
+	}
+	verdict := policies.Verdict{Decision: policies.Allow}
+	if c.DryRun {
+		return r.dryRun(ctx, c, e, in)
+	}
+	var reservation string
+	if e.meta.Spends {
+		var v policies.Verdict
+		reservation, v, err = r.reserve(ctx, c, e, in, start)
+		if err != nil {
+			return Result{Verdict: verdict, Err: err}
+		}
+		if !v.Allowed() {
+			return refused(v, &Refusal{Verdict: v})
+		}
+	}
+	out, err := r.handle(ctx, c, e, in)
+	if reservation != "" {
+		r.settle(ctx, reservation, err)
+	}
+	if err != nil {
+		if fe, ok := fault.As(err); ok && fe.Kind == fault.KindNeedsConfirmation {
+			verdict = policies.Verdict{Decision: policies.NeedsConfirmation, Rule: "domain", Reason: fe.Message, Confirm: fe.Confirm}
+		}
+		return Result{Verdict: verdict, Err: err}
+	}
+	return Result{Output: out, Verdict: verdict}
+}
+
+func refused(v policies.Verdict, err error) Result { return Result{Verdict: v, Err: err} }
+
+// handle runs the handler, turning a panic into an error so one bad call
+// cannot take the process down.
+func (r *Registry) handle(ctx context.Context, c *Call, e *entry, in any) (out any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			r.deps.Log.Error("tool handler panicked", "tool", e.meta.Name, "panic", p)
+			err = fmt.Errorf("internal error in %s", e.meta.Name)
+		}
+	}()
+	return e.handle(ctx, c, in)
+}
+
+func (r *Registry) target(ctx context.Context, c *Call, e *entry, in any) (policies.Target, error) {
+	id := c.Actor.TenantID
+	if tg, ok := in.(Targeter); ok && tg.TargetTenant() != "" {
+		id = tg.TargetTenant()
+	}
+	var t policies.Target
+	if id != "" {
+		tn, err := r.deps.Tenants.Lookup(ctx, id)
+		if err != nil {
+			return t, err
+		}
+		c.Tenant = tn
+		t.TenantID, t.Mode = tn.ID, tn.Mode
+	}
+	if e.target != nil {
+		if err := e.target(ctx, c, in, &t); err != nil {
+			return t, err
+		}
+	}
+	return t, nil
+}
+
+func (r *Registry) dryRun(ctx context.Context, c *Call, e *entry, in any) Result {
+	allow := policies.Verdict{Decision: policies.Allow}
+	if e.preview == nil { // read-only tools have nothing to preview
+		out, err := r.handle(ctx, c, e, in)
+		return Result{Output: out, Verdict: allow, Err: err}
+	}
+	p, err := e.preview(ctx, c, in)
+	if err != nil {
+		return Result{Verdict: allow, Err: err}
+	}
+	if pv, ok := p.(Preview); ok && e.estimate != nil {
+		if pv.CostUSD, err = e.estimate(ctx, c, in); err != nil {
+			return Result{Verdict: allow, Err: err}
+		}
+		pv.DryRun = true
+		p = pv
+	}
+	return Result{Output: p, Verdict: allow}
+}
+
+func (r *Registry) reserve(ctx context.Context, c *Call, e *entry, in any, now time.Time) (string, policies.Verdict, error) {
+	cost, err := e.estimate(ctx, c, in)
+	if err != nil {
+		return "", policies.Verdict{}, fmt.Errorf("estimate %s: %w", e.meta.Name, err)
+	}
+	tcap, ucap := r.deps.Limits.BudgetUSD(c.Tenant.ID, c.Tenant.Mode)
+	userID := ""
+	if c.Actor.Kind == actor.KindUser {
+		userID = c.Actor.ID
+	}
+	id, ok, remaining, err := r.deps.Budget.Reserve(ctx, budget.Reservation{TenantID: c.Tenant.ID, UserID: userID, Tool: e.meta.Name,
+		Period: budget.Period(now), AmountUSD: cost, TenantCapUSD: tcap, UserCapUSD: ucap})
+	if err != nil {
+		return "", policies.Verdict{}, fmt.Errorf("reserve budget: %w", err)
+	}
+	return id, policies.Budget(e.meta.Name, ok, cost, remaining), nil
+}
+
+// settle turns a reservation into spending after success, or releases it.
+// The actual cost is what was reserved; tools that learn their real cost
+// later (metered pods) settle again through billing.
+func (r *Registry) settle(ctx context.Context, id string, callErr error) {
+	ctx = context.WithoutCancel(ctx)
+	var err error
+	if callErr != nil {
+		err = r.deps.Budget.Release(ctx, id)
+	} else {
+		err = r.deps.Budget.Settle(ctx, id, -1)
+	}
+	if err != nil {
+		r.deps.Log.Error("settle budget reservation", "reservation", id, "err", err)
+	}
+}
+
+func (r *Registry) audit(req Request, c *Call, e *entry, in any, res Result, start time.Time) {
+	rec := audit.Record{At: start.UTC(), Actor: c.Actor, Face: req.Face, TenantID: c.Tenant.ID, Mode: c.Tenant.Mode,
+		Action: req.Tool, Verdict: string(res.Verdict.Decision), Duration: r.deps.Now().Sub(start)}
+	if rec.TenantID == "" {
+		rec.TenantID = c.Actor.TenantID
+	}
+	switch {
+	case e == nil || in == nil:
+		// Unparsed input is recorded only as its size: it may hold
+		// secrets the tool would have redacted.
+		rec.Input = audit.JSON(map[string]int{"bytes": len(req.Input)})
+	case e.redact != nil:
+		rec.Input = audit.JSON(e.redact(in))
+	default:
+		if red := redactTagged(in); red != in {
+			rec.Input = audit.JSON(red)
+		} else {
+			rec.Input = compact(req.Input)
+		}
+	}
+	if res.Err != nil {
+		rec.Error = res.Err.Error()
+	} else if e != nil && !e.meta.ReadOnly && !c.DryRun {
+		rec.Result = audit.JSON(res.Output)
+	}
+	if c.DryRun {
+		rec.Verdict += "+dry_run"
+	}
+	r.deps.Audit.Record(rec)
+}
+
+func compact(raw []byte) json.RawMessage {
+	if len(raw) == 0 {
+		return nil
+	}
+	return json.RawMessage(raw)
+}
+
+// decodeStrict decodes a JSON object into v, refusing unknown fields,
+// trailing data and wrong types with an error that names the field.
+func decodeStrict(raw []byte, v any) error {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		raw = []byte("{}")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var typ *json.UnmarshalTypeError
+		var syn *json.SyntaxError
+		switch {
+		case errors.As(err, &typ):
+			return fault.Malformed(typ.Field, "want %s, got %s", typ.Type, typ.Value)
+		case errors.As(err, &syn):
+			return fault.Malformed("", "broken JSON at byte %d: %v", syn.Offset, err)
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+			return fault.Malformed(f, "unknown field")
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			return fault.Malformed("", "broken JSON: unexpected end of input")
+		}
+		return fault.Malformed("", "broken JSON: %v", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return fault.Malformed("", "unexpected data after the JSON object")
+	}
+	return nil
+}

@@ -1,0 +1,131 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/gpubroker/pod/actor"
+	"github.com/gpubroker/pod/fault"
+	"github.com/gpubroker/pod/mode"
+	"github.com/gpubroker/pod/tenant"
+)
+
+// TenantList is the output of list_tenants.
+type TenantList struct {
+	Tenants []tenant.Tenant `json:"tenants"`
+}
+
+// CreateTenantInput is the input of create_tenant.
+type CreateTenantInput struct {
+	Control
+	ID   string `json:"id" jsonschema:"tenant id: 2-40 lower-case letters, digits or dashes"`
+	Name string `json:"name" jsonschema:"display name"`
+}
+
+// TenantInput names one tenant.
+type TenantInput struct {
+	TenantRef
+}
+
+// RenameTenantInput is the input of rename_tenant.
+type RenameTenantInput struct {
+	Control
+	TenantRef
+	Name string `json:"name" jsonschema:"new display name"`
+}
+
+// DeleteTenantInput is the input of delete_tenant.
+type DeleteTenantInput struct {
+	Control
+	TenantRef
+}
+
+// SwitchModeInput is the input of switch_mode.
+type SwitchModeInput struct {
+	Control
+	TenantRef
+	Mode mode.Mode `json:"mode" jsonschema:"SANDBOX or LIVE"`
+}
+
+// Validate implements Validator.
+func (in *SwitchModeInput) Validate() error {
+	if !in.Mode.Valid() {
+		return fault.Invalid("mode", "want SANDBOX or LIVE, got %q", in.Mode)
+	}
+	return nil
+}
+
+func registerTenantTools(r *Registry, s Services) {
+	MustRegister(r, Def[struct{}, TenantList]{
+		Name: "list_tenants", Title: "List tenants", Group: "tenants", MinRole: actor.RolePodAdmin, ReadOnly: true, Platform: true,
+		Description: "List every tenant (POD) of the platform with its mode.",
+		Method:      http.MethodGet, Path: "/tenants",
+		Handle: func(ctx context.Context, c *Call, _ *struct{}) (TenantList, error) {
+			ts, err := s.Tenants.List(ctx)
+			if ts == nil {
+				ts = []tenant.Tenant{}
+			}
+			return TenantList{Tenants: ts}, err
+		},
+	})
+	MustRegister(r, Def[TenantInput, tenant.Tenant]{
+		Name: "get_tenant", Title: "Get a tenant", Group: "tenants", MinRole: actor.RoleUser, ReadOnly: true,
+		Description: "Show one tenant (POD): its name and whether it runs in SANDBOX or LIVE mode.",
+		Method:      http.MethodGet, Path: "/tenants/{tenant}",
+		Handle: func(ctx context.Context, c *Call, in *TenantInput) (tenant.Tenant, error) {
+			return c.Tenant, nil
+		},
+	})
+	MustRegister(r, Def[CreateTenantInput, tenant.Tenant]{
+		Name: "create_tenant", Title: "Create a tenant", Group: "tenants", MinRole: actor.RolePodAdmin, Platform: true,
+		Description: "Create a tenant (POD). It starts in SANDBOX mode: simulated providers, Stripe test keys, no real money.",
+		Method:      http.MethodPost, Path: "/tenants", Status: http.StatusCreated,
+		Preview: func(ctx context.Context, c *Call, in *CreateTenantInput) (Preview, error) {
+			if err := tenant.ValidateID(in.ID); err != nil {
+				return Preview{}, err
+			}
+			return Preview{Effect: fmt.Sprintf("create tenant %s (%q) in SANDBOX mode", in.ID, in.Name)}, nil
+		},
+		Handle: func(ctx context.Context, c *Call, in *CreateTenantInput) (tenant.Tenant, error) {
+			return s.Tenants.Create(ctx, c.Actor, in.ID, in.Name)
+		},
+	})
+	MustRegister(r, Def[RenameTenantInput, tenant.Tenant]{
+		Name: "rename_tenant", Title: "Rename a tenant", Group: "tenants", MinRole: actor.RolePodAdmin, Idempotent: true,
+		Description: "Change a tenant's display name.",
+		Method:      http.MethodPatch, Path: "/tenants/{tenant}",
+		Preview: func(ctx context.Context, c *Call, in *RenameTenantInput) (Preview, error) {
+			return Preview{Effect: fmt.Sprintf("rename tenant %s from %q to %q", c.Tenant.ID, c.Tenant.Name, in.Name)}, nil
+		},
+		Handle: func(ctx context.Context, c *Call, in *RenameTenantInput) (tenant.Tenant, error) {
+			return s.Tenants.Rename(ctx, c.Actor, c.Tenant.ID, in.Name)
+		},
+	})
+	MustRegister(r, Def[DeleteTenantInput, tenant.Tenant]{
+		Name: "delete_tenant", Title: "Delete a tenant", Group: "tenants", MinRole: actor.RolePodAdmin, Platform: true, Destructive: true,
+		Description: "Delete a SANDBOX tenant with its users and parameters. Needs the tenant id as confirm.",
+		Method:      http.MethodDelete, Path: "/tenants/{tenant}",
+		Preview: func(ctx context.Context, c *Call, in *DeleteTenantInput) (Preview, error) {
+			return Preview{Effect: fmt.Sprintf("delete tenant %s, its users and its parameters", c.Tenant.ID)}, nil
+		},
+		Handle: func(ctx context.Context, c *Call, in *DeleteTenantInput) (tenant.Tenant, error) {
+			return c.Tenant, s.Tenants.Delete(ctx, c.Actor, c.Tenant.ID, c.Confirm)
+		},
+	})
+	MustRegister(r, Def[SwitchModeInput, tenant.Tenant]{
+		Name: "switch_mode", Title: "Switch a tenant's mode", Group: "tenants", MinRole: actor.RolePodAdmin, Idempotent: true,
+		Description: "Switch a tenant between SANDBOX and LIVE. Needs the tenant id as confirm; going LIVE also needs live Stripe keys and one provider's live credentials, and the refusal lists what is missing.",
+		Method:      http.MethodPut, Path: "/tenants/{tenant}/mode",
+		Preview: func(ctx context.Context, c *Call, in *SwitchModeInput) (Preview, error) {
+			p := Preview{Effect: fmt.Sprintf("switch tenant %s from %s to %s", c.Tenant.ID, c.Tenant.Mode, in.Mode)}
+			if c.Tenant.Mode == in.Mode {
+				p.Effect = fmt.Sprintf("nothing: tenant %s is already %s", c.Tenant.ID, in.Mode)
+			}
+			return p, nil
+		},
+		Handle: func(ctx context.Context, c *Call, in *SwitchModeInput) (tenant.Tenant, error) {
+			return s.Tenants.SwitchMode(ctx, c.Actor, c.Tenant.ID, in.Mode, c.Confirm)
+		},
+	})
+}

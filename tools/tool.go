@@ -1,0 +1,191 @@
+package tools
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"reflect"
+	"regexp"
+
+	"github.com/google/jsonschema-go/jsonschema"
+
+	"github.com/gpubroker/pod/actor"
+	"github.com/gpubroker/pod/policies"
+	"github.com/gpubroker/pod/tenant"
+)
+
+// Control holds the per-call switches every mutating tool accepts. Mutating
+// inputs embed it, so it appears in their schemas on every face.
+type Control struct {
+	// Confirm repeats the phrase a needs-confirmation answer asked for.
+	Confirm string `json:"confirm,omitempty" jsonschema:"confirmation phrase asked for by a previous needs_confirmation answer (the tenant id, or global)"`
+	// DryRun previews what the call would do and cost, without doing it.
+	DryRun bool `json:"dry_run,omitempty" jsonschema:"when true, preview what the call would do and cost without doing it"`
+}
+
+func (c *Control) control() *Control { return c }
+
+type controlled interface{ control() *Control }
+
+// Validator is implemented by inputs with rules beyond their schema.
+type Validator interface{ Validate() error }
+
+// Targeter is implemented by inputs that name the tenant they act on.
+type Targeter interface{ TargetTenant() string }
+
+// Call is what a handler knows about the call it serves.
+type Call struct {
+	Actor     actor.Actor
+	Face      string
+	RequestID string
+	// Tenant is the tenant the call acts on (zero for platform-wide calls).
+	Tenant   tenant.Tenant
+	Confirm  string
+	DryRun   bool
+	Approved bool
+}
+
+// Preview is what a dry run answers: the effect in words, the changes it
+// would make, and the estimated cost.
+type Preview struct {
+	DryRun  bool     `json:"dry_run"`
+	Effect  string   `json:"effect"`
+	Changes []string `json:"changes,omitempty"`
+	CostUSD float64  `json:"cost_usd"`
+}
+
+// Def defines one tool. In and Out are its typed input and output.
+type Def[In, Out any] struct {
+	Name        string
+	Title       string
+	Description string
+	// Group is the toolset: tenants, parameters, users, tokens, audit…
+	Group       string
+	MinRole     actor.Role
+	ReadOnly    bool
+	Destructive bool
+	Idempotent  bool
+	OpenWorld   bool
+	// Platform marks a tool that acts across tenants.
+	Platform bool
+	// Spends marks a tool that can cost money; Estimate must say how much.
+	Spends bool
+	// Method and Path place the tool in the REST face (Path under /api/v1,
+	// with {name} segments filled from input fields of that JSON name).
+	Method string
+	Path   string
+	// Status is the REST status of a success (200 when zero).
+	Status int
+
+	// Target refines the policy target beyond the tenant (platform-wide
+	// inputs, owned resources). Optional.
+	Target func(ctx context.Context, c *Call, in *In, t *policies.Target) error
+	// Estimate returns the cost in USD a spending call reserves.
+	Estimate func(ctx context.Context, c *Call, in *In) (float64, error)
+	// Preview describes what a mutating call would do (dry run).
+	Preview func(ctx context.Context, c *Call, in *In) (Preview, error)
+	// Handle does the work.
+	Handle func(ctx context.Context, c *Call, in *In) (Out, error)
+	// Redact returns what the audit log records as input; by default the
+	// input itself, with fields tagged audit:"redact" blanked.
+	Redact func(in *In) any
+}
+
+// Meta is the face-independent description of a registered tool.
+type Meta struct {
+	Name         string          `json:"name"`
+	Title        string          `json:"title,omitempty"`
+	Description  string          `json:"description"`
+	Group        string          `json:"group"`
+	MinRole      actor.Role      `json:"min_role"`
+	ReadOnly     bool            `json:"read_only"`
+	Destructive  bool            `json:"destructive"`
+	Idempotent   bool            `json:"idempotent"`
+	OpenWorld    bool            `json:"open_world"`
+	Platform     bool            `json:"platform,omitempty"`
+	Spends       bool            `json:"spends"`
+	Method       string          `json:"method,omitempty"`
+	Path         string          `json:"path,omitempty"`
+	Status       int             `json:"status,omitempty"`
+	InputSchema  json.RawMessage `json:"input_schema"`
+	OutputSchema json.RawMessage `json:"output_schema"`
+}
+
+// Policy returns what policies need to know about the tool.
+func (m *Meta) Policy() policies.Tool {
+	return policies.Tool{Name: m.Name, MinRole: m.MinRole, ReadOnly: m.ReadOnly, Spends: m.Spends, Platform: m.Platform}
+}
+
+var namePattern = regexp.MustCompile(`^[a-z][a-z0-9_]{2,63}$`)
+
+// schemaOf derives the JSON Schema of T.
+func schemaOf[T any]() (json.RawMessage, error) {
+	s, err := jsonschema.For[T](&jsonschema.ForOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(s)
+}
+
+func (d *Def[In, Out]) meta() (Meta, error) {
+	if !namePattern.MatchString(d.Name) {
+		return Meta{}, fmt.Errorf("tool name %q: want %s", d.Name, namePattern)
+	}
+	if d.Description == "" || d.Handle == nil || !d.MinRole.Valid() || d.Group == "" {
+		return Meta{}, fmt.Errorf("tool %s: description, group, a valid min role and a handler are required", d.Name)
+	}
+	if !d.ReadOnly && d.Preview == nil {
+		return Meta{}, fmt.Errorf("tool %s mutates and needs a dry-run Preview", d.Name)
+	}
+	if d.Spends && d.Estimate == nil {
+		return Meta{}, fmt.Errorf("tool %s spends and needs an Estimate", d.Name)
+	}
+	var in In
+	if _, ok := any(&in).(controlled); !ok && !d.ReadOnly {
+		return Meta{}, fmt.Errorf("tool %s mutates: its input must embed tools.Control", d.Name)
+	}
+	if d.Method == "" {
+		d.Method = http.MethodPost
+	}
+	inSchema, err := schemaOf[In]()
+	if err != nil {
+		return Meta{}, fmt.Errorf("tool %s input schema: %w", d.Name, err)
+	}
+	outSchema, err := schemaOf[Out]()
+	if err != nil {
+		return Meta{}, fmt.Errorf("tool %s output schema: %w", d.Name, err)
+	}
+	return Meta{Name: d.Name, Title: d.Title, Description: d.Description, Group: d.Group, MinRole: d.MinRole,
+		ReadOnly: d.ReadOnly, Destructive: d.Destructive, Idempotent: d.Idempotent || d.ReadOnly, OpenWorld: d.OpenWorld,
+		Platform: d.Platform, Spends: d.Spends, Method: d.Method, Path: d.Path, Status: d.Status,
+		InputSchema: inSchema, OutputSchema: outSchema}, nil
+}
+
+// redactTagged returns a copy of *in with string fields tagged
+// audit:"redact" replaced, or in itself when it has none.
+func redactTagged(in any) any {
+	v := reflect.ValueOf(in)
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		return in
+	}
+	t := v.Elem().Type()
+	var cp reflect.Value
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if f.Tag.Get("audit") != "redact" || f.Type.Kind() != reflect.String {
+			continue
+		}
+		if !cp.IsValid() {
+			cp = reflect.New(t)
+			cp.Elem().Set(v.Elem())
+		}
+		if cp.Elem().Field(i).String() != "" {
+			cp.Elem().Field(i).SetString("[redacted]")
+		}
+	}
+	if cp.IsValid() {
+		return cp.Interface()
+	}
+	return in
+}
