@@ -1,6 +1,7 @@
 // Package api is the REST face: chi routes under /api/v1 that decode and
 // validate a request, call a tool and encode the answer. No business rule
-// lives here. This file holds the router and the health endpoint.
+// lives here: every route calls the tools registry, and errors become
+// problem JSON in one place (problem.go).
 package api
 
 import (
@@ -8,10 +9,15 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/gpubroker/pod/actor"
+	"github.com/gpubroker/pod/fault"
+	"github.com/gpubroker/pod/tools"
 )
 
 // Pinger reports whether a dependency answers.
@@ -19,18 +25,96 @@ type Pinger interface {
 	Ping(ctx context.Context) error
 }
 
+// Authenticator turns a bearer credential (access token or API token) into
+// the actor calling.
+type Authenticator interface {
+	Authenticate(ctx context.Context, bearer string) (actor.Actor, error)
+}
+
 // Deps are what the router needs.
 type Deps struct {
 	Log    *slog.Logger
 	Health Pinger
+	Tools  *tools.Registry
+	Auth   Authenticator
+	// Mount adds routes owned by other faces (MCP, auth endpoints, web).
+	Mount func(r chi.Router)
 }
 
 // NewRouter builds the HTTP handler.
 func NewRouter(d Deps) http.Handler {
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
 	r := chi.NewRouter()
 	r.Use(middleware.RequestID, middleware.Recoverer)
 	r.Get("/healthz", health(d.Health))
+	if d.Tools != nil {
+		r.Route("/api/v1", func(r chi.Router) {
+			r.Use(limitBody(MaxBody))
+			r.Group(func(r chi.Router) {
+				r.Use(Authenticate(d.Auth, d.Log))
+				r.Get("/tools", func(w http.ResponseWriter, r *http.Request) {
+					a, _ := actor.From(r.Context())
+					writeJSON(w, http.StatusOK, map[string]any{"tools": d.Tools.Visible(a)})
+				})
+				for _, m := range d.Tools.Tools() {
+					if m.Path != "" {
+						r.Method(m.Method, m.Path, newToolRoute(d.Tools, m, d.Log))
+					}
+				}
+			})
+			r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+				writeProblem(w, r, d.Log, fault.NotFound("route", r.Method+" "+r.URL.Path))
+			})
+			r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+				writeProblem(w, r, d.Log, &fault.Error{Kind: fault.KindMalformed, Message: "method " + r.Method + " not allowed on " + r.URL.Path})
+			})
+		})
+	}
+	if d.Mount != nil {
+		d.Mount(r)
+	}
 	return r
+}
+
+// Authenticate requires a bearer credential and puts its actor in the
+// request context; a missing or bad one is answered 401.
+func Authenticate(auth Authenticator, log *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h := r.Header.Get("Authorization")
+			token, ok := strings.CutPrefix(h, "Bearer ")
+			if !ok || strings.TrimSpace(token) == "" {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="gpubroker"`)
+				writeProblem(w, r, log, fault.Unauthenticated("missing bearer token: send Authorization: Bearer <token>"))
+				return
+			}
+			a, err := auth.Authenticate(r.Context(), strings.TrimSpace(token))
+			if err != nil {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="gpubroker", error="invalid_token"`)
+				if fault.KindOf(err) == "" {
+					err = fault.Unauthenticated("invalid token")
+				}
+				writeProblem(w, r, log, err)
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(actor.With(r.Context(), a)))
+		})
+	}
+}
+
+func limitBody(n int64) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.ContentLength > n {
+				writeProblem(w, r, slog.New(slog.DiscardHandler), &http.MaxBytesError{Limit: n})
+				return
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, n)
+			next.ServeHTTP(w, r)
+		})
+	}
 }
 
 func health(p Pinger) http.HandlerFunc {
