@@ -134,7 +134,7 @@ func registerParamTools(r *Registry, s Services) {
 		Name: "set_parameter", Title: "Set a parameter", Group: "parameters", MinRole: actor.RolePodAdmin, Idempotent: true,
 		Description: "Set a parameter's value at a scope (global or one tenant; one mode or both). The value is validated against the parameter's type and rules. A value LIVE mode can read needs confirm set to the tenant id (or \"global\"). The change is visible to every instance within a second.",
 		Method:      http.MethodPut, Path: "/parameters/{key}",
-		Target:      globalScope(func(in *SetParamInput) ParamScope { return in.ParamScope }),
+		Target: globalScope(func(in *SetParamInput) ParamScope { return in.ParamScope }),
 		Redact: func(in *SetParamInput) any {
 			if spec, ok := s.Params.Catalog().Spec(in.Key); ok && spec.Type == params.TypeSecret {
 				cp := *in
@@ -162,7 +162,7 @@ func registerParamTools(r *Registry, s Services) {
 		Name: "delete_parameter", Title: "Delete a parameter value", Group: "parameters", MinRole: actor.RolePodAdmin, Destructive: true,
 		Description: "Remove the value stored at one scope, so readers fall back to the next scope (tenant+mode → tenant → global+mode → global → default).",
 		Method:      http.MethodDelete, Path: "/parameters/{key}",
-		Target:      globalScope(func(in *DeleteParamInput) ParamScope { return in.ParamScope }),
+		Target: globalScope(func(in *DeleteParamInput) ParamScope { return in.ParamScope }),
 		Preview: func(ctx context.Context, c *Call, in *DeleteParamInput) (Preview, error) {
 			return Preview{Effect: fmt.Sprintf("delete the value of %s stored at %s", in.Key, in.scope())}, nil
 		},
@@ -205,7 +205,7 @@ func registerParamTools(r *Registry, s Services) {
 		Name: "import_parameters", Title: "Import parameters", Group: "parameters", MinRole: actor.RolePodAdmin, Platform: true,
 		Description: "Import an export file. The whole file is validated first (every problem is listed with its path) and applied in one transaction, or nothing is. Values LIVE mode reads need confirm naming every target, as the refusal states.",
 		Method:      http.MethodPost, Path: "/parameters/import",
-		Redact:      func(in *ImportInput) any { return map[string]int{"file_bytes": len(in.File)} },
+		Redact: func(in *ImportInput) any { return map[string]int{"file_bytes": len(in.File)} },
 		Preview: func(ctx context.Context, c *Call, in *ImportInput) (Preview, error) {
 			f, err := params.DecodeFile(in.File)
 			if err != nil {
