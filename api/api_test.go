@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -10,34 +9,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gpubroker/pod/actor"
 	"github.com/gpubroker/pod/api"
 	"github.com/gpubroker/pod/audit"
-	"github.com/gpubroker/pod/dbtest"
-	"github.com/gpubroker/pod/fault"
 	"github.com/gpubroker/pod/params"
-	"github.com/gpubroker/pod/providers"
-	"github.com/gpubroker/pod/secrets"
+	"github.com/gpubroker/pod/platformtest"
 	"github.com/gpubroker/pod/store"
-	"github.com/gpubroker/pod/tenant"
-	"github.com/gpubroker/pod/tools"
-)
-
-// tokens is a small fake authenticator: token text → actor.
-type tokens map[string]actor.Actor
-
-func (t tokens) Authenticate(_ context.Context, bearer string) (actor.Actor, error) {
-	a, ok := t[bearer]
-	if !ok {
-		return actor.Actor{}, fault.Unauthenticated("unknown token")
-	}
-	return a, nil
-}
-
-var (
-	operator  = actor.Actor{Kind: actor.KindUser, ID: "op", TenantID: "default", Role: actor.RolePodAdmin}
-	acmeAdmin = actor.Actor{Kind: actor.KindUser, ID: "acme-admin", TenantID: "acme", Role: actor.RolePodAdmin}
-	acmeUser  = actor.Actor{Kind: actor.KindUser, ID: "acme-user", TenantID: "acme", Role: actor.RoleUser}
 )
 
 type platform struct {
@@ -47,36 +23,14 @@ type platform struct {
 	audit  *audit.Writer
 }
 
+var operator = platformtest.Operator
+
 func newPlatform(t *testing.T) *platform {
 	t.Helper()
-	ctx := context.Background()
-	st, err := store.Open(ctx, dbtest.New(t, "sqlite").URL, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	cat, _ := params.NewCatalog(params.Platform(), providers.CredentialParams())
-	key := make([]byte, 32)
-	_, _ = rand.Read(key)
-	lk, _ := secrets.NewLocalKey(key)
-	ps := params.NewService(cat, st, secrets.NewEnvelope(lk))
-	if err := ps.Reload(ctx); err != nil {
-		t.Fatal(err)
-	}
-	ts := tenant.NewService(st, tenant.NewLiveCheck(ps, []string{providers.CredentialGroup("lambda")}))
-	for _, id := range []string{"default", "acme", "beta"} {
-		if _, err := ts.Create(ctx, actor.System("test"), id, id); err != nil {
-			t.Fatal(err)
-		}
-	}
-	w := audit.NewWriter(st, 64, nil)
-	t.Cleanup(w.Close)
-	reg := tools.NewRegistry(tools.Deps{Tenants: ts, Limits: tools.ParamLimits{Params: ps}, Budget: st, Audit: w})
-	tools.RegisterCore(reg, tools.Services{Tenants: ts, Params: ps, Audit: st, Flush: w.Flush})
-	h := api.NewRouter(api.Deps{Health: st, Tools: reg, Auth: tokens{"op": operator, "acme-admin": acmeAdmin, "acme-user": acmeUser}})
-	srv := httptest.NewServer(h)
+	p := platformtest.New(t, "sqlite")
+	srv := httptest.NewServer(api.NewRouter(api.Deps{Health: p.Store, Tools: p.Registry, Auth: p.Tokens}))
 	t.Cleanup(srv.Close)
-	return &platform{srv: srv, st: st, params: ps, audit: w}
+	return &platform{srv: srv, st: p.Store, params: p.Params, audit: p.Audit}
 }
 
 type reply struct {

@@ -1,0 +1,90 @@
+// Package platformtest builds a whole platform for tests of the faces: a
+// real store on the chosen backend, parameters, tenants (default, acme,
+// beta), the audit writer and the tools registry with the core toolsets,
+// plus a token table standing in for identity where a test does not need
+// real tokens.
+package platformtest
+
+import (
+	"context"
+	"crypto/rand"
+	"testing"
+
+	"github.com/gpubroker/pod/actor"
+	"github.com/gpubroker/pod/audit"
+	"github.com/gpubroker/pod/dbtest"
+	"github.com/gpubroker/pod/fault"
+	"github.com/gpubroker/pod/params"
+	"github.com/gpubroker/pod/providers"
+	"github.com/gpubroker/pod/secrets"
+	"github.com/gpubroker/pod/store"
+	"github.com/gpubroker/pod/tenant"
+	"github.com/gpubroker/pod/tools"
+)
+
+// Actors every platform knows, by bearer token.
+var (
+	Operator  = actor.Actor{Kind: actor.KindUser, ID: "op", TenantID: "default", Role: actor.RolePodAdmin}
+	AcmeAdmin = actor.Actor{Kind: actor.KindUser, ID: "acme-admin", TenantID: "acme", Role: actor.RolePodAdmin}
+	AcmeUser  = actor.Actor{Kind: actor.KindUser, ID: "acme-user", TenantID: "acme", Role: actor.RoleUser}
+)
+
+// Tokens is a small fake authenticator: token text → actor.
+type Tokens map[string]actor.Actor
+
+// Authenticate implements api.Authenticator.
+func (t Tokens) Authenticate(_ context.Context, bearer string) (actor.Actor, error) {
+	a, ok := t[bearer]
+	if !ok {
+		return actor.Actor{}, fault.Unauthenticated("unknown token")
+	}
+	return a, nil
+}
+
+// Platform is the assembled platform.
+type Platform struct {
+	Store    *store.Store
+	Params   *params.Service
+	Tenants  *tenant.Service
+	Audit    *audit.Writer
+	Registry *tools.Registry
+	Tokens   Tokens
+}
+
+// New assembles a platform on backend ("sqlite" or "postgres").
+func New(t testing.TB, backend string) *Platform {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, dbtest.New(t, backend).URL, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	cat, err := params.NewCatalog(params.Platform(), providers.CredentialParams())
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	lk, _ := secrets.NewLocalKey(key)
+	ps := params.NewService(cat, st, secrets.NewEnvelope(lk))
+	if err := ps.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	groups := make([]string, len(providers.Supported))
+	for i, p := range providers.Supported {
+		groups[i] = providers.CredentialGroup(p.ID)
+	}
+	ts := tenant.NewService(st, tenant.NewLiveCheck(ps, groups))
+	for _, id := range []string{"default", "acme", "beta"} {
+		if _, err := ts.Create(ctx, actor.System("test"), id, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w := audit.NewWriter(st, 256, nil)
+	t.Cleanup(w.Close)
+	reg := tools.NewRegistry(tools.Deps{Tenants: ts, Limits: tools.ParamLimits{Params: ps}, Budget: st, Audit: w})
+	tools.RegisterCore(reg, tools.Services{Tenants: ts, Params: ps, Audit: st, Flush: w.Flush})
+	return &Platform{Store: st, Params: ps, Tenants: ts, Audit: w, Registry: reg,
+		Tokens: Tokens{"op": Operator, "acme-admin": AcmeAdmin, "acme-user": AcmeUser}}
+}
