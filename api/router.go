@@ -39,6 +39,8 @@ type Deps struct {
 	Auth   Authenticator
 	// Mount adds routes owned by other faces (MCP, auth endpoints, web).
 	Mount func(r chi.Router)
+	// Version is the build version shown in the OpenAPI document.
+	Version string
 }
 
 // NewRouter builds the HTTP handler.
@@ -52,6 +54,14 @@ func NewRouter(d Deps) http.Handler {
 	if d.Tools != nil {
 		r.Route("/api/v1", func(r chi.Router) {
 			r.Use(limitBody(MaxBody))
+			doc, err := json.Marshal(OpenAPI(d.Tools.Tools(), d.Version))
+			if err != nil {
+				panic(err) // the document is built from static definitions
+			}
+			r.Get("/openapi.json", func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = w.Write(doc)
+			})
 			r.Group(func(r chi.Router) {
 				r.Use(Authenticate(d.Auth, d.Log))
 				r.Get("/tools", func(w http.ResponseWriter, r *http.Request) {
