@@ -15,14 +15,19 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/go-chi/chi/v5"
+	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/gpubroker/pod/api"
+	"github.com/gpubroker/pod/audit"
+	"github.com/gpubroker/pod/mcp"
 	"github.com/gpubroker/pod/params"
 	"github.com/gpubroker/pod/providers"
 	"github.com/gpubroker/pod/secrets"
 	"github.com/gpubroker/pod/ssmparams"
 	"github.com/gpubroker/pod/store"
 	"github.com/gpubroker/pod/tenant"
+	"github.com/gpubroker/pod/tools"
 )
 
 // App is the running platform.
@@ -33,6 +38,11 @@ type App struct {
 	Sealer  secrets.Sealer
 	Params  *params.Service
 	Tenants *tenant.Service
+	Audit   *audit.Writer
+	Tools   *tools.Registry
+	MCP     *server.MCPServer
+	// Auth authenticates bearer credentials for the REST and MCP faces.
+	Auth api.Authenticator
 	// KeyCreated is true when this start created the local key file.
 	KeyCreated bool
 }
@@ -97,15 +107,44 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		groups[i] = providers.CredentialGroup(p.ID)
 	}
 	a.Tenants = tenant.NewService(st, tenant.NewLiveCheck(a.Params, groups))
+	if err := a.Tenants.Reload(ctx); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("load tenants: %w", err)
+	}
+	a.Audit = audit.NewWriter(st, 4096, log)
+	a.Tools = tools.NewRegistry(tools.Deps{Tenants: a.Tenants, Limits: tools.ParamLimits{Params: a.Params},
+		Budget: st, Audit: a.Audit, Log: log})
+	tools.RegisterCore(a.Tools, tools.Services{Tenants: a.Tenants, Params: a.Params, Audit: st, Flush: a.Audit.Flush})
+	a.MCP = mcp.NewServer(a.Tools, cfg.Version, log)
 	return a, nil
 }
 
-// Close releases the database.
-func (a *App) Close() error { return a.Store.Close() }
+// Close writes queued audit records and releases the database.
+func (a *App) Close() error {
+	a.Audit.Close()
+	return a.Store.Close()
+}
 
-// Handler is the platform's HTTP handler.
+// Handler is the platform's HTTP handler: health, the REST face under
+// /api/v1 and the MCP face at /mcp.
 func (a *App) Handler() http.Handler {
-	return api.NewRouter(api.Deps{Log: a.log, Health: a.Store})
+	return api.NewRouter(api.Deps{Log: a.log, Health: a.Store, Tools: a.Tools, Auth: a.Auth, Version: a.cfg.Version,
+		Mount: func(r chi.Router) {
+			r.With(api.Authenticate(a.Auth, a.log)).Handle("/mcp", mcp.HTTPHandler(a.MCP))
+		}})
+}
+
+// watch keeps this instance's parameters and tenants current with changes
+// other instances make, until ctx ends.
+func (a *App) watch(ctx context.Context) error {
+	return a.Store.WatchParams(ctx, func() {
+		if err := a.Params.Reload(ctx); err != nil && ctx.Err() == nil {
+			a.log.Error("reload parameters", "err", err)
+		}
+		if err := a.Tenants.Reload(ctx); err != nil && ctx.Err() == nil {
+			a.log.Error("reload tenants", "err", err)
+		}
+	})
 }
 
 // Serve listens on ln until ctx ends, then shuts down gracefully: the
@@ -124,8 +163,8 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, drain time.Duration) e
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		if err := a.Params.Watch(bg); err != nil {
-			a.log.Error("parameter watcher stopped", "err", err)
+		if err := a.watch(bg); err != nil {
+			a.log.Error("change watcher stopped", "err", err)
 		}
 	}()
 	defer func() { stopBG(); wg.Wait() }()

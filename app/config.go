@@ -25,6 +25,8 @@ type Config struct {
 	KMSKeyID    string // GPUBROKER_KMS_KEY_ID
 	ParamPrefix string // GPUBROKER_PARAM_PREFIX, default /gpubroker
 	LogLevel    string // GPUBROKER_LOG_LEVEL: debug, info, warn, error
+	// Version is the build version (set by the command, not the user).
+	Version string
 }
 
 // ConfigFromEnv reads the bootstrap settings from the environment, with the

@@ -34,6 +34,7 @@ func TestConformance(t *testing.T) {
 		{"ConcurrentParameterCommitsAllLand", testParamConcurrent},
 		{"AnotherInstanceSeesParameterChangesWithinASecond", testWatch},
 		{"AuditRecordsRoundTripAndFilter", testAudit},
+		{"AuditBatchesRoundTrip", testAuditBatch},
 		{"UsersAreUniqueByEmail", testUsers},
 	}
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
@@ -48,7 +49,7 @@ func TestConformance(t *testing.T) {
 	})
 }
 
-func open(t *testing.T, url string) *store.Store {
+func open(t testing.TB, url string) *store.Store {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -433,5 +434,32 @@ func testUsers(t *testing.T, s *store.Store, _ dbtest.Backend) {
 		if n, err := s.CountUsers(ctx, c.tenant, c.role); err != nil || n != c.want {
 			t.Fatalf("CountUsers(%q, %q) = %d, %v; want %d", c.tenant, c.role, n, err, c.want)
 		}
+	}
+}
+
+func testAuditBatch(t *testing.T, s *store.Store, _ dbtest.Backend) {
+	ctx := context.Background()
+	at := time.Now().UTC().Truncate(time.Microsecond)
+	batch := []audit.Record{
+		{At: at, Actor: admin, Face: "mcp", TenantID: "acme", Mode: mode.Live, Action: "set_parameter",
+			Input: json.RawMessage(`{"key":"x","value":"[redacted]"}`), Verdict: "allow", Result: json.RawMessage(`{"ok":true}`), Duration: 42 * time.Microsecond},
+		{At: at, Actor: admin, Face: "rest", Action: "list_tenants", Verdict: "deny", Error: "forbidden"},
+	}
+	if err := s.AppendAudits(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.QueryAudit(ctx, audit.Filter{})
+	if err != nil || len(got) != 2 {
+		t.Fatalf("query = %d records, %v", len(got), err)
+	}
+	first, second := got[1], got[0] // newest first
+	var in map[string]string
+	_ = json.Unmarshal(first.Input, &in)
+	if first.Face != "mcp" || first.Mode != mode.Live || in["value"] != "[redacted]" || first.Duration != 42*time.Microsecond ||
+		!first.At.Equal(at) || first.Actor != (actor.Actor{Kind: admin.Kind, ID: admin.ID, Role: admin.Role}) {
+		t.Fatalf("first = %+v", first)
+	}
+	if second.Input != nil || second.Result != nil || second.Error != "forbidden" || second.Verdict != "deny" {
+		t.Fatalf("second = %+v", second)
 	}
 }

@@ -21,6 +21,7 @@ import (
 // bootstrap parses the bootstrap flags of a subcommand over the environment.
 func bootstrap(name string, args []string, extra func(*flag.FlagSet)) (app.Config, *flag.FlagSet, error) {
 	cfg := app.ConfigFromEnv(os.Getenv)
+	cfg.Version = version
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	cfg.Flags(fs)
 	if extra != nil {
