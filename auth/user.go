@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"context"
 	"net/mail"
 	"strings"
 	"time"
@@ -22,13 +21,6 @@ type User struct {
 	EmailVerified bool       `json:"email_verified"`
 	CreatedAt     time.Time  `json:"created_at"`
 	UpdatedAt     time.Time  `json:"updated_at"`
-}
-
-// Repo keeps users.
-type Repo interface {
-	CreateUser(ctx context.Context, u User) error
-	UserByEmail(ctx context.Context, email string) (User, error)
-	CountUsers(ctx context.Context, tenantID string, role actor.Role) (int, error)
 }
 
 // NormalizeEmail validates an address and returns it lower-cased.

@@ -1,0 +1,155 @@
+package tools_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gpubroker/pod/actor"
+	"github.com/gpubroker/pod/budget"
+	"github.com/gpubroker/pod/fault"
+	"github.com/gpubroker/pod/params"
+	"github.com/gpubroker/pod/platformtest"
+	"github.com/gpubroker/pod/policies"
+	"github.com/gpubroker/pod/tools"
+)
+
+// SpendInput is the input of the test's spending tool.
+type SpendInput struct {
+	tools.Control
+	CostUSD float64 `json:"cost_usd"`
+	Fail    bool    `json:"fail,omitempty"`
+}
+
+// Spent is its output.
+type Spent struct {
+	OK bool `json:"ok"`
+}
+
+// registerSpend adds a tool that spends what it is told, so the budget
+// mechanism is exercised through the real pipeline and ledger.
+func registerSpend(r *tools.Registry) {
+	tools.MustRegister(r, tools.Def[SpendInput, Spent]{
+		Name: "spend_money", Description: "Spend cost_usd.", Group: "test", MinRole: actor.RoleUser, Spends: true,
+		Method:   http.MethodPost,
+		Estimate: func(_ context.Context, _ *tools.Call, in *SpendInput) (float64, error) { return in.CostUSD, nil },
+		Preview: func(_ context.Context, _ *tools.Call, in *SpendInput) (tools.Preview, error) {
+			return tools.Preview{Effect: "spend"}, nil
+		},
+		Handle: func(_ context.Context, _ *tools.Call, in *SpendInput) (Spent, error) {
+			if in.Fail {
+				return Spent{}, errors.New("provider refused")
+			}
+			return Spent{OK: true}, nil
+		},
+	})
+}
+
+func setLimit(t *testing.T, p *platformtest.Platform, key, value string) {
+	t.Helper()
+	if _, err := p.Params.Set(context.Background(), platformtest.Operator,
+		params.SetRequest{Scope: params.Scope{TenantID: "acme"}, Key: key, Value: value, Confirm: "acme"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestBudgetHoldsUnderConcurrency: fifty concurrent calls of $3 against a
+// $100 budget never overspend — exactly 33 run — on both backends.
+func TestBudgetHoldsUnderConcurrency(t *testing.T) {
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			p := platformtest.New(t, backend)
+			registerSpend(p.Registry)
+			setLimit(t, p, "budget.monthly_limit_usd", "100")
+			setLimit(t, p, "ratelimit.tool_calls_per_minute", "1000")
+			const n = 50
+			var wg sync.WaitGroup
+			results := make(chan tools.Result, n)
+			for i := range n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					a := platformtest.AcmeUser
+					a.ID = fmt.Sprintf("user-%d", i)
+					results <- p.Registry.Call(context.Background(), tools.Request{Actor: a, Face: "direct", Tool: "spend_money",
+						Input: []byte(`{"cost_usd":3}`)})
+				}()
+			}
+			wg.Wait()
+			close(results)
+			allowed, budgetDenied := 0, 0
+			for r := range results {
+				switch {
+				case r.Err == nil:
+					allowed++
+				case r.Verdict.Rule == "budget":
+					budgetDenied++
+				default:
+					t.Fatalf("unexpected result %+v", r)
+				}
+			}
+			u, err := p.Store.BudgetUsage(context.Background(), "acme", budget.Period(time.Now()), "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if allowed != 33 || budgetDenied != 17 || u.SpentUSD != 99 || u.HeldUSD != 0 {
+				t.Fatalf("allowed %d, denied %d, usage %+v; want 33, 17, spent $99 and nothing held", allowed, budgetDenied, u)
+			}
+		})
+	}
+}
+
+func TestBudgetReleasesFailedCallsAndHonoursUserLimits(t *testing.T) {
+	p := platformtest.New(t, "sqlite")
+	registerSpend(p.Registry)
+	setLimit(t, p, "budget.monthly_limit_usd", "10")
+	setLimit(t, p, "budget.user_monthly_limit_usd", "4")
+	ctx := context.Background()
+	spend := func(a actor.Actor, body string) tools.Result {
+		return p.Registry.Call(ctx, tools.Request{Actor: a, Face: "direct", Tool: "spend_money", Input: []byte(body)})
+	}
+	if r := spend(platformtest.AcmeUser, `{"cost_usd":4,"fail":true}`); r.Err == nil {
+		t.Fatal("a failing call succeeded")
+	}
+	if r := spend(platformtest.AcmeUser, `{"cost_usd":4}`); r.Err != nil {
+		t.Fatalf("the failed call's hold was not released: %v", r.Err)
+	}
+	r := spend(platformtest.AcmeUser, `{"cost_usd":1}`)
+	var ref *tools.Refusal
+	if !errors.As(r.Err, &ref) || ref.Verdict.Rule != "budget" {
+		t.Fatalf("the user's limit did not hold: %+v", r)
+	}
+	other := platformtest.AcmeUser
+	other.ID = "someone-else"
+	if r := spend(other, `{"cost_usd":4}`); r.Err != nil {
+		t.Fatalf("another user within the tenant budget was refused: %v", r.Err)
+	}
+	if r := spend(other, `{"cost_usd":3}`); r.Err == nil {
+		t.Fatal("the tenant limit did not hold")
+	}
+	if r := spend(platformtest.AcmeUser, `{"cost_usd":-1}`); fault.KindOf(r.Err) != fault.KindInvalid {
+		t.Fatalf("a negative estimate = %+v", r)
+	}
+	t.Run("a dry run shows the cost and reserves nothing", func(t *testing.T) {
+		r := spend(other, `{"cost_usd":2.5,"dry_run":true}`)
+		pv, ok := r.Output.(tools.Preview)
+		if r.Err != nil || !ok || pv.CostUSD != 2.5 || !pv.DryRun {
+			t.Fatalf("dry run = %+v", r)
+		}
+	})
+	t.Run("the agent's spending call waits for approval", func(t *testing.T) {
+		agent := actor.Actor{Kind: actor.KindAgent, ID: "agent", TenantID: "acme", Role: actor.RolePodAdmin}
+		r := spend(agent, `{"cost_usd":0.5}`)
+		if r.Verdict.Decision != policies.NeedsApproval {
+			t.Fatalf("agent call = %+v", r)
+		}
+	})
+}
+
+func paramsRequest(key, value string) params.SetRequest {
+	return params.SetRequest{Scope: params.Scope{TenantID: "acme"}, Key: key, Value: value, Confirm: "acme"}
+}
