@@ -37,6 +37,8 @@ type Deps struct {
 	Health Pinger
 	Tools  *tools.Registry
 	Auth   Authenticator
+	// Sessions serves sign-in and the JWKS document (optional).
+	Sessions Sessions
 	// Mount adds routes owned by other faces (MCP, auth endpoints, web).
 	Mount func(r chi.Router)
 	// Version is the build version shown in the OpenAPI document.
@@ -81,6 +83,9 @@ func NewRouter(d Deps) http.Handler {
 				writeProblem(w, r, d.Log, &fault.Error{Kind: fault.KindMalformed, Message: "method " + r.Method + " not allowed on " + r.URL.Path})
 			})
 		})
+	}
+	if d.Sessions != nil {
+		mountSessions(r, d.Sessions, d)
 	}
 	if d.Mount != nil {
 		d.Mount(r)

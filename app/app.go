@@ -20,6 +20,7 @@ import (
 
 	"github.com/gpubroker/pod/api"
 	"github.com/gpubroker/pod/audit"
+	"github.com/gpubroker/pod/auth"
 	"github.com/gpubroker/pod/mcp"
 	"github.com/gpubroker/pod/params"
 	"github.com/gpubroker/pod/providers"
@@ -41,8 +42,9 @@ type App struct {
 	Audit   *audit.Writer
 	Tools   *tools.Registry
 	MCP     *server.MCPServer
-	// Auth authenticates bearer credentials for the REST and MCP faces.
-	Auth api.Authenticator
+	// Identity signs in users and authenticates bearer credentials for the
+	// REST and MCP faces.
+	Identity *auth.Service
 	// KeyCreated is true when this start created the local key file.
 	KeyCreated bool
 }
@@ -111,16 +113,18 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		st.Close()
 		return nil, fmt.Errorf("load tenants: %w", err)
 	}
+	a.Identity = auth.NewService(st, a.Sealer, st, identityOptions(a.Params, a))
 	a.Audit = audit.NewWriter(st, 4096, log)
 	a.Tools = tools.NewRegistry(tools.Deps{Tenants: a.Tenants, Limits: tools.ParamLimits{Params: a.Params},
 		Budget: st, Audit: a.Audit, Log: log})
-	tools.RegisterCore(a.Tools, tools.Services{Tenants: a.Tenants, Params: a.Params, Audit: st, Flush: a.Audit.Flush})
+	tools.RegisterCore(a.Tools, tools.Services{Tenants: a.Tenants, Params: a.Params, Audit: st, Identity: a.Identity, Flush: a.Audit.Flush})
 	a.MCP = mcp.NewServer(a.Tools, cfg.Version, log)
 	return a, nil
 }
 
 // Close writes queued audit records and releases the database.
 func (a *App) Close() error {
+	a.Identity.Close()
 	a.Audit.Close()
 	return a.Store.Close()
 }
@@ -128,9 +132,10 @@ func (a *App) Close() error {
 // Handler is the platform's HTTP handler: health, the REST face under
 // /api/v1 and the MCP face at /mcp.
 func (a *App) Handler() http.Handler {
-	return api.NewRouter(api.Deps{Log: a.log, Health: a.Store, Tools: a.Tools, Auth: a.Auth, Version: a.cfg.Version,
+	return api.NewRouter(api.Deps{Log: a.log, Health: a.Store, Tools: a.Tools, Auth: a.Identity, Sessions: a.Identity,
+		Version: a.cfg.Version,
 		Mount: func(r chi.Router) {
-			r.With(api.Authenticate(a.Auth, a.log)).Handle("/mcp", mcp.HTTPHandler(a.MCP))
+			r.With(api.Authenticate(a.Identity, a.log)).Handle("/mcp", mcp.HTTPHandler(a.MCP))
 		}})
 }
 

@@ -1,6 +1,8 @@
-// Package auth is identity: users, password hashing, and (with the tools
-// issue) tokens and MFA. It stores nothing itself (package store implements
-// its Repo) and knows no face.
+// Package auth is identity: users and argon2id passwords, RS256 access
+// tokens with rotating refresh tokens, TOTP MFA, API tokens for MCP and
+// scripts, and verification of Cognito-issued tokens. Every auth event is
+// audited without a secret in it. It stores nothing itself (package store
+// implements its Repo) and knows no face.
 package auth
 
 import (

@@ -13,6 +13,8 @@ type Repo interface {
 	CreateUser(ctx context.Context, u User) error
 	UserByEmail(ctx context.Context, email string) (User, error)
 	UserByID(ctx context.Context, id string) (User, error)
+	UsersOfTenant(ctx context.Context, tenantID string) ([]User, error)
+	SetUserRole(ctx context.Context, id string, role actor.Role) (User, error)
 	CountUsers(ctx context.Context, tenantID string, role actor.Role) (int, error)
 
 	// SigningKeys returns the active key and the keys retired after

@@ -1,8 +1,8 @@
 // Package platformtest builds a whole platform for tests of the faces: a
 // real store on the chosen backend, parameters, tenants (default, acme,
-// beta), the audit writer and the tools registry with the core toolsets,
-// plus a token table standing in for identity where a test does not need
-// real tokens.
+// beta), identity, the audit writer and the tools registry with the core
+// toolsets, plus a token table standing in for sign-in where a test does not
+// need real tokens.
 package platformtest
 
 import (
@@ -12,6 +12,7 @@ import (
 
 	"github.com/gpubroker/pod/actor"
 	"github.com/gpubroker/pod/audit"
+	"github.com/gpubroker/pod/auth"
 	"github.com/gpubroker/pod/dbtest"
 	"github.com/gpubroker/pod/fault"
 	"github.com/gpubroker/pod/params"
@@ -47,6 +48,7 @@ type Platform struct {
 	Params   *params.Service
 	Tenants  *tenant.Service
 	Audit    *audit.Writer
+	Identity *auth.Service
 	Registry *tools.Registry
 	Tokens   Tokens
 }
@@ -83,8 +85,10 @@ func New(t testing.TB, backend string) *Platform {
 	}
 	w := audit.NewWriter(st, 256, nil)
 	t.Cleanup(w.Close)
+	id := auth.NewService(st, secrets.NewEnvelope(lk), st, auth.Options{})
+	t.Cleanup(id.Close)
 	reg := tools.NewRegistry(tools.Deps{Tenants: ts, Limits: tools.ParamLimits{Params: ps}, Budget: st, Audit: w})
-	tools.RegisterCore(reg, tools.Services{Tenants: ts, Params: ps, Audit: st, Flush: w.Flush})
-	return &Platform{Store: st, Params: ps, Tenants: ts, Audit: w, Registry: reg,
+	tools.RegisterCore(reg, tools.Services{Tenants: ts, Params: ps, Audit: st, Identity: id, Flush: w.Flush})
+	return &Platform{Store: st, Params: ps, Tenants: ts, Audit: w, Identity: id, Registry: reg,
 		Tokens: Tokens{"op": Operator, "acme-admin": AcmeAdmin, "acme-user": AcmeUser}}
 }

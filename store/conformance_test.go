@@ -435,6 +435,19 @@ func testUsers(t *testing.T, s *store.Store, _ dbtest.Backend) {
 			t.Fatalf("CountUsers(%q, %q) = %d, %v; want %d", c.tenant, c.role, n, err, c.want)
 		}
 	}
+	list, err := s.UsersOfTenant(ctx, "acme")
+	if err != nil || len(list) != 1 || list[0] != u {
+		t.Fatalf("UsersOfTenant = %+v, %v", list, err)
+	}
+	if list, _ := s.UsersOfTenant(ctx, "beta"); len(list) != 0 {
+		t.Fatalf("beta has users %+v", list)
+	}
+	got, err = s.SetUserRole(ctx, "u1", actor.RoleProUser)
+	if err != nil || got.Role != actor.RoleProUser || !got.UpdatedAt.After(u.UpdatedAt) {
+		t.Fatalf("SetUserRole = %+v, %v", got, err)
+	}
+	_, err = s.SetUserRole(ctx, "nobody", actor.RoleUser)
+	wantKind(t, err, fault.KindNotFound)
 }
 
 func testAuditBatch(t *testing.T, s *store.Store, _ dbtest.Backend) {

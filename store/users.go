@@ -57,3 +57,33 @@ func (s *Store) CountUsers(ctx context.Context, tenantID string, role actor.Role
 	}
 	return n, nil
 }
+
+// UsersOfTenant lists a tenant's users by email.
+func (s *Store) UsersOfTenant(ctx context.Context, tenantID string) ([]auth.User, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+userCols+` FROM users WHERE tenant_id = $1 ORDER BY email`, tenantID)
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	defer rows.Close()
+	out := []auth.User{}
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan user: %w", err)
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+// SetUserRole changes a user's role.
+func (s *Store) SetUserRole(ctx context.Context, id string, role actor.Role) (auth.User, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE users SET role = $1, updated_at = $2 WHERE id = $3`, string(role), now(), id)
+	if err != nil {
+		return auth.User{}, fmt.Errorf("set role of user %s: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return auth.User{}, fault.NotFound("user", id)
+	}
+	return s.UserByID(ctx, id)
+}

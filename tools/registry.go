@@ -61,6 +61,7 @@ type entry struct {
 	preview  func(ctx context.Context, c *Call, in any) (any, error)
 	handle   func(ctx context.Context, c *Call, in any) (any, error)
 	redact   func(in any) any
+	result   func(out any) any
 }
 
 // Registry holds every tool and runs calls through the one pipeline.
@@ -119,6 +120,15 @@ func Register[In, Out any](r *Registry, d Def[In, Out]) error {
 	e.handle = func(ctx context.Context, c *Call, in any) (any, error) { return d.Handle(ctx, c, in.(*In)) }
 	if d.Redact != nil {
 		e.redact = func(in any) any { return d.Redact(in.(*In)) }
+	}
+	if d.AuditResult != nil {
+		e.result = func(out any) any {
+			o, ok := out.(Out)
+			if !ok {
+				return out
+			}
+			return d.AuditResult(&o)
+		}
 	}
 	r.tools[m.Name] = e
 	r.names = append(r.names, m.Name)
@@ -359,7 +369,11 @@ func (r *Registry) audit(req Request, c *Call, e *entry, in any, res Result, sta
 	if res.Err != nil {
 		rec.Error = res.Err.Error()
 	} else if e != nil && !e.meta.ReadOnly && !c.DryRun {
-		rec.Result = audit.JSON(res.Output)
+		out := res.Output
+		if e.result != nil {
+			out = e.result(out)
+		}
+		rec.Result = audit.JSON(out)
 	}
 	if c.DryRun {
 		rec.Verdict += "+dry_run"

@@ -2,6 +2,7 @@ package tools
 
 import (
 	"github.com/gpubroker/pod/audit"
+	"github.com/gpubroker/pod/auth"
 	"github.com/gpubroker/pod/params"
 	"github.com/gpubroker/pod/tenant"
 )
@@ -11,6 +12,9 @@ type Services struct {
 	Tenants *tenant.Service
 	Params  *params.Service
 	Audit   audit.Log
+	// Identity manages users and API tokens; its toolsets are registered
+	// only when it is set.
+	Identity *auth.Service
 	// Flush waits until queued audit records are written (optional).
 	Flush func()
 }
@@ -21,6 +25,9 @@ func RegisterCore(r *Registry, s Services) {
 	registerTenantTools(r, s)
 	registerParamTools(r, s)
 	registerAuditTools(r, s)
+	if s.Identity != nil {
+		registerIdentityTools(r, s)
+	}
 }
 
 // TenantRef names a tenant in an input; empty means the caller's own.

@@ -90,6 +90,9 @@ type Def[In, Out any] struct {
 	// Redact returns what the audit log records as input; by default the
 	// input itself, with fields tagged audit:"redact" blanked.
 	Redact func(in *In) any
+	// AuditResult returns what the audit log records as the result of a
+	// mutation; by default the output itself.
+	AuditResult func(out *Out) any
 }
 
 // Meta is the face-independent description of a registered tool.

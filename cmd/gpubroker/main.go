@@ -4,6 +4,8 @@
 //	gpubroker migrate                  apply database migrations and exit
 //	gpubroker params export [-tenant ID] [-o FILE]
 //	gpubroker params import [-confirm PHRASE] FILE|-
+//	gpubroker token create --role ROLE [--tenant ID] [--name NAME]
+//	gpubroker mcp --token TOKEN        serve MCP on standard input/output
 //	gpubroker version
 //
 // Bootstrap settings come from flags or GPUBROKER_* variables; every other
@@ -43,6 +45,10 @@ func run(ctx context.Context, args []string) error {
 		return migrate(ctx, args)
 	case "params":
 		return paramsCmd(ctx, args)
+	case "token":
+		return tokenCmd(ctx, args)
+	case "mcp":
+		return mcpCmd(ctx, args)
 	case "version":
 		fmt.Println("gpubroker", version)
 		return nil
@@ -58,6 +64,8 @@ const usage = `usage:
   gpubroker migrate [flags]            apply database migrations and exit
   gpubroker params export [-tenant ID] [-o FILE]
   gpubroker params import [-confirm PHRASE] FILE|-
+  gpubroker token create --role ROLE [--tenant ID] [--name NAME] [--ttl DURATION]
+  gpubroker mcp --token TOKEN          serve MCP on standard input/output
   gpubroker version
 Run "gpubroker serve -h" for the bootstrap flags.
 `

@@ -1,0 +1,150 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/gpubroker/pod/actor"
+	"github.com/gpubroker/pod/auth"
+	"github.com/gpubroker/pod/fault"
+)
+
+// UserList is the output of list_users.
+type UserList struct {
+	Users []auth.User `json:"users"`
+}
+
+// CreateUserInput is the input of create_user.
+type CreateUserInput struct {
+	Control
+	TenantRef
+	Email    string     `json:"email" jsonschema:"email address, unique across the platform"`
+	Name     string     `json:"name" jsonschema:"display name"`
+	Role     actor.Role `json:"role" jsonschema:"user, pro_user, enterprise_user or pod_admin (at most the caller's own)"`
+	Password string     `json:"password" audit:"redact" jsonschema:"initial password: at least 12 characters mixing letters with digits or symbols"`
+}
+
+// SetRoleInput is the input of set_user_role.
+type SetRoleInput struct {
+	Control
+	TenantRef
+	ID   string     `json:"id" jsonschema:"user id"`
+	Role actor.Role `json:"role" jsonschema:"new role (at most the caller's own)"`
+}
+
+// TokenList is the output of list_api_tokens.
+type TokenList struct {
+	Tokens []auth.APIToken `json:"tokens"`
+}
+
+// CreateTokenInput is the input of create_api_token.
+type CreateTokenInput struct {
+	Control
+	TenantRef
+	Name   string     `json:"name" jsonschema:"what the token is for"`
+	Role   actor.Role `json:"role" jsonschema:"role the token acts with (at most the caller's own)"`
+	Scopes []string   `json:"scopes,omitempty" jsonschema:"optional scopes recorded with the token"`
+	TTL    string     `json:"ttl,omitempty" jsonschema:"lifetime such as 720h; empty for no expiry"`
+}
+
+// NewToken is the output of create_api_token: the secret is shown once.
+type NewToken struct {
+	Token  auth.APIToken `json:"token"`
+	Secret string        `json:"secret" jsonschema:"the bearer token; shown only in this answer"`
+}
+
+// RevokeTokenInput is the input of revoke_api_token.
+type RevokeTokenInput struct {
+	Control
+	ID string `json:"id" jsonschema:"token id"`
+}
+
+// Revoked is the output of revoke_api_token.
+type Revoked struct {
+	ID      string `json:"id"`
+	Revoked bool   `json:"revoked"`
+}
+
+func registerIdentityTools(r *Registry, s Services) {
+	MustRegister(r, Def[TenantInput, UserList]{
+		Name: "list_users", Title: "List users", Group: "users", MinRole: actor.RolePodAdmin, ReadOnly: true,
+		Description: "List the users of a tenant with their roles.",
+		Method:      http.MethodGet, Path: "/users",
+		Handle: func(ctx context.Context, c *Call, _ *TenantInput) (UserList, error) {
+			us, err := s.Identity.Users(ctx, c.Tenant.ID)
+			return UserList{Users: us}, err
+		},
+	})
+	MustRegister(r, Def[CreateUserInput, auth.User]{
+		Name: "create_user", Title: "Create a user", Group: "users", MinRole: actor.RolePodAdmin,
+		Description: "Create a user in a tenant with a role (at most the caller's own) and an initial password.",
+		Method:      http.MethodPost, Path: "/users", Status: http.StatusCreated,
+		Preview: func(ctx context.Context, c *Call, in *CreateUserInput) (Preview, error) {
+			return Preview{Effect: fmt.Sprintf("create user %s (%s) in tenant %s", in.Email, in.Role, c.Tenant.ID)}, nil
+		},
+		Handle: func(ctx context.Context, c *Call, in *CreateUserInput) (auth.User, error) {
+			return s.Identity.CreateUser(ctx, c.Actor, auth.NewUser{TenantID: c.Tenant.ID, Email: in.Email, Name: in.Name,
+				Role: in.Role, Password: in.Password, Verified: true})
+		},
+	})
+	MustRegister(r, Def[SetRoleInput, auth.User]{
+		Name: "set_user_role", Title: "Change a user's role", Group: "users", MinRole: actor.RolePodAdmin, Idempotent: true,
+		Description: "Change a user's role (User, Pro User, Enterprise User, POD Admin); nobody may grant above their own role or change their own.",
+		Method:      http.MethodPut, Path: "/users/{id}/role",
+		Preview: func(ctx context.Context, c *Call, in *SetRoleInput) (Preview, error) {
+			return Preview{Effect: fmt.Sprintf("give user %s the role %s", in.ID, in.Role)}, nil
+		},
+		Handle: func(ctx context.Context, c *Call, in *SetRoleInput) (auth.User, error) {
+			return s.Identity.SetRole(ctx, c.Actor, c.Tenant.ID, in.ID, in.Role)
+		},
+	})
+	MustRegister(r, Def[TenantInput, TokenList]{
+		Name: "list_api_tokens", Title: "List API tokens", Group: "tokens", MinRole: actor.RolePodAdmin, ReadOnly: true,
+		Description: "List a tenant's API tokens (never their secrets): name, role, creator, expiry, last use, revocation.",
+		Method:      http.MethodGet, Path: "/tokens",
+		Handle: func(ctx context.Context, c *Call, _ *TenantInput) (TokenList, error) {
+			ts, err := s.Identity.ListAPITokens(ctx, c.Tenant.ID)
+			if ts == nil {
+				ts = []auth.APIToken{}
+			}
+			return TokenList{Tokens: ts}, err
+		},
+	})
+	MustRegister(r, Def[CreateTokenInput, NewToken]{
+		Name: "create_api_token", Title: "Create an API token", Group: "tokens", MinRole: actor.RolePodAdmin,
+		Description: "Create an API token for MCP clients and scripts, scoped to a tenant and a role no higher than the caller's. The secret is shown once.",
+		Method:      http.MethodPost, Path: "/tokens", Status: http.StatusCreated,
+		AuditResult: func(out *NewToken) any { return out.Token },
+		Preview: func(ctx context.Context, c *Call, in *CreateTokenInput) (Preview, error) {
+			return Preview{Effect: fmt.Sprintf("create API token %q with role %s for tenant %s", in.Name, in.Role, c.Tenant.ID)}, nil
+		},
+		Handle: func(ctx context.Context, c *Call, in *CreateTokenInput) (NewToken, error) {
+			var ttl time.Duration
+			if in.TTL != "" {
+				d, err := time.ParseDuration(in.TTL)
+				if err != nil || d <= 0 {
+					return NewToken{}, fault.Invalid("ttl", "want a positive duration like 720h, got %q", in.TTL)
+				}
+				ttl = d
+			}
+			tok, secret, err := s.Identity.CreateAPIToken(ctx, c.Actor, c.Tenant.ID, in.Role, in.Name, in.Scopes, ttl)
+			return NewToken{Token: tok, Secret: secret}, err
+		},
+	})
+	MustRegister(r, Def[RevokeTokenInput, Revoked]{
+		Name: "revoke_api_token", Title: "Revoke an API token", Group: "tokens", MinRole: actor.RolePodAdmin, Destructive: true, Idempotent: true,
+		Description: "Revoke an API token at once; calls made with it are refused from then on.",
+		Method:      http.MethodDelete, Path: "/tokens/{id}",
+		Preview: func(ctx context.Context, c *Call, in *RevokeTokenInput) (Preview, error) {
+			return Preview{Effect: "revoke API token " + in.ID}, nil
+		},
+		Handle: func(ctx context.Context, c *Call, in *RevokeTokenInput) (Revoked, error) {
+			if err := s.Identity.RevokeAPIToken(ctx, c.Actor, in.ID); err != nil {
+				return Revoked{}, err
+			}
+			return Revoked{ID: in.ID, Revoked: true}, nil
+		},
+	})
+}
