@@ -126,7 +126,7 @@ type BudgetUsage struct {
 // BudgetUsage reads a tenant's (subject "") or user's account.
 func (s *Store) BudgetUsage(ctx context.Context, tenantID, period, subject string) (BudgetUsage, error) {
 	var held, spent int64
-	err := s.db.QueryRowContext(ctx, `SELECT held_micros, spent_micros FROM budget_accounts
+	err := s.queryRow(ctx, `SELECT held_micros, spent_micros FROM budget_accounts
 		WHERE tenant_id = $1 AND period = $2 AND subject = $3`, tenantID, period, subject).Scan(&held, &spent)
 	if errors.Is(err, sql.ErrNoRows) {
 		return BudgetUsage{}, nil

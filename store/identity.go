@@ -54,7 +54,7 @@ func jsonList(v []string) (string, error) {
 
 // UserByID finds a user by id.
 func (s *Store) UserByID(ctx context.Context, id string) (auth.User, error) {
-	u, err := scanUser(s.db.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = $1`, id))
+	u, err := scanUser(s.queryRow(ctx, `SELECT `+userCols+` FROM users WHERE id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return u, fault.NotFound("user", id)
 	}
@@ -67,7 +67,7 @@ func (s *Store) UserByID(ctx context.Context, id string) (auth.User, error) {
 // SigningKeys returns the active key and those retired after retiredAfter,
 // newest first.
 func (s *Store) SigningKeys(ctx context.Context, retiredAfter time.Time) ([]auth.SigningKey, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT kid, private_key_sealed, created_at, retired_at FROM signing_keys
+	rows, err := s.query(ctx, `SELECT kid, private_key_sealed, created_at, retired_at FROM signing_keys
 		WHERE retired_at IS NULL OR retired_at > $1 ORDER BY created_at DESC, kid`, retiredAfter.UTC())
 	if err != nil {
 		return nil, fmt.Errorf("read signing keys: %w", err)
@@ -139,7 +139,7 @@ func (s *Store) RefreshToken(ctx context.Context, hash string) (auth.RefreshToke
 	var t auth.RefreshToken
 	var amr string
 	var used, revoked sql.NullTime
-	err := s.db.QueryRowContext(ctx, `SELECT `+refreshCols+` FROM refresh_tokens WHERE hash = $1`, hash).
+	err := s.queryRow(ctx, `SELECT `+refreshCols+` FROM refresh_tokens WHERE hash = $1`, hash).
 		Scan(&t.Hash, &t.FamilyID, &t.UserID, &amr, &t.ExpiresAt, &used, &revoked, &t.CreatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		// The hash is not secret, but there is no reason to echo it.
@@ -175,7 +175,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, usedAt t
 
 // RevokeRefreshFamily revokes every token of the family not yet revoked.
 func (s *Store) RevokeRefreshFamily(ctx context.Context, familyID string, at time.Time) error {
-	if _, err := s.db.ExecContext(ctx, `UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL`,
+	if _, err := s.exec(ctx, `UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL`,
 		familyID, at.UTC()); err != nil {
 		return fmt.Errorf("revoke refresh family %s: %w", familyID, err)
 	}
@@ -184,7 +184,7 @@ func (s *Store) RevokeRefreshFamily(ctx context.Context, familyID string, at tim
 
 // DeleteExpiredRefreshTokens removes tokens that expired before t.
 func (s *Store) DeleteExpiredRefreshTokens(ctx context.Context, before time.Time) (int64, error) {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM refresh_tokens WHERE expires_at < $1`, before.UTC())
+	res, err := s.exec(ctx, `DELETE FROM refresh_tokens WHERE expires_at < $1`, before.UTC())
 	if err != nil {
 		return 0, fmt.Errorf("delete expired refresh tokens: %w", err)
 	}
@@ -196,7 +196,7 @@ func (s *Store) DeleteExpiredRefreshTokens(ctx context.Context, before time.Time
 func (s *Store) UserMFA(ctx context.Context, userID string) (auth.MFA, error) {
 	m := auth.MFA{UserID: userID}
 	var secret string
-	err := s.db.QueryRowContext(ctx, `SELECT secret_sealed, enabled, last_step, updated_at FROM user_mfa WHERE user_id = $1`, userID).
+	err := s.queryRow(ctx, `SELECT secret_sealed, enabled, last_step, updated_at FROM user_mfa WHERE user_id = $1`, userID).
 		Scan(&secret, &m.Enabled, &m.LastStep, &m.UpdatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return m, fault.NotFound("mfa enrolment", userID)
@@ -213,7 +213,7 @@ func (s *Store) UserMFA(ctx context.Context, userID string) (auth.MFA, error) {
 
 // PutUserMFA creates or replaces a user's enrolment.
 func (s *Store) PutUserMFA(ctx context.Context, m auth.MFA) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO user_mfa (user_id, secret_sealed, enabled, last_step, updated_at)
+	_, err := s.exec(ctx, `INSERT INTO user_mfa (user_id, secret_sealed, enabled, last_step, updated_at)
 		VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (user_id) DO UPDATE SET secret_sealed = excluded.secret_sealed, enabled = excluded.enabled,
 			last_step = excluded.last_step, updated_at = excluded.updated_at`,
@@ -231,7 +231,7 @@ func (s *Store) PutUserMFA(ctx context.Context, m auth.MFA) error {
 // enable is set; a step not later than the last is a conflict (a replayed
 // code), and so is a user with no enrolment.
 func (s *Store) UseMFAStep(ctx context.Context, userID string, step int64, enable bool, at time.Time) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE user_mfa SET last_step = $2, enabled = (enabled OR $3), updated_at = $4
+	res, err := s.exec(ctx, `UPDATE user_mfa SET last_step = $2, enabled = (enabled OR $3), updated_at = $4
 		WHERE user_id = $1 AND last_step < $2`, userID, step, enable, at.UTC())
 	if err != nil {
 		return fmt.Errorf("use mfa step of %s: %w", userID, err)
@@ -244,7 +244,7 @@ func (s *Store) UseMFAStep(ctx context.Context, userID string, step int64, enabl
 
 // DeleteUserMFA removes a user's enrolment.
 func (s *Store) DeleteUserMFA(ctx context.Context, userID string) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM user_mfa WHERE user_id = $1`, userID)
+	res, err := s.exec(ctx, `DELETE FROM user_mfa WHERE user_id = $1`, userID)
 	if err != nil {
 		return fmt.Errorf("delete mfa of %s: %w", userID, err)
 	}
@@ -278,7 +278,7 @@ func (s *Store) CreateAPIToken(ctx context.Context, t auth.APIToken) error {
 	if err != nil {
 		return fmt.Errorf("create api token: %w", err)
 	}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO api_tokens (`+apiTokenCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+	_, err = s.exec(ctx, `INSERT INTO api_tokens (`+apiTokenCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 		t.ID, t.TenantID, t.Name, string(t.Role), scopes, t.SecretHash, t.CreatedBy, t.CreatedAt.UTC(),
 		nullTime(t.ExpiresAt), nullTime(t.RevokedAt), nullTime(t.LastUsedAt))
 	switch {
@@ -294,7 +294,7 @@ func (s *Store) CreateAPIToken(ctx context.Context, t auth.APIToken) error {
 
 // APIToken reads one token.
 func (s *Store) APIToken(ctx context.Context, id string) (auth.APIToken, error) {
-	t, err := scanAPIToken(s.db.QueryRowContext(ctx, `SELECT `+apiTokenCols+` FROM api_tokens WHERE id = $1`, id))
+	t, err := scanAPIToken(s.queryRow(ctx, `SELECT `+apiTokenCols+` FROM api_tokens WHERE id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, fault.NotFound("api token", id)
 	}
@@ -306,7 +306,7 @@ func (s *Store) APIToken(ctx context.Context, id string) (auth.APIToken, error) 
 
 // APITokens lists a tenant's tokens, newest first.
 func (s *Store) APITokens(ctx context.Context, tenantID string) ([]auth.APIToken, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+apiTokenCols+` FROM api_tokens WHERE tenant_id = $1 ORDER BY created_at DESC, id`, tenantID)
+	rows, err := s.query(ctx, `SELECT `+apiTokenCols+` FROM api_tokens WHERE tenant_id = $1 ORDER BY created_at DESC, id`, tenantID)
 	if err != nil {
 		return nil, fmt.Errorf("list api tokens: %w", err)
 	}
@@ -323,21 +323,26 @@ func (s *Store) APITokens(ctx context.Context, tenantID string) ([]auth.APIToken
 }
 
 // RevokeAPIToken revokes a token; revoking it again keeps the first time.
+//
+// It bumps the configuration revision in the same transaction, so every
+// instance drops its cached copy of the token at once.
 func (s *Store) RevokeAPIToken(ctx context.Context, id string, at time.Time) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1`, id, at.UTC())
-	if err != nil {
-		return fmt.Errorf("revoke api token %s: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fault.NotFound("api token", id)
-	}
-	return nil
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1`, id, at.UTC())
+		if err != nil {
+			return fmt.Errorf("revoke api token %s: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fault.NotFound("api token", id)
+		}
+		return bumpParamRevision(ctx, s, tx)
+	})
 }
 
 // TouchAPIToken sets last_used_at to at unless it is already after
 // notBefore.
 func (s *Store) TouchAPIToken(ctx context.Context, id string, at, notBefore time.Time) error {
-	if _, err := s.db.ExecContext(ctx, `UPDATE api_tokens SET last_used_at = $2
+	if _, err := s.exec(ctx, `UPDATE api_tokens SET last_used_at = $2
 		WHERE id = $1 AND (last_used_at IS NULL OR last_used_at <= $3)`, id, at.UTC(), notBefore.UTC()); err != nil {
 		return fmt.Errorf("touch api token %s: %w", id, err)
 	}

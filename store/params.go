@@ -19,7 +19,7 @@ func (s *Store) LoadParams(ctx context.Context) ([]params.Stored, int64, error) 
 	if err != nil {
 		return nil, 0, err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT tenant_id, mode, key, value, sealed, updated_at, updated_by
+	rows, err := s.query(ctx, `SELECT tenant_id, mode, key, value, sealed, updated_at, updated_by
 		FROM param_values ORDER BY key, tenant_id, mode`)
 	if err != nil {
 		return nil, 0, fmt.Errorf("load parameters: %w", err)
@@ -41,7 +41,7 @@ func (s *Store) LoadParams(ctx context.Context) ([]params.Stored, int64, error) 
 // ParamRevision reads the parameter revision counter.
 func (s *Store) ParamRevision(ctx context.Context) (int64, error) {
 	var rev int64
-	if err := s.db.QueryRowContext(ctx, `SELECT rev FROM param_revision WHERE id = 1`).Scan(&rev); err != nil {
+	if err := s.queryRow(ctx, `SELECT rev FROM param_revision WHERE id = 1`).Scan(&rev); err != nil {
 		return 0, fmt.Errorf("read parameter revision: %w", err)
 	}
 	return rev, nil

@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -46,6 +47,7 @@ type Store struct {
 	// pollEvery is how often an instance checks the parameter revision when
 	// no notification arrives (SQLite always; PostgreSQL as a safety net).
 	pollEvery time.Duration
+	stmts     stmts
 }
 
 // Options tune Open.
@@ -96,8 +98,14 @@ func connect(ctx context.Context, rawURL string, opt Options) (*Store, error) {
 			return nil, fmt.Errorf("connect postgres %s: %w", redactURL(rawURL), err)
 		}
 		s.pool, s.db, s.dialect = pool, stdlib.OpenDBFromPool(pool), Postgres
+		// database/sql must queue for the pool's connections itself: with
+		// no cap it would keep some idle while new opens block in pgxpool.
+		// One connection stays free for the LISTEN session.
+		n := int(pool.Config().MaxConns)
+		s.db.SetMaxOpenConns(max(1, n-1))
+		s.db.SetMaxIdleConns(max(1, n-1))
 		var schema string
-		if err := s.db.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+		if err := s.queryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
 			s.Close()
 			return nil, fmt.Errorf("read current schema: %w", err)
 		}
@@ -132,6 +140,11 @@ func connect(ctx context.Context, rawURL string, opt Options) (*Store, error) {
 			db.Close()
 			return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 		}
+		// Opening an SQLite connection runs the pragmas and loses its
+		// prepared statements, so keep connections idle rather than closing
+		// them. The number open is not capped: a cap lets transactions
+		// waiting for the write lock hold every connection.
+		db.SetMaxIdleConns(max(8, 4*runtime.GOMAXPROCS(0)))
 		s.db, s.dialect = db, SQLite
 		if s.pollEvery == 0 {
 			s.pollEvery = 250 * time.Millisecond
@@ -180,6 +193,7 @@ func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
 // Close releases every connection.
 func (s *Store) Close() error {
+	s.stmts.close()
 	err := s.db.Close()
 	if s.pool != nil {
 		s.pool.Close()

@@ -63,7 +63,7 @@ func (s *Store) Tenant(ctx context.Context, id string) (tenant.Tenant, error) {
 // TenantExists reports whether a tenant exists.
 func (s *Store) TenantExists(ctx context.Context, id string) (bool, error) {
 	var n int
-	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM tenants WHERE id = $1`, id).Scan(&n); err != nil {
+	if err := s.queryRow(ctx, `SELECT COUNT(*) FROM tenants WHERE id = $1`, id).Scan(&n); err != nil {
 		return false, fmt.Errorf("check tenant %s: %w", id, err)
 	}
 	return n > 0, nil
@@ -71,7 +71,7 @@ func (s *Store) TenantExists(ctx context.Context, id string) (bool, error) {
 
 // Tenants lists every tenant by id.
 func (s *Store) Tenants(ctx context.Context) ([]tenant.Tenant, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+tenantCols+` FROM tenants ORDER BY id`)
+	rows, err := s.query(ctx, `SELECT `+tenantCols+` FROM tenants ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("list tenants: %w", err)
 	}

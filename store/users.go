@@ -23,7 +23,7 @@ func scanUser(row interface{ Scan(...any) error }) (auth.User, error) {
 
 // CreateUser inserts a user; the email is unique across the platform.
 func (s *Store) CreateUser(ctx context.Context, u auth.User) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO users (`+userCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+	_, err := s.exec(ctx, `INSERT INTO users (`+userCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 		u.ID, u.TenantID, u.Email, u.Name, string(u.Role), u.PasswordHash, u.EmailVerified, u.CreatedAt.UTC(), u.UpdatedAt.UTC())
 	if isUniqueViolation(err) {
 		return fault.Conflict("a user with email %s already exists", u.Email)
@@ -36,7 +36,7 @@ func (s *Store) CreateUser(ctx context.Context, u auth.User) error {
 
 // UserByEmail finds a user by normalized email.
 func (s *Store) UserByEmail(ctx context.Context, email string) (auth.User, error) {
-	u, err := scanUser(s.db.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE email = $1`, email))
+	u, err := scanUser(s.queryRow(ctx, `SELECT `+userCols+` FROM users WHERE email = $1`, email))
 	if errors.Is(err, sql.ErrNoRows) {
 		return u, fault.NotFound("user", email)
 	}
@@ -50,7 +50,7 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (auth.User, error
 // tenantID is "", any role when role is "").
 func (s *Store) CountUsers(ctx context.Context, tenantID string, role actor.Role) (int, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE ($1 = '' OR tenant_id = $1) AND ($2 = '' OR role = $2)`,
+	err := s.queryRow(ctx, `SELECT COUNT(*) FROM users WHERE ($1 = '' OR tenant_id = $1) AND ($2 = '' OR role = $2)`,
 		tenantID, string(role)).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count users: %w", err)
@@ -60,7 +60,7 @@ func (s *Store) CountUsers(ctx context.Context, tenantID string, role actor.Role
 
 // UsersOfTenant lists a tenant's users by email.
 func (s *Store) UsersOfTenant(ctx context.Context, tenantID string) ([]auth.User, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+userCols+` FROM users WHERE tenant_id = $1 ORDER BY email`, tenantID)
+	rows, err := s.query(ctx, `SELECT `+userCols+` FROM users WHERE tenant_id = $1 ORDER BY email`, tenantID)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
@@ -78,7 +78,7 @@ func (s *Store) UsersOfTenant(ctx context.Context, tenantID string) ([]auth.User
 
 // SetUserRole changes a user's role.
 func (s *Store) SetUserRole(ctx context.Context, id string, role actor.Role) (auth.User, error) {
-	res, err := s.db.ExecContext(ctx, `UPDATE users SET role = $1, updated_at = $2 WHERE id = $3`, string(role), now(), id)
+	res, err := s.exec(ctx, `UPDATE users SET role = $1, updated_at = $2 WHERE id = $3`, string(role), now(), id)
 	if err != nil {
 		return auth.User{}, fmt.Errorf("set role of user %s: %w", id, err)
 	}
