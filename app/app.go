@@ -139,8 +139,8 @@ func (a *App) Handler() http.Handler {
 		}})
 }
 
-// watch keeps this instance's parameters and tenants current with changes
-// other instances make, until ctx ends.
+// watch keeps this instance's parameters, tenants and cached API tokens
+// current with changes other instances make, until ctx ends.
 func (a *App) watch(ctx context.Context) error {
 	return a.Store.WatchParams(ctx, func() {
 		if err := a.Params.Reload(ctx); err != nil && ctx.Err() == nil {
@@ -149,6 +149,7 @@ func (a *App) watch(ctx context.Context) error {
 		if err := a.Tenants.Reload(ctx); err != nil && ctx.Err() == nil {
 			a.log.Error("reload tenants", "err", err)
 		}
+		a.Identity.ForgetTokens()
 	})
 }
 

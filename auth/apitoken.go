@@ -100,7 +100,7 @@ func (s *Service) VerifyAPIToken(ctx context.Context, raw string) (actor.Actor, 
 	if !ok {
 		return actor.Actor{}, fault.Unauthenticated("api token is malformed: want gpb_<id>_<secret>")
 	}
-	t, err := s.repo.APIToken(ctx, id)
+	t, err := s.apiToken(ctx, id)
 	if fault.KindOf(err) == fault.KindNotFound {
 		return actor.Actor{}, fault.Unauthenticated("api token is not valid")
 	}
@@ -122,6 +122,9 @@ func (s *Service) VerifyAPIToken(ctx context.Context, raw string) (actor.Actor, 
 	if t.LastUsedAt.IsZero() || now.Sub(t.LastUsedAt) >= touchEvery {
 		if err := s.repo.TouchAPIToken(ctx, t.ID, now, now.Add(-touchEvery)); err != nil {
 			s.log.WarnContext(ctx, "record api token use", "token", t.ID, "err", err)
+		} else {
+			t.LastUsedAt = now
+			s.tokens.put(t, now)
 		}
 	}
 	return actor.Actor{Kind: actor.KindToken, ID: t.ID, TenantID: t.TenantID, Role: t.Role, Name: t.Name}, nil
@@ -173,6 +176,7 @@ func (s *Service) RevokeAPIToken(ctx context.Context, by actor.Actor, id string)
 	if err := s.repo.RevokeAPIToken(ctx, id, s.now()); err != nil {
 		return wrapRepo("revoke api token", err)
 	}
+	s.tokens.forget(id)
 	return s.record(ctx, event{action: "auth.token_revoke", actor: by, tenant: t.TenantID,
 		input: map[string]any{"id": t.ID, "name": t.Name}})
 }

@@ -74,8 +74,9 @@ type Service struct {
 	log    *slog.Logger
 	parser *jwt.Parser
 
-	keys keyRing
-	cog  cognitoCache
+	keys   keyRing
+	cog    cognitoCache
+	tokens tokenCache
 
 	// bg owns the JWKS refresh goroutine; Close cancels it.
 	bg     context.Context
