@@ -18,9 +18,10 @@ build:
 test:
 	$(GO) test -race -count=1 -timeout 8m ./...
 
-## bench: Go benchmarks (load runs are added beside them)
+## bench: Go benchmarks, then the loopback load runs (needs wrk)
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 20m ./...
+	$(GO) run ./cmd/loadrun
 
 ## lint: gofmt, go vet and staticcheck
 lint:
