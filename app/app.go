@@ -104,11 +104,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		st.Close()
 		return nil, fmt.Errorf("load parameters: %w", err)
 	}
-	groups := make([]string, len(providers.Supported))
-	for i, p := range providers.Supported {
-		groups[i] = providers.CredentialGroup(p.ID)
-	}
-	a.Tenants = tenant.NewService(st, tenant.NewLiveCheck(a.Params, groups))
+	a.Tenants = tenant.NewService(st, tenant.NewLiveCheck(a.Params, providers.CredentialGroups()))
 	if err := a.Tenants.Reload(ctx); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("load tenants: %w", err)

@@ -73,11 +73,7 @@ func New(t testing.TB, backend string) *Platform {
 	if err := ps.Reload(ctx); err != nil {
 		t.Fatal(err)
 	}
-	groups := make([]string, len(providers.Supported))
-	for i, p := range providers.Supported {
-		groups[i] = providers.CredentialGroup(p.ID)
-	}
-	ts := tenant.NewService(st, tenant.NewLiveCheck(ps, groups))
+	ts := tenant.NewService(st, tenant.NewLiveCheck(ps, providers.CredentialGroups()))
 	for _, id := range []string{"default", "acme", "beta"} {
 		if _, err := ts.Create(ctx, actor.System("test"), id, id); err != nil {
 			t.Fatal(err)

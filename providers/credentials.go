@@ -60,3 +60,13 @@ func CredentialParams() []params.Spec {
 	}
 	return out
 }
+
+// CredentialGroups lists every supported provider's credential group, in
+// the order of Supported.
+func CredentialGroups() []string {
+	out := make([]string, len(Supported))
+	for i, p := range Supported {
+		out[i] = CredentialGroup(p.ID)
+	}
+	return out
+}

@@ -46,11 +46,7 @@ func setup(t *testing.T, url string) fixture {
 	if err := ps.Reload(ctx); err != nil {
 		t.Fatal(err)
 	}
-	var groups []string
-	for _, p := range providers.Supported {
-		groups = append(groups, providers.CredentialGroup(p.ID))
-	}
-	return fixture{st, ps, tenant.NewService(st, tenant.NewLiveCheck(ps, groups))}
+	return fixture{st, ps, tenant.NewService(st, tenant.NewLiveCheck(ps, providers.CredentialGroups()))}
 }
 
 func (f fixture) set(t *testing.T, sc params.Scope, key, value string) {
