@@ -1,0 +1,246 @@
+package providers
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+)
+
+// Criterion is one thing offers are ranked on.
+type Criterion string
+
+// The ranking criteria. Price is a cost criterion (lower is better); all
+// others are benefits.
+const (
+	CritPrice            Criterion = "price"
+	CritGPUMemory        Criterion = "gpu_memory"
+	CritPerformance      Criterion = "performance"
+	CritPricePerformance Criterion = "price_performance"
+	CritAvailability     Criterion = "availability"
+	CritReliability      Criterion = "reliability"
+)
+
+// Criteria lists every criterion in a fixed order.
+var Criteria = []Criterion{CritPrice, CritGPUMemory, CritPerformance, CritPricePerformance, CritAvailability, CritReliability}
+
+// Benefit reports whether more is better.
+func (c Criterion) Benefit() bool { return c != CritPrice }
+
+// Weights maps criteria to their relative importance; they need not sum to
+// one (TOPSIS divides by the sum).
+type Weights map[Criterion]float64
+
+// DefaultWeights favour price and value for money.
+var DefaultWeights = Weights{
+	CritPrice: 0.35, CritPerformance: 0.15, CritPricePerformance: 0.2,
+	CritGPUMemory: 0.1, CritAvailability: 0.15, CritReliability: 0.05,
+}
+
+// Validate rejects unknown criteria, negative or non-finite weights and an
+// all-zero set.
+func (w Weights) Validate() error {
+	sum := 0.0
+	for c, v := range w {
+		if !c.known() {
+			names := make([]string, len(Criteria))
+			for i, k := range Criteria {
+				names[i] = string(k)
+			}
+			return fmt.Errorf("unknown criterion %q (valid: %s)", c, strings.Join(names, ", "))
+		}
+		if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("weight of %s must be a non-negative number", c)
+		}
+		sum += v
+	}
+	if sum == 0 {
+		return fmt.Errorf("at least one weight must be above zero")
+	}
+	return nil
+}
+
+func (c Criterion) known() bool {
+	for _, k := range Criteria {
+		if k == c {
+			return true
+		}
+	}
+	return false
+}
+
+// TOPSIS scores m alternatives on n criteria with the Technique for Order
+// of Preference by Similarity to Ideal Solution (Hwang and Yoon, 1981):
+// vector-normalize each column, weight it, find the ideal and anti-ideal
+// point (max of benefits and min of costs, and the reverse), and score each
+// alternative by its relative closeness S⁻/(S⁺+S⁻) in [0,1], higher better.
+//
+// cols holds the matrix column by column (cols[j][i] is alternative i on
+// criterion j), which keeps each pass over memory sequential. weights and
+// benefit have one entry per column. scores, of length m, receives the
+// result. A column that is zero everywhere carries no information and is
+// skipped; an alternative equal to both ideals (all alternatives alike)
+// scores 0.5.
+func TOPSIS(cols [][]float64, weights []float64, benefit []bool, scores []float64) error {
+	n := len(cols)
+	if len(weights) != n || len(benefit) != n {
+		return fmt.Errorf("topsis: %d columns, %d weights, %d directions", n, len(weights), len(benefit))
+	}
+	m := len(scores)
+	wsum := 0.0
+	for j, w := range weights {
+		if len(cols[j]) != m {
+			return fmt.Errorf("topsis: column %d has %d rows, want %d", j, len(cols[j]), m)
+		}
+		if w < 0 || math.IsNaN(w) || math.IsInf(w, 0) {
+			return fmt.Errorf("topsis: weight %d is %v", j, w)
+		}
+		wsum += w
+	}
+	if wsum == 0 {
+		return fmt.Errorf("topsis: all weights are zero")
+	}
+	// dPlus and dMinus accumulate squared distances in scores' companion
+	// buffers; one allocation serves both.
+	buf := make([]float64, 2*m)
+	dPlus, dMinus := buf[:m], buf[m:]
+	for j, col := range cols {
+		w := weights[j] / wsum
+		if w == 0 {
+			continue
+		}
+		ss := 0.0
+		for _, x := range col {
+			ss += x * x
+		}
+		if ss == 0 || math.IsInf(ss, 0) || math.IsNaN(ss) {
+			continue
+		}
+		k := w / math.Sqrt(ss)
+		lo, hi := math.Inf(1), math.Inf(-1)
+		for _, x := range col {
+			lo, hi = math.Min(lo, x), math.Max(hi, x)
+		}
+		best, worst := hi*k, lo*k
+		if !benefit[j] {
+			best, worst = worst, best
+		}
+		for i, x := range col {
+			v := x * k
+			dp, dm := v-best, v-worst
+			dPlus[i] += dp * dp
+			dMinus[i] += dm * dm
+		}
+	}
+	for i := range scores {
+		sp, sm := math.Sqrt(dPlus[i]), math.Sqrt(dMinus[i])
+		if sp+sm == 0 {
+			scores[i] = 0.5
+			continue
+		}
+		scores[i] = sm / (sp + sm)
+	}
+	return nil
+}
+
+// Ranked is an offer with its TOPSIS score.
+type Ranked struct {
+	Offer
+	Score float64 `json:"score"`
+}
+
+// Rank scores offers with TOPSIS on the weighted criteria and returns them
+// best first. reliability gives each provider's share of successful calls
+// (0..1); nil counts every provider as fully reliable. Ties are broken by
+// lower price, then by offer id, so the order is deterministic.
+func Rank(offers []Offer, w Weights, reliability func(provider string) float64) ([]Ranked, error) {
+	scores, err := Score(offers, w, reliability)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Ranked, len(offers))
+	for i := range offers {
+		out[i] = Ranked{Offer: offers[i], Score: scores[i]}
+	}
+	sort.Slice(out, func(a, b int) bool { return RankedLess(&out[a], &out[b]) })
+	return out, nil
+}
+
+// RankedLess is the ranking order: higher score, then lower price, then id.
+func RankedLess(a, b *Ranked) bool {
+	if a.Score != b.Score {
+		return a.Score > b.Score
+	}
+	if a.PriceHour != b.PriceHour {
+		return a.PriceHour < b.PriceHour
+	}
+	return a.ID < b.ID
+}
+
+// Score computes the TOPSIS score of each offer, in the offers' order.
+func Score(offers []Offer, w Weights, reliability func(provider string) float64) ([]float64, error) {
+	if err := w.Validate(); err != nil {
+		return nil, err
+	}
+	var crits []Criterion
+	for _, c := range Criteria {
+		if w[c] > 0 {
+			crits = append(crits, c)
+		}
+	}
+	m := len(offers)
+	backing := make([]float64, m*len(crits))
+	cols := make([][]float64, len(crits))
+	weights := make([]float64, len(crits))
+	benefit := make([]bool, len(crits))
+	for j, c := range crits {
+		cols[j], weights[j], benefit[j] = backing[j*m:(j+1)*m], w[c], c.Benefit()
+	}
+	// One pass over the offers fills every column, with one GPU lookup per
+	// offer and one reliability call per provider.
+	relCache := map[string]float64{}
+	lastGPU, lastTFLOPS := "", 0.0
+	for i := range offers {
+		o := &offers[i]
+		if o.GPU != lastGPU {
+			lastGPU, lastTFLOPS = o.GPU, 0
+			if g, ok := gpuByName[o.GPU]; ok {
+				lastTFLOPS = g.TFLOPS
+			}
+		}
+		tflops := lastTFLOPS * float64(o.GPUCount)
+		for j, c := range crits {
+			var v float64
+			switch c {
+			case CritPrice:
+				v = o.PriceHour
+			case CritGPUMemory:
+				v = float64(o.GPUMemoryGB * o.GPUCount)
+			case CritPerformance:
+				v = tflops
+			case CritPricePerformance:
+				if o.PriceHour > 0 {
+					v = tflops / o.PriceHour
+				}
+			case CritAvailability:
+				v = float64(o.Availability.Rank())
+			case CritReliability:
+				r, ok := relCache[o.Provider]
+				if !ok {
+					r = 1
+					if reliability != nil {
+						r = reliability(o.Provider)
+					}
+					relCache[o.Provider] = r
+				}
+				v = r
+			}
+			cols[j][i] = v
+		}
+	}
+	scores := make([]float64, m)
+	if err := TOPSIS(cols, weights, benefit, scores); err != nil {
+		return nil, err
+	}
+	return scores, nil
+}
