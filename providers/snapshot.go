@@ -1,0 +1,42 @@
+package providers
+
+import (
+	"sort"
+	"time"
+)
+
+// Snapshot is an immutable view of every offer at one moment, sorted by
+// id. Readers share it without locks; a refresh builds a new one.
+type Snapshot struct {
+	Offers []Offer
+	Taken  time.Time
+	index  map[string]int
+}
+
+// NewSnapshot sorts offers by id and indexes them; a repeated id keeps
+// the first.
+func NewSnapshot(offers []Offer, taken time.Time) *Snapshot {
+	sort.SliceStable(offers, func(i, j int) bool { return offers[i].ID < offers[j].ID })
+	s := &Snapshot{Taken: taken, index: make(map[string]int, len(offers))}
+	s.Offers = offers[:0:0]
+	for _, o := range offers {
+		if _, dup := s.index[o.ID]; dup {
+			continue
+		}
+		s.index[o.ID] = len(s.Offers)
+		s.Offers = append(s.Offers, o)
+	}
+	return s
+}
+
+// Offer returns the offer with that id.
+func (s *Snapshot) Offer(id string) (Offer, bool) {
+	if s == nil {
+		return Offer{}, false
+	}
+	i, ok := s.index[id]
+	if !ok {
+		return Offer{}, false
+	}
+	return s.Offers[i], true
+}
