@@ -36,6 +36,8 @@ func TestConformance(t *testing.T) {
 		{"AuditRecordsRoundTripAndFilter", testAudit},
 		{"AuditBatchesRoundTrip", testAuditBatch},
 		{"UsersAreUniqueByEmail", testUsers},
+		{"PriceHistoryRoundTripsByOfferAndGPU", testPriceHistory},
+		{"SandboxInstancesMoveOnlyFromTheStatesGiven", testSandboxInstances},
 	}
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		for _, c := range cases {
