@@ -76,6 +76,9 @@ type Aggregator struct {
 	stop       context.CancelFunc
 	wg         sync.WaitGroup
 
+	histMu  sync.Mutex
+	history []*Snapshot
+
 	recMu    sync.Mutex
 	recorded map[string]PricePoint
 }
@@ -233,7 +236,7 @@ func (a *Aggregator) Refresh(ctx context.Context) RefreshReport {
 		}
 	}
 	snap := a.build()
-	a.snap.Store(snap)
+	a.publish(snap)
 	rep.Offers = len(snap.Offers)
 	rep.Took = a.now().Sub(start)
 	a.record(ctx, snap)
@@ -248,7 +251,7 @@ func (a *Aggregator) RefreshProvider(ctx context.Context, provider string) error
 	}
 	err := a.fetch(ctx, src)
 	a.refreshMu.Lock()
-	a.snap.Store(a.build())
+	a.publish(a.build())
 	a.refreshMu.Unlock()
 	return err
 }
@@ -356,14 +359,45 @@ func (a *Aggregator) build() *Snapshot {
 	now := a.now()
 	maxAge := staleFactor * a.Settings().TTL
 	var all []Offer
+	rel := map[string]float64{}
 	for _, src := range a.sources {
 		src.mu.Lock()
 		if !src.fetchedAt.IsZero() && now.Sub(src.fetchedAt) <= maxAge {
 			all = append(all, src.offers...)
 		}
 		src.mu.Unlock()
+		rel[src.adapter.Provider()] = a.Reliability(src.adapter.Provider())
 	}
-	return NewSnapshot(all, now)
+	s := NewSnapshot(all, now)
+	s.reliability = rel
+	return s
+}
+
+// keepSnapshots is how many past snapshots stay reachable for cursors: at
+// the default TTL, a person has eight minutes to turn the page.
+const keepSnapshots = 8
+
+// publish makes s the current snapshot and keeps it for cursors.
+func (a *Aggregator) publish(s *Snapshot) {
+	a.snap.Store(s)
+	a.histMu.Lock()
+	a.history = append(a.history, s)
+	if len(a.history) > keepSnapshots {
+		a.history = a.history[len(a.history)-keepSnapshots:]
+	}
+	a.histMu.Unlock()
+}
+
+// SnapshotAt returns the kept snapshot taken at t, if any.
+func (a *Aggregator) SnapshotAt(t time.Time) (*Snapshot, bool) {
+	a.histMu.Lock()
+	defer a.histMu.Unlock()
+	for _, s := range a.history {
+		if s.Taken.Equal(t) {
+			return s, true
+		}
+	}
+	return nil, false
 }
 
 func (a *Aggregator) record(ctx context.Context, s *Snapshot) {

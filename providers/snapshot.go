@@ -11,6 +11,18 @@ type Snapshot struct {
 	Offers []Offer
 	Taken  time.Time
 	index  map[string]int
+	// reliability is each provider's success share when the snapshot was
+	// taken, so TOPSIS ranks of one snapshot never change.
+	reliability map[string]float64
+}
+
+// Reliability is the provider's share of successful calls when the
+// snapshot was taken (1 when unknown).
+func (s *Snapshot) Reliability(provider string) float64 {
+	if r, ok := s.reliability[provider]; ok {
+		return r
+	}
+	return 1
 }
 
 // NewSnapshot sorts offers by id and indexes them; a repeated id keeps

@@ -179,6 +179,12 @@ func RankedLess(a, b *Ranked) bool {
 
 // Score computes the TOPSIS score of each offer, in the offers' order.
 func Score(offers []Offer, w Weights, reliability func(provider string) float64) ([]float64, error) {
+	return scoreEach(len(offers), func(i int) *Offer { return &offers[i] }, false, w, reliability)
+}
+
+// scoreEach scores m offers reached through at; spot uses the spot price
+// as the price.
+func scoreEach(m int, at func(int) *Offer, spot bool, w Weights, reliability func(provider string) float64) ([]float64, error) {
 	if err := w.Validate(); err != nil {
 		return nil, err
 	}
@@ -188,7 +194,6 @@ func Score(offers []Offer, w Weights, reliability func(provider string) float64)
 			crits = append(crits, c)
 		}
 	}
-	m := len(offers)
 	backing := make([]float64, m*len(crits))
 	cols := make([][]float64, len(crits))
 	weights := make([]float64, len(crits))
@@ -200,8 +205,12 @@ func Score(offers []Offer, w Weights, reliability func(provider string) float64)
 	// offer and one reliability call per provider.
 	relCache := map[string]float64{}
 	lastGPU, lastTFLOPS := "", 0.0
-	for i := range offers {
-		o := &offers[i]
+	for i := 0; i < m; i++ {
+		o := at(i)
+		price := o.PriceHour
+		if spot {
+			price = o.SpotPriceHour
+		}
 		if o.GPU != lastGPU {
 			lastGPU, lastTFLOPS = o.GPU, 0
 			if g, ok := gpuByName[o.GPU]; ok {
@@ -213,14 +222,14 @@ func Score(offers []Offer, w Weights, reliability func(provider string) float64)
 			var v float64
 			switch c {
 			case CritPrice:
-				v = o.PriceHour
+				v = price
 			case CritGPUMemory:
 				v = float64(o.GPUMemoryGB * o.GPUCount)
 			case CritPerformance:
 				v = tflops
 			case CritPricePerformance:
-				if o.PriceHour > 0 {
-					v = tflops / o.PriceHour
+				if price > 0 {
+					v = tflops / price
 				}
 			case CritAvailability:
 				v = float64(o.Availability.Rank())
