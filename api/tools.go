@@ -82,48 +82,95 @@ func (tr *toolRoute) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // input merges body fields, path parameters and query parameters into one
 // JSON object. A field given twice with different values is refused.
 func (tr *toolRoute) input(r *http.Request) (json.RawMessage, error) {
-	obj := map[string]json.RawMessage{}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		return nil, err
 	}
-	if len(bytes.TrimSpace(body)) > 0 {
-		if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
-			return nil, fault.Malformed("", "want Content-Type application/json, got %q", ct)
-		}
-		dec := json.NewDecoder(bytes.NewReader(body))
-		if err := dec.Decode(&obj); err != nil {
-			return nil, fault.Malformed("", "the body must be one JSON object: %v", err)
-		}
-		if dec.More() {
-			return nil, fault.Malformed("", "unexpected data after the JSON object")
-		}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return tr.inputNoBody(r)
 	}
-	set := func(name, raw string) error {
-		v, err := tr.typed(name, raw)
-		if err != nil {
-			return err
-		}
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		return nil, fault.Malformed("", "want Content-Type application/json, got %q", ct)
+	}
+	obj := map[string]json.RawMessage{}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&obj); err != nil {
+		return nil, fault.Malformed("", "the body must be one JSON object: %v", err)
+	}
+	if dec.More() {
+		return nil, fault.Malformed("", "unexpected data after the JSON object")
+	}
+	err = tr.eachParam(r, func(name string, v json.RawMessage) error {
 		if old, dup := obj[name]; dup && !bytes.Equal(old, v) {
 			return fault.Malformed(name, "given twice with different values")
 		}
 		obj[name] = v
 		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	for _, p := range tr.params {
-		if err := set(p, chi.URLParam(r, p)); err != nil {
-			return nil, err
+	return json.Marshal(obj)
+}
+
+// inputNoBody serves the common read: no body, so the object is written
+// straight from the path and query, without a map in between.
+func (tr *toolRoute) inputNoBody(r *http.Request) (json.RawMessage, error) {
+	buf := make([]byte, 0, 64)
+	buf = append(buf, '{')
+	var seen []string
+	var vals []json.RawMessage
+	err := tr.eachParam(r, func(name string, v json.RawMessage) error {
+		for i, n := range seen {
+			if n == name {
+				if !bytes.Equal(vals[i], v) {
+					return fault.Malformed(name, "given twice with different values")
+				}
+				return nil
+			}
 		}
+		seen, vals = append(seen, name), append(vals, v)
+		if len(seen) > 1 {
+			buf = append(buf, ',')
+		}
+		buf = strconv.AppendQuote(buf, name)
+		buf = append(buf, ':')
+		buf = append(buf, v...)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return append(buf, '}'), nil
+}
+
+// eachParam yields every path and query parameter, typed by the schema.
+func (tr *toolRoute) eachParam(r *http.Request, fn func(name string, v json.RawMessage) error) error {
+	for _, p := range tr.params {
+		v, err := tr.typed(p, chi.URLParam(r, p))
+		if err != nil {
+			return err
+		}
+		if err := fn(p, v); err != nil {
+			return err
+		}
+	}
+	if r.URL.RawQuery == "" {
+		return nil
 	}
 	for name, vals := range r.URL.Query() {
 		if _, known := tr.types[name]; !known {
-			return nil, fault.Malformed(name, "unknown query parameter")
+			return fault.Malformed(name, "unknown query parameter")
 		}
-		if err := set(name, vals[len(vals)-1]); err != nil {
-			return nil, err
+		v, err := tr.typed(name, vals[len(vals)-1])
+		if err != nil {
+			return err
+		}
+		if err := fn(name, v); err != nil {
+			return err
 		}
 	}
-	return json.Marshal(obj)
+	return nil
 }
 
 // typed encodes a path or query string as the JSON type the input schema
