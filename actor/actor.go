@@ -7,6 +7,7 @@ package actor
 import (
 	"context"
 	"fmt"
+	"strings"
 )
 
 // Kind tells what sort of caller an actor is.
@@ -66,7 +67,16 @@ type Actor struct {
 	TenantID string `json:"tenant_id,omitempty"`
 	Role     Role   `json:"role"`
 	Name     string `json:"name,omitempty"`
+	// MFA is set when a user signed in with a second factor.
+	MFA bool `json:"mfa,omitempty"`
+	// Scope narrows an API token to some tools: space-separated scopes as
+	// in OAuth 2.0 ("read", a toolset such as "offers", or a tool name);
+	// empty means every tool the role allows.
+	Scope string `json:"scope,omitempty"`
 }
+
+// Scopes splits Scope.
+func (a Actor) Scopes() []string { return strings.Fields(a.Scope) }
 
 // System is the platform acting on its own behalf (start-up seeding,
 // schedulers). It holds the admin role and no tenant.

@@ -127,7 +127,8 @@ func (s *Service) VerifyAPIToken(ctx context.Context, raw string) (actor.Actor, 
 			s.tokens.put(t, now)
 		}
 	}
-	return actor.Actor{Kind: actor.KindToken, ID: t.ID, TenantID: t.TenantID, Role: t.Role, Name: t.Name}, nil
+	return actor.Actor{Kind: actor.KindToken, ID: t.ID, TenantID: t.TenantID, Role: t.Role, Name: t.Name,
+		Scope: strings.Join(t.Scopes, " ")}, nil
 }
 
 func splitAPIToken(raw string) (id, secret string, ok bool) {

@@ -195,7 +195,10 @@ func (s *Service) verifyCognito(ctx context.Context, cfg CognitoConfig, raw stri
 		return actor.Actor{}, fault.Unauthenticated("cognito token has no subject")
 	}
 	a := actor.Actor{Kind: actor.KindUser, ID: "cognito:" + c.Subject, TenantID: c.TenantID,
-		Role: cognitoRole(cfg.Groups, c.Groups), Name: c.Email}
+		Role: cognitoRole(cfg.Groups, c.Groups), Name: c.Email,
+		// The user pool enforces its own MFA settings before it issues a
+		// token; the platform's admin MFA rule applies to built-in sign-in.
+		MFA: true}
 	if a.TenantID == "" {
 		a.TenantID = tenant.DefaultID
 	}

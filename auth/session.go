@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -326,7 +327,8 @@ func (s *Service) VerifyAccessToken(ctx context.Context, raw string) (actor.Acto
 	if c.Subject == "" || c.TenantID == "" || !c.Role.Valid() {
 		return actor.Actor{}, Claims{}, fault.Unauthenticated("access token lacks sub, tid or a known role")
 	}
-	return actor.Actor{Kind: actor.KindUser, ID: c.Subject, TenantID: c.TenantID, Role: c.Role, Name: c.Email}, c, nil
+	return actor.Actor{Kind: actor.KindUser, ID: c.Subject, TenantID: c.TenantID, Role: c.Role, Name: c.Email,
+		MFA: slices.Contains(c.AMR, AMROTP)}, c, nil
 }
 
 // tokenError turns a JWT parse error into a clear unauthenticated error.

@@ -47,7 +47,10 @@ func deny(rule, format string, args ...any) Verdict {
 
 // Tool is what policies need to know about a tool.
 type Tool struct {
-	Name     string
+	Name string
+	// Group is the toolset (tenants, parameters, offers, …), which API
+	// token scopes can name.
+	Group    string
 	MinRole  actor.Role
 	ReadOnly bool
 	// Spends marks a tool that can cost money; the agent's spending calls
@@ -82,6 +85,8 @@ type Call struct {
 	RateCount, RateLimit int
 	// Approved is set when an admin approved this exact call (agent flow).
 	Approved bool
+	// MFARequired is the parameter auth.mfa_required_for_admins.
+	MFARequired bool
 }
 
 // PlatformTenant is the operator's home tenant: its POD Admins run the
@@ -98,9 +103,10 @@ func IsPlatformOperator(a actor.Actor) bool {
 }
 
 // Evaluate runs every rule in order and returns the first verdict that is
-// not Allow: role, tenant isolation, ownership, rate, mode, then approval.
+// not Allow: role, token scope, admin MFA, tenant isolation, ownership,
+// rate, mode, then approval.
 func Evaluate(c Call) Verdict {
-	for _, rule := range []func(Call) Verdict{Role, Tenant, Ownership, Rate, Mode, Approval} {
+	for _, rule := range []func(Call) Verdict{Role, Scope, MFA, Tenant, Ownership, Rate, Mode, Approval} {
 		if v := rule(c); !v.Allowed() {
 			return v
 		}
@@ -111,7 +117,45 @@ func Evaluate(c Call) Verdict {
 // Visible reports whether a tool should be listed to a: tools above the
 // actor's role, and platform tools for tenant admins, are invisible.
 func Visible(a actor.Actor, t Tool) bool {
-	return Role(Call{Actor: a, Tool: t}).Allowed() && (!t.Platform || IsPlatformOperator(a))
+	c := Call{Actor: a, Tool: t}
+	return Role(c).Allowed() && Scope(c).Allowed() && (!t.Platform || IsPlatformOperator(a))
+}
+
+// ScopeRead is the scope of every read-only tool.
+const ScopeRead = "read"
+
+// Scope narrows an API token to the tools its scopes name: "read" for
+// every read-only tool, a toolset name for its tools, or a tool's own
+// name. A token without scopes reaches every tool its role allows.
+func Scope(c Call) Verdict {
+	scopes := c.Actor.Scopes()
+	if c.Actor.Kind != actor.KindToken || len(scopes) == 0 {
+		return allow()
+	}
+	for _, s := range scopes {
+		if s == c.Tool.Name || s == c.Tool.Group && s != "" || s == ScopeRead && c.Tool.ReadOnly {
+			return allow()
+		}
+	}
+	return deny("scope", "this API token's scopes (%s) do not cover %s", c.Actor.Scope, c.Tool.Name)
+}
+
+// MFAEnrolTools stay open to an admin without MFA, so the admin can turn
+// it on.
+var MFAEnrolTools = []string{"enroll_mfa", "confirm_mfa"}
+
+// MFA requires POD Admins who signed in with a password to have used a
+// second factor, when the parameter auth.mfa_required_for_admins is on.
+func MFA(c Call) Verdict {
+	if !c.MFARequired || c.Actor.Kind != actor.KindUser || c.Actor.Role != actor.RolePodAdmin || c.Actor.MFA {
+		return allow()
+	}
+	for _, t := range MFAEnrolTools {
+		if c.Tool.Name == t {
+			return allow()
+		}
+	}
+	return deny("mfa", "POD Admins must sign in with MFA (auth.mfa_required_for_admins): enrol with enroll_mfa and confirm_mfa, then sign in again with a code")
 }
 
 // Role enforces RBAC (R19.7): the actor's role must reach the tool's.

@@ -58,6 +58,20 @@ func TestEvaluate(t *testing.T) {
 		{"the agent's spending call needs approval", Call{Actor: agent, Tool: spend, Target: acme}, NeedsApproval, "approval"},
 		{"an approved spending call of the agent passes", Call{Actor: agent, Tool: spend, Target: acme, Approved: true}, Allow, ""},
 		{"a user's spending call needs no approval", Call{Actor: user, Tool: spend, Target: acme}, Allow, ""},
+		{"a token without scopes reaches what its role allows", Call{Actor: readToken(""), Tool: adminTool, Target: acme}, Allow, ""},
+		{"a read-scoped token reads", Call{Actor: readToken("read"), Tool: read, Target: acme}, Allow, ""},
+		{"a read-scoped token may not mutate", Call{Actor: readToken("read"), Tool: adminTool, Target: acme}, Deny, "scope"},
+		{"a toolset scope covers its tools", Call{Actor: readToken("parameters"), Tool: Tool{Name: "set_parameter", Group: "parameters", MinRole: actor.RolePodAdmin}, Target: acme}, Allow, ""},
+		{"a toolset scope covers no other toolset", Call{Actor: readToken("offers"), Tool: Tool{Name: "set_parameter", Group: "parameters", MinRole: actor.RolePodAdmin}, Target: acme}, Deny, "scope"},
+		{"a tool-name scope covers that tool", Call{Actor: readToken("read set_parameter"), Tool: adminTool, Target: acme}, Allow, ""},
+		{"scopes never raise a role", Call{Actor: actor.Actor{Kind: actor.KindToken, ID: "t", TenantID: "acme", Role: actor.RoleUser, Scope: "set_parameter"}, Tool: adminTool, Target: acme}, Deny, "role"},
+		{"scopes bind tokens, not users", Call{Actor: actor.Actor{Kind: actor.KindUser, ID: "a", TenantID: "acme", Role: actor.RolePodAdmin, Scope: "read"}, Tool: adminTool, Target: acme}, Allow, ""},
+		{"an admin without MFA passes when MFA is not required", Call{Actor: acmeAdmin, Tool: adminTool, Target: acme}, Allow, ""},
+		{"an admin without MFA is refused when it is required", Call{Actor: acmeAdmin, Tool: adminTool, Target: acme, MFARequired: true}, Deny, "mfa"},
+		{"an admin without MFA may still enrol", Call{Actor: acmeAdmin, Tool: Tool{Name: "enroll_mfa", MinRole: actor.RoleUser}, Target: acme, MFARequired: true}, Allow, ""},
+		{"an admin who signed in with MFA passes", Call{Actor: withMFA(acmeAdmin), Tool: adminTool, Target: acme, MFARequired: true}, Allow, ""},
+		{"the admin MFA rule leaves users alone", Call{Actor: user, Tool: read, Target: acme, MFARequired: true}, Allow, ""},
+		{"the admin MFA rule leaves API tokens alone", Call{Actor: operator, Tool: adminTool, Target: beta, MFARequired: true}, Allow, ""},
 		{"role is checked before tenant", Call{Actor: user, Tool: adminTool, Target: beta}, Deny, "role"},
 	}
 	for _, c := range cases {
@@ -76,6 +90,12 @@ func TestEvaluate(t *testing.T) {
 	}
 }
 
+func readToken(scope string) actor.Actor {
+	return actor.Actor{Kind: actor.KindToken, ID: "t3", TenantID: "acme", Role: actor.RolePodAdmin, Scope: scope}
+}
+
+func withMFA(a actor.Actor) actor.Actor { a.MFA = true; return a }
+
 func TestVisible(t *testing.T) {
 	acmeAdmin := actor.Actor{Kind: actor.KindUser, ID: "a1", TenantID: "acme", Role: actor.RolePodAdmin}
 	user := actor.Actor{Kind: actor.KindUser, ID: "u1", TenantID: "acme", Role: actor.RoleUser}
@@ -92,6 +112,8 @@ func TestVisible(t *testing.T) {
 		{"admin tools are visible to admins", acmeAdmin, admin, true},
 		{"platform tools are invisible to tenant admins", acmeAdmin, platform, false},
 		{"platform tools are visible to operators", operator, platform, true},
+		{"tools outside a token's scopes are invisible", readToken("read"), admin, false},
+		{"tools inside a token's scopes are visible", readToken("read set_parameter"), admin, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

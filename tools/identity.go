@@ -9,6 +9,7 @@ import (
 	"github.com/gpubroker/pod/actor"
 	"github.com/gpubroker/pod/auth"
 	"github.com/gpubroker/pod/fault"
+	"github.com/gpubroker/pod/policies"
 )
 
 // UserList is the output of list_users.
@@ -34,6 +35,34 @@ type SetRoleInput struct {
 	Role actor.Role `json:"role" jsonschema:"new role (at most the caller's own)"`
 }
 
+// MFAEnrolment is the output of enroll_mfa: the secret to type into an
+// authenticator app, or the otpauth:// URL to show as a QR code.
+type MFAEnrolment struct {
+	Secret     string `json:"secret" jsonschema:"base32 TOTP secret; shown only in this answer"`
+	OTPAuthURL string `json:"otpauth_url" jsonschema:"otpauth:// URL for a QR code"`
+	Next       string `json:"next"`
+}
+
+// MFACodeInput carries a current TOTP code.
+type MFACodeInput struct {
+	Control
+	Code string `json:"code" audit:"redact" jsonschema:"the 6-digit code the authenticator app shows now"`
+}
+
+// MFAState is the output of confirm_mfa and disable_mfa.
+type MFAState struct {
+	Enabled bool `json:"enabled"`
+}
+
+// selfUser refuses MFA management to anything but a signed-in user: an
+// API token or the agent has no second factor of its own.
+func selfUser(c *Call) error {
+	if c.Actor.Kind != actor.KindUser {
+		return fault.Forbidden("only a signed-in user manages their own MFA; %s credentials cannot", c.Actor.Kind)
+	}
+	return nil
+}
+
 // TokenList is the output of list_api_tokens.
 type TokenList struct {
 	Tokens []auth.APIToken `json:"tokens"`
@@ -45,7 +74,7 @@ type CreateTokenInput struct {
 	TenantRef
 	Name   string     `json:"name" jsonschema:"what the token is for"`
 	Role   actor.Role `json:"role" jsonschema:"role the token acts with (at most the caller's own)"`
-	Scopes []string   `json:"scopes,omitempty" jsonschema:"optional scopes recorded with the token"`
+	Scopes []string   `json:"scopes,omitempty" jsonschema:"optional scopes narrowing the token: read (every read-only tool), a toolset (tenants, parameters, users, tokens, audit, offers) or a tool name; none means every tool the role allows"`
 	TTL    string     `json:"ttl,omitempty" jsonschema:"lifetime such as 720h; empty for no expiry"`
 }
 
@@ -100,6 +129,55 @@ func registerIdentityTools(r *Registry, s Services) {
 			return s.Identity.SetRole(ctx, c.Actor, c.Tenant.ID, in.ID, in.Role)
 		},
 	})
+	MustRegister(r, Def[Control, MFAEnrolment]{
+		Name: "enroll_mfa", Title: "Enrol in MFA", Group: "users", MinRole: actor.RoleUser,
+		Description: "Start TOTP multi-factor enrolment for the signed-in user: returns the secret and an otpauth:// URL " +
+			"for an authenticator app. MFA turns on once confirm_mfa sees a valid code.",
+		Method: http.MethodPost, Path: "/me/mfa",
+		AuditResult: func(*MFAEnrolment) any { return map[string]string{"secret": "[redacted]"} },
+		Preview: func(ctx context.Context, c *Call, _ *Control) (Preview, error) {
+			return Preview{Effect: "start TOTP enrolment for user " + c.Actor.ID}, selfUser(c)
+		},
+		Handle: func(ctx context.Context, c *Call, _ *Control) (MFAEnrolment, error) {
+			if err := selfUser(c); err != nil {
+				return MFAEnrolment{}, err
+			}
+			secret, url, err := s.Identity.EnrollTOTP(ctx, c.Actor.ID)
+			return MFAEnrolment{Secret: secret, OTPAuthURL: url, Next: "call confirm_mfa with the code your app shows"}, err
+		},
+	})
+	MustRegister(r, Def[MFACodeInput, MFAState]{
+		Name: "confirm_mfa", Title: "Confirm MFA", Group: "users", MinRole: actor.RoleUser,
+		Description: "Turn TOTP multi-factor authentication on for the signed-in user with a code from the enrolled app; " +
+			"from then on signing in asks for a code.",
+		Method: http.MethodPost, Path: "/me/mfa/confirm",
+		Preview: func(ctx context.Context, c *Call, _ *MFACodeInput) (Preview, error) {
+			return Preview{Effect: "turn MFA on for user " + c.Actor.ID}, selfUser(c)
+		},
+		Handle: func(ctx context.Context, c *Call, in *MFACodeInput) (MFAState, error) {
+			if err := selfUser(c); err != nil {
+				return MFAState{}, err
+			}
+			if err := s.Identity.ConfirmTOTP(ctx, c.Actor.ID, in.Code); err != nil {
+				return MFAState{}, err
+			}
+			return MFAState{Enabled: true}, nil
+		},
+	})
+	MustRegister(r, Def[MFACodeInput, MFAState]{
+		Name: "disable_mfa", Title: "Disable MFA", Group: "users", MinRole: actor.RoleUser, Destructive: true,
+		Description: "Turn TOTP multi-factor authentication off for the signed-in user, given a current code.",
+		Method:      http.MethodPost, Path: "/me/mfa/disable",
+		Preview: func(ctx context.Context, c *Call, _ *MFACodeInput) (Preview, error) {
+			return Preview{Effect: "turn MFA off for user " + c.Actor.ID}, selfUser(c)
+		},
+		Handle: func(ctx context.Context, c *Call, in *MFACodeInput) (MFAState, error) {
+			if err := selfUser(c); err != nil {
+				return MFAState{}, err
+			}
+			return MFAState{Enabled: false}, s.Identity.DisableTOTP(ctx, c.Actor.ID, in.Code)
+		},
+	})
 	MustRegister(r, Def[TenantInput, TokenList]{
 		Name: "list_api_tokens", Title: "List API tokens", Group: "tokens", MinRole: actor.RolePodAdmin, ReadOnly: true,
 		Description: "List a tenant's API tokens (never their secrets): name, role, creator, expiry, last use, revocation.",
@@ -129,6 +207,9 @@ func registerIdentityTools(r *Registry, s Services) {
 				}
 				ttl = d
 			}
+			if err := checkScopes(r, in.Scopes); err != nil {
+				return NewToken{}, err
+			}
 			tok, secret, err := s.Identity.CreateAPIToken(ctx, c.Actor, c.Tenant.ID, in.Role, in.Name, in.Scopes, ttl)
 			return NewToken{Token: tok, Secret: secret}, err
 		},
@@ -147,4 +228,18 @@ func registerIdentityTools(r *Registry, s Services) {
 			return Revoked{ID: in.ID, Revoked: true}, nil
 		},
 	})
+}
+
+// checkScopes accepts "read", a registered toolset or a registered tool.
+func checkScopes(r *Registry, scopes []string) error {
+	known := map[string]bool{policies.ScopeRead: true}
+	for _, m := range r.Tools() {
+		known[m.Name], known[m.Group] = true, true
+	}
+	for i, sc := range scopes {
+		if !known[sc] {
+			return fault.Invalid(fmt.Sprintf("scopes[%d]", i), "unknown scope %q: want read, a toolset or a tool name", sc)
+		}
+	}
+	return nil
 }

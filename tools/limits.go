@@ -18,3 +18,8 @@ func (l ParamLimits) BudgetUSD(tenantID string, m mode.Mode) (float64, float64) 
 	s := l.Params.Snapshot()
 	return s.Float(tenantID, m, "budget.monthly_limit_usd"), s.Float(tenantID, m, "budget.user_monthly_limit_usd")
 }
+
+// MFARequired implements Limits.
+func (l ParamLimits) MFARequired() bool {
+	return l.Params.Snapshot().Bool("", "", "auth.mfa_required_for_admins")
+}

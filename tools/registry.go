@@ -34,6 +34,8 @@ type Limits interface {
 	// BudgetUSD returns the tenant's and each user's monthly spending limit
 	// (0 means no per-user limit).
 	BudgetUSD(tenantID string, m mode.Mode) (tenantLimit, userLimit float64)
+	// MFARequired says whether POD Admins must have signed in with MFA.
+	MFARequired() bool
 }
 
 // AuditSink receives one record per call.
@@ -220,7 +222,8 @@ func (r *Registry) Call(ctx context.Context, req Request) (res Result) {
 	if err != nil {
 		return refused(policies.Verdict{Decision: policies.Deny, Rule: "target", Reason: err.Error()}, err)
 	}
-	pc := policies.Call{Actor: c.Actor, Tool: e.policy, Target: target, Confirm: c.Confirm, Approved: c.Approved}
+	pc := policies.Call{Actor: c.Actor, Tool: e.policy, Target: target, Confirm: c.Confirm, Approved: c.Approved,
+		MFARequired: r.deps.Limits.MFARequired()}
 	if !c.DryRun {
 		pc.RateLimit = r.deps.Limits.RatePerMinute(target.TenantID, target.Mode)
 		pc.RateCount = r.limits.hit(c.Actor.String()+"\x00"+e.meta.Name, start)

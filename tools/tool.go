@@ -117,7 +117,7 @@ type Meta struct {
 
 // Policy returns what policies need to know about the tool.
 func (m *Meta) Policy() policies.Tool {
-	return policies.Tool{Name: m.Name, MinRole: m.MinRole, ReadOnly: m.ReadOnly, Spends: m.Spends, Platform: m.Platform}
+	return policies.Tool{Name: m.Name, Group: m.Group, MinRole: m.MinRole, ReadOnly: m.ReadOnly, Spends: m.Spends, Platform: m.Platform}
 }
 
 var namePattern = regexp.MustCompile(`^[a-z][a-z0-9_]{2,63}$`)
