@@ -45,7 +45,7 @@ func TestAPITokens(t *testing.T) {
 		wantErr string
 	}{
 		{"a fresh token authenticates as itself", func() (actor.Actor, error) { return f.svc.Authenticate(f.ctx, plain) },
-			actor.Actor{Kind: actor.KindToken, ID: tok.ID, TenantID: "acme", Role: actor.RoleProUser, Name: "ci"}, "", ""},
+			actor.Actor{Kind: actor.KindToken, ID: tok.ID, TenantID: "acme", Role: actor.RoleProUser, Name: "ci", Scope: "pods:read"}, "", ""},
 		{"a changed secret is refused", func() (actor.Actor, error) { return f.svc.VerifyAPIToken(f.ctx, flip(plain)) },
 			actor.Actor{}, fault.KindUnauthenticated, "api token is not valid"},
 		{"an unknown id is refused", func() (actor.Actor, error) {
@@ -58,7 +58,7 @@ func TestAPITokens(t *testing.T) {
 			return f.svc.VerifyAPIToken(f.ctx, shortPlain)
 		}, actor.Actor{}, fault.KindUnauthenticated, "expired"},
 		{"a token without ttl lives on", func() (actor.Actor, error) { return f.svc.VerifyAPIToken(f.ctx, plain) },
-			actor.Actor{Kind: actor.KindToken, ID: tok.ID, TenantID: "acme", Role: actor.RoleProUser, Name: "ci"}, "", ""},
+			actor.Actor{Kind: actor.KindToken, ID: tok.ID, TenantID: "acme", Role: actor.RoleProUser, Name: "ci", Scope: "pods:read"}, "", ""},
 		{"a user of another tenant may not revoke it", func() (actor.Actor, error) {
 			return actor.Actor{}, f.svc.RevokeAPIToken(f.ctx, actor.Actor{Kind: actor.KindUser, ID: "u-bob", TenantID: "beta", Role: actor.RolePodAdmin}, tok.ID)
 		}, actor.Actor{}, fault.KindNotFound, "not found"},

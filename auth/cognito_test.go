@@ -115,11 +115,11 @@ func TestCognito(t *testing.T) {
 		wantErr string
 	}{
 		{"an id token maps its group, tenant and email", sign(idToken(nil)),
-			actor.Actor{Kind: actor.KindUser, ID: "cognito:sub-1", TenantID: "acme", Role: actor.RoleProUser, Name: "zoe@acme.test"}, "", ""},
+			actor.Actor{Kind: actor.KindUser, ID: "cognito:sub-1", TenantID: "acme", Role: actor.RoleProUser, Name: "zoe@acme.test", MFA: true}, "", ""},
 		{"an access token takes the highest of its groups", sign(accessToken(nil)),
-			actor.Actor{Kind: actor.KindUser, ID: "cognito:sub-2", TenantID: "default", Role: actor.RolePodAdmin, Name: "yan"}, "", ""},
+			actor.Actor{Kind: actor.KindUser, ID: "cognito:sub-2", TenantID: "default", Role: actor.RolePodAdmin, Name: "yan", MFA: true}, "", ""},
 		{"a user in no known group is a user", sign(idToken(func(c *cognitoClaims) { c.Groups = []string{"staff"} })),
-			actor.Actor{Kind: actor.KindUser, ID: "cognito:sub-1", TenantID: "acme", Role: actor.RoleUser, Name: "zoe@acme.test"}, "", ""},
+			actor.Actor{Kind: actor.KindUser, ID: "cognito:sub-1", TenantID: "acme", Role: actor.RoleUser, Name: "zoe@acme.test", MFA: true}, "", ""},
 		{"a token of another issuer is refused", sign(idToken(func(c *cognitoClaims) { c.Issuer = "https://evil.example" })),
 			actor.Actor{}, fault.KindUnauthenticated, "wrong issuer"},
 		{"an id token for another client is refused", sign(idToken(func(c *cognitoClaims) { c.Audience = jwt.ClaimStrings{"client-2"} })),
