@@ -39,6 +39,7 @@ var status = map[fault.Kind]int{
 	fault.KindUnauthenticated:   http.StatusUnauthorized,
 	fault.KindNeedsConfirmation: http.StatusConflict,
 	fault.KindUnavailable:       http.StatusServiceUnavailable,
+	fault.KindRateLimited:       http.StatusTooManyRequests,
 }
 
 // problemFor turns any error from a tool call into a problem document.

@@ -17,6 +17,9 @@ func identityOptions(p *params.Service, a *App) auth.Options {
 		Logger:     a.log,
 		AccessTTL:  func() time.Duration { return global("auth.access_token_ttl").Duration() },
 		RefreshTTL: func() time.Duration { return global("auth.refresh_token_ttl").Duration() },
+		LoginLimit: func() (int, time.Duration) {
+			return int(global("auth.login_max_failures").Int()), global("auth.login_lockout_window").Duration()
+		},
 		Cognito: func() auth.CognitoConfig {
 			c := auth.CognitoConfig{Provider: global("auth.provider").String(), Issuer: global("auth.cognito.issuer").String(),
 				JWKSURL: global("auth.cognito.jwks_url").String(), ClientID: global("auth.cognito.client_id").String()}

@@ -36,6 +36,14 @@ type Repo interface {
 	// DeleteExpiredRefreshTokens removes tokens that expired before t.
 	DeleteExpiredRefreshTokens(ctx context.Context, before time.Time) (int64, error)
 
+	// RecordLoginFailure notes a failed sign-in under each key (the
+	// account, the client address) at t.
+	RecordLoginFailure(ctx context.Context, keys []string, at time.Time) error
+	// LoginFailures counts a key's failures since t.
+	LoginFailures(ctx context.Context, key string, since time.Time) (int, error)
+	// ClearLoginFailures forgets a key's failures (after a good sign-in).
+	ClearLoginFailures(ctx context.Context, key string) error
+
 	UserMFA(ctx context.Context, userID string) (MFA, error)
 	// PutUserMFA creates or replaces a user's enrolment.
 	PutUserMFA(ctx context.Context, m MFA) error

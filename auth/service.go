@@ -55,6 +55,11 @@ type Options struct {
 	// HTTPClient fetches Cognito's JWKS; a client with a 10 s timeout by
 	// default.
 	HTTPClient *http.Client
+	// LoginLimit returns how many failed sign-ins an account may have in
+	// a window before further attempts are refused (the parameters
+	// auth.login_max_failures and auth.login_lockout_window); a client
+	// address may have five times as many. Default 10 in 15 minutes.
+	LoginLimit func() (maxFailures int, window time.Duration)
 	// TOTPIssuer labels the account in authenticator apps.
 	TOTPIssuer string
 	Clock      func() time.Time

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -67,9 +68,22 @@ func (s *Service) Login(ctx context.Context, email, password, totpCode string) (
 	if len(attempted) > 320 {
 		attempted = attempted[:320]
 	}
+	keys := loginKeys(ctx, email)
+	now := s.now()
 	fail := func(u User, err error, reason string) (Tokens, error) {
+		if reason != "locked" {
+			if rerr := s.repo.RecordLoginFailure(ctx, keys, now); rerr != nil {
+				s.log.ErrorContext(ctx, "record login failure", "err", rerr)
+			}
+		}
 		_ = s.record(ctx, event{action: "auth.login_failed", actor: actor.Actor{Kind: actor.KindUser, ID: u.ID, Name: attempted},
 			tenant: u.TenantID, input: map[string]any{"email": attempted, "reason": reason}, err: err})
+		return Tokens{}, err
+	}
+	if err := s.checkLoginLimit(ctx, keys, now); err != nil {
+		if fault.KindOf(err) == fault.KindRateLimited {
+			return fail(User{}, err, "locked")
+		}
 		return Tokens{}, err
 	}
 	var u User
@@ -118,6 +132,9 @@ func (s *Service) Login(ctx context.Context, email, password, totpCode string) (
 		amr = append(amr, AMROTP)
 	case err != nil && fault.KindOf(err) != fault.KindNotFound:
 		return Tokens{}, wrapRepo("login", err)
+	}
+	if err := s.repo.ClearLoginFailures(ctx, keys[0]); err != nil {
+		s.log.ErrorContext(ctx, "clear login failures", "err", err)
 	}
 	family := uuid.NewString()
 	t, err := s.issue(ctx, u, amr, func(rt RefreshToken) error {
@@ -370,4 +387,45 @@ func (s *Service) tokenError(ctx context.Context, what string, tok *jwt.Token, e
 		msg = "is not valid"
 	}
 	return fault.Unauthenticated("%s %s", what, msg)
+}
+
+// loginKeys are the keys failures count under: the account first, then
+// the client address when known.
+func loginKeys(ctx context.Context, email string) []string {
+	norm, err := NormalizeEmail(email)
+	if err != nil {
+		norm = strings.ToLower(strings.TrimSpace(email))
+		if len(norm) > 320 {
+			norm = norm[:320]
+		}
+	}
+	keys := []string{"email:" + norm}
+	if ip := clientIP(ctx); ip != "" {
+		keys = append(keys, "ip:"+ip)
+	}
+	return keys
+}
+
+// checkLoginLimit refuses a sign-in while the account has had too many
+// failures in the window, or the client address five times as many:
+// password guessing stalls, and one address cannot sweep many accounts.
+func (s *Service) checkLoginLimit(ctx context.Context, keys []string, now time.Time) error {
+	limit, window := 10, 15*time.Minute
+	if s.opt.LoginLimit != nil {
+		limit, window = s.opt.LoginLimit()
+	}
+	for i, k := range keys {
+		max := limit
+		if i > 0 {
+			max = 5 * limit
+		}
+		n, err := s.repo.LoginFailures(ctx, k, now.Add(-window))
+		if err != nil {
+			return wrapRepo("login", err)
+		}
+		if n >= max {
+			return fault.RateLimited("too many failed sign-ins; try again in %s", window.Round(time.Minute))
+		}
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package auth_test
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -215,4 +216,48 @@ func TestRefresh(t *testing.T) {
 	if n, err := f.svc.PurgeExpiredRefreshTokens(f.ctx); err != nil || n != 3 {
 		t.Fatalf("purged %d, %v; want all 3 tokens, now expired", n, err)
 	}
+}
+
+func TestRepeatedLoginFailuresLockTheAccountForAWhile(t *testing.T) {
+	f := newFixture(t, "sqlite", auth.Options{LoginLimit: func() (int, time.Duration) { return 3, 10 * time.Minute }})
+	u := f.addUser(t, "eve@acme.test", "acme", actor.RoleUser, cheapHash)
+	for i := 0; i < 3; i++ {
+		if _, err := f.svc.Login(f.ctx, "eve@acme.test", "wrong horse battery 9", ""); fault.KindOf(err) != fault.KindUnauthenticated {
+			t.Fatalf("failure %d: %v", i+1, err)
+		}
+	}
+	t.Run("the right password is refused while locked", func(t *testing.T) {
+		_, err := f.svc.Login(f.ctx, "eve@acme.test", testPassword, "")
+		wantFault(t, err, fault.KindRateLimited, "too many failed sign-ins; try again in 10m0s")
+	})
+	t.Run("another account is not locked", func(t *testing.T) {
+		f.addUser(t, "bob@acme.test", "acme", actor.RoleUser, cheapHash)
+		if _, err := f.svc.Login(f.ctx, "bob@acme.test", testPassword, ""); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("the lock lifts when the window passes, and success clears the count", func(t *testing.T) {
+		f.clock.Advance(11 * time.Minute)
+		if _, err := f.svc.Login(f.ctx, "eve@acme.test", testPassword, ""); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 2; i++ {
+			_, _ = f.svc.Login(f.ctx, "eve@acme.test", "wrong horse battery 9", "")
+		}
+		if _, err := f.svc.Login(f.ctx, "eve@acme.test", testPassword, ""); err != nil {
+			t.Fatalf("two failures after a success must not lock: %v", err)
+		}
+	})
+	t.Run("locked attempts are audited", func(t *testing.T) {
+		found := false
+		for _, r := range records(t, f, "auth.login_failed") {
+			if strings.Contains(string(r.Input), `"locked"`) {
+				found = true
+			}
+		}
+		if !found {
+			t.Fatal("no audit record of the refused attempt")
+		}
+	})
+	_ = u
 }

@@ -22,6 +22,7 @@ const (
 	KindUnauthenticated   Kind = "unauthenticated"
 	KindNeedsConfirmation Kind = "needs_confirmation"
 	KindUnavailable       Kind = "unavailable"
+	KindRateLimited       Kind = "rate_limited"
 )
 
 // Problem is one thing wrong with an input, located by a field path such as
@@ -113,6 +114,11 @@ func Unauthenticated(format string, args ...any) *Error {
 // Unavailable reports a dependency that cannot serve now.
 func Unavailable(format string, args ...any) *Error {
 	return &Error{Kind: KindUnavailable, Message: fmt.Sprintf(format, args...)}
+}
+
+// RateLimited reports a caller who must wait before trying again.
+func RateLimited(format string, args ...any) *Error {
+	return &Error{Kind: KindRateLimited, Message: fmt.Sprintf(format, args...)}
 }
 
 // NeedsConfirmation asks the caller to repeat the request with confirm set to

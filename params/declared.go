@@ -30,6 +30,11 @@ func Platform() []Spec {
 			Description: "Map of Cognito group to role, e.g. {\"admins\":\"pod_admin\"}; {} means the groups pod_admin, enterprise_user and pro_user map to those roles."},
 		{Key: "auth.mfa_required_for_admins", Type: TypeBool, Default: "false", Affects: AffectsBoth,
 			Description: "Require TOTP MFA for POD Admin logins."},
+		{Key: "auth.login_max_failures", Type: TypeInt, Default: "10", Affects: AffectsBoth, GlobalOnly: true,
+			Description: "Failed sign-ins an account may have within auth.login_lockout_window before further attempts are refused (a client address may have five times as many).",
+			Rules:       []Rule{Range(1, 1000)}},
+		{Key: "auth.login_lockout_window", Type: TypeDuration, Default: "15m", Affects: AffectsBoth, GlobalOnly: true,
+			Description: "Window over which failed sign-ins are counted.", Rules: []Rule{DurationRange(time.Minute, 24*time.Hour)}},
 
 		{Key: "stripe.secret_key", Type: TypeSecret, Affects: AffectsBoth, Group: "stripe",
 			Description: "Stripe secret API key: a test key (sk_test_) in SANDBOX, a live key in LIVE.",

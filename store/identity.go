@@ -348,3 +348,40 @@ func (s *Store) TouchAPIToken(ctx context.Context, id string, at, notBefore time
 	}
 	return nil
 }
+
+// loginFailureKeep is how long failure rows are kept: far beyond any
+// sensible lockout window.
+const loginFailureKeep = 24 * time.Hour
+
+// RecordLoginFailure implements auth.Repo; it also drops the keys' rows
+// older than a day, so the table stays small without a sweeper.
+func (s *Store) RecordLoginFailure(ctx context.Context, keys []string, at time.Time) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		for _, k := range keys {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM login_failures WHERE key = $1 AND at < $2`, k, at.Add(-loginFailureKeep).UTC()); err != nil {
+				return fmt.Errorf("prune login failures: %w", err)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO login_failures (key, at) VALUES ($1, $2)`, k, at.UTC()); err != nil {
+				return fmt.Errorf("record login failure: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// LoginFailures implements auth.Repo.
+func (s *Store) LoginFailures(ctx context.Context, key string, since time.Time) (int, error) {
+	var n int
+	if err := s.queryRow(ctx, `SELECT COUNT(*) FROM login_failures WHERE key = $1 AND at >= $2`, key, since.UTC()).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count login failures: %w", err)
+	}
+	return n, nil
+}
+
+// ClearLoginFailures implements auth.Repo.
+func (s *Store) ClearLoginFailures(ctx context.Context, key string) error {
+	if _, err := s.exec(ctx, `DELETE FROM login_failures WHERE key = $1`, key); err != nil {
+		return fmt.Errorf("clear login failures: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,7 @@
+-- Failed sign-ins by key ("email:<address>", "ip:<address>"), counted
+-- over a window to refuse password guessing on every instance alike.
+CREATE TABLE login_failures (
+    key TEXT NOT NULL,
+    at  TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX login_failures_key ON login_failures (key, at);
