@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"github.com/gpubroker/pod/store"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -100,4 +101,18 @@ func postgresSchema(t testing.TB) string {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// Open gives the test an open, migrated store on a fresh database of the
+// named backend, closed when the test ends.
+func Open(t testing.TB, name string) *store.Store {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := store.Open(ctx, New(t, name).URL, store.Options{PollInterval: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("open %s store: %v", name, err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }

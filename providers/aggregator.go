@@ -49,6 +49,17 @@ type PricePoint struct {
 	At            time.Time    `json:"at"`
 }
 
+// PriceQuery selects price history: one offer, or every offer of a GPU
+// model, of one mode, observed in [Since, Until).
+type PriceQuery struct {
+	Mode    string
+	OfferID string
+	GPU     string
+	Since   time.Time
+	Until   time.Time
+	Limit   int
+}
+
 // Recorder stores price observations for price history.
 type Recorder interface {
 	RecordPrices(ctx context.Context, mode string, points []PricePoint) error

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -252,4 +253,29 @@ func scoreEach(m int, at func(int) *Offer, spot bool, w Weights, reliability fun
 		return nil, err
 	}
 	return scores, nil
+}
+
+// ParseWeights reads "price=0.5,performance=0.5" and validates it.
+func ParseWeights(raw string) (Weights, error) {
+	w := Weights{}
+	for _, pair := range ParseList(raw) {
+		k, v, ok := strings.Cut(pair, "=")
+		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if !ok || err != nil {
+			return nil, fmt.Errorf("want criterion=weight pairs, got %q", pair)
+		}
+		w[Criterion(strings.TrimSpace(k))] = f
+	}
+	return w, w.Validate()
+}
+
+// String writes the weights as ParseWeights reads them, in criteria order.
+func (w Weights) String() string {
+	var parts []string
+	for _, c := range Criteria {
+		if v, ok := w[c]; ok {
+			parts = append(parts, string(c)+"="+strconv.FormatFloat(v, 'f', -1, 64))
+		}
+	}
+	return strings.Join(parts, ",")
 }

@@ -35,19 +35,8 @@ func (s *Store) RecordPrices(ctx context.Context, mode string, points []provider
 	})
 }
 
-// PriceQuery selects price history: one offer, or every offer of a GPU
-// model, observed in [Since, Until).
-type PriceQuery struct {
-	Mode    string
-	OfferID string
-	GPU     string
-	Since   time.Time
-	Until   time.Time
-	Limit   int
-}
-
 // PriceHistory returns observations oldest first.
-func (s *Store) PriceHistory(ctx context.Context, q PriceQuery) ([]providers.PricePoint, error) {
+func (s *Store) PriceHistory(ctx context.Context, q providers.PriceQuery) ([]providers.PricePoint, error) {
 	if q.OfferID == "" && q.GPU == "" {
 		return nil, fault.Invalid("offer_id", "give an offer id or a GPU model")
 	}

@@ -28,24 +28,24 @@ func testPriceHistory(t *testing.T, s *store.Store, _ dbtest.Backend) {
 	if err := s.RecordPrices(ctx, "sandbox", pts[:2]); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.PriceHistory(ctx, store.PriceQuery{Mode: "sandbox", OfferID: "lambda-a", Since: t0.Add(time.Minute)})
+	got, err := s.PriceHistory(ctx, providers.PriceQuery{Mode: "sandbox", OfferID: "lambda-a", Since: t0.Add(time.Minute)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != 4 || got[0].PriceHour != 2.50 || !got[0].At.Equal(t0.Add(time.Minute)) || got[3].PriceHour != 2.53 {
 		t.Fatalf("history by offer = %+v", got)
 	}
-	got, err = s.PriceHistory(ctx, store.PriceQuery{Mode: "sandbox", GPU: "H100-SXM-80GB", Limit: 3})
+	got, err = s.PriceHistory(ctx, providers.PriceQuery{Mode: "sandbox", GPU: "H100-SXM-80GB", Limit: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != 3 || got[1].SpotPriceHour != 1.25 || got[1].Availability != providers.Limited {
 		t.Fatalf("history by gpu = %+v", got)
 	}
-	if got, _ := s.PriceHistory(ctx, store.PriceQuery{Mode: "live", OfferID: "lambda-a"}); len(got) != 0 {
+	if got, _ := s.PriceHistory(ctx, providers.PriceQuery{Mode: "live", OfferID: "lambda-a"}); len(got) != 0 {
 		t.Fatalf("modes must not mix: %+v", got)
 	}
-	if _, err := s.PriceHistory(ctx, store.PriceQuery{Mode: "sandbox"}); fault.KindOf(err) != fault.KindInvalid {
+	if _, err := s.PriceHistory(ctx, providers.PriceQuery{Mode: "sandbox"}); fault.KindOf(err) != fault.KindInvalid {
 		t.Fatalf("no offer and no gpu: %v", err)
 	}
 }
