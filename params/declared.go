@@ -73,7 +73,7 @@ func Platform() []Spec {
 			Description: "How long an open breaker waits before a probe.", Rules: []Rule{DurationRange(time.Second, time.Hour)}},
 
 		{Key: "ratelimit.tool_calls_per_minute", Type: TypeInt, Default: "120", Affects: AffectsBoth,
-			Description: "Tool calls one actor may make per minute, per tool.", Rules: []Rule{Range(1, 100_000)}},
+			Description: "Tool calls one actor may make per minute, per tool.", Rules: []Rule{Range(1, 1_000_000)}},
 
 		{Key: "email.from", Type: TypeString, Default: "GPUBROKER POD <no-reply@gpubroker.local>", Affects: AffectsBoth,
 			Description: "Sender of every email.", Rules: []Rule{NotEmpty()}},
