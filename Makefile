@@ -5,7 +5,7 @@ LDFLAGS  := -s -w -X main.version=$(VERSION)
 BIN      := bin/gpubroker
 STATICCHECK_VERSION ?= v0.8.2
 
-.PHONY: run build test bench lint fmt clean
+.PHONY: run build test bench fuzz lint fmt clean
 
 ## run: start the whole platform in SANDBOX mode on embedded defaults (SQLite under ./data)
 run: build
@@ -22,6 +22,13 @@ test:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 20m ./...
 	$(GO) run ./cmd/loadrun
+
+## fuzz: run every provider response decoder's fuzzer for FUZZTIME each
+## (the seed corpora, from the recorded responses, also run in make test)
+FUZZTIME ?= 10s
+fuzz:
+	@for pkg in $$(grep -l 'func FuzzDecodeOffers' providers/*/*_test.go | xargs -n1 dirname | sort -u); do \
+		echo "fuzz $$pkg"; $(GO) test -run '^$$' -fuzz '^FuzzDecodeOffers$$' -fuzztime $(FUZZTIME) ./$$pkg || exit 1; done
 
 ## lint: gofmt, go vet and staticcheck
 lint:
