@@ -98,16 +98,23 @@ func (s *Store) RenameTenant(ctx context.Context, id, name string, rec audit.Rec
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fault.NotFound("tenant", id)
 		}
-		if err := bumpParamRevision(ctx, s, tx); err != nil {
-			return err
-		}
-		if _, err := appendAudit(ctx, tx, rec); err != nil {
-			return err
-		}
-		t, err = s.tenantIn(ctx, tx, id)
+		t, err = s.tenantChanged(ctx, tx, id, rec)
 		return err
 	})
 	return t, err
+}
+
+// tenantChanged finishes a tenant update inside its transaction: every
+// instance must reload tenants (revision bump), the change is audited, and
+// the tenant is read back as it now is.
+func (s *Store) tenantChanged(ctx context.Context, tx *sql.Tx, id string, rec audit.Record) (tenant.Tenant, error) {
+	if err := bumpParamRevision(ctx, s, tx); err != nil {
+		return tenant.Tenant{}, err
+	}
+	if _, err := appendAudit(ctx, tx, rec); err != nil {
+		return tenant.Tenant{}, err
+	}
+	return s.tenantIn(ctx, tx, id)
 }
 
 // DeleteTenant removes a tenant, its users and its parameter values, and
@@ -151,13 +158,7 @@ func (s *Store) SwitchTenantMode(ctx context.Context, id string, from, to mode.M
 			}
 			return fault.Conflict("tenant %s is no longer in %s mode; reload and try again", id, from)
 		}
-		if err := bumpParamRevision(ctx, s, tx); err != nil {
-			return err
-		}
-		if _, err := appendAudit(ctx, tx, rec); err != nil {
-			return err
-		}
-		t, err = s.tenantIn(ctx, tx, id)
+		t, err = s.tenantChanged(ctx, tx, id, rec)
 		return err
 	})
 	return t, err
