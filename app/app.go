@@ -45,13 +45,16 @@ type App struct {
 	// Identity signs in users and authenticates bearer credentials for the
 	// REST and MCP faces.
 	Identity *auth.Service
+	// Market serves offers: simulated providers for SANDBOX tenants, each
+	// LIVE tenant's own adapters for LIVE.
+	Market *providers.Market
 	// KeyCreated is true when this start created the local key file.
 	KeyCreated bool
 }
 
 // Catalog joins every package's declared parameters.
 func Catalog() (*params.Catalog, error) {
-	return params.NewCatalog(params.Platform(), providers.CredentialParams())
+	return params.NewCatalog(params.Platform(), providers.CredentialParams(), providers.Params())
 }
 
 // New opens the database (migrating it), the master key and the parameter
@@ -114,12 +117,24 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.Tools = tools.NewRegistry(tools.Deps{Tenants: a.Tenants, Limits: tools.ParamLimits{Params: a.Params},
 		Budget: st, Audit: a.Audit, Log: log})
 	tools.RegisterCore(a.Tools, tools.Services{Tenants: a.Tenants, Params: a.Params, Audit: st, Identity: a.Identity, Flush: a.Audit.Flush})
+	if a.Market, err = newMarket(a); err != nil {
+		a.Identity.Close()
+		a.Audit.Close()
+		st.Close()
+		return nil, err
+	}
+	tools.RegisterOffers(a.Tools, tools.OfferServices{Markets: a.Market, Prices: st,
+		Weights: func(ctx context.Context, tenantID string) providers.Weights {
+			t, _ := a.Tenants.Lookup(ctx, tenantID)
+			return providers.WeightsFrom(a.Params.Snapshot(), tenantID, t.Mode)
+		}})
 	a.MCP = mcp.NewServer(a.Tools, cfg.Version, log)
 	return a, nil
 }
 
 // Close writes queued audit records and releases the database.
 func (a *App) Close() error {
+	a.Market.Close()
 	a.Identity.Close()
 	a.Audit.Close()
 	return a.Store.Close()
@@ -146,7 +161,26 @@ func (a *App) watch(ctx context.Context) error {
 			a.log.Error("reload tenants", "err", err)
 		}
 		a.Identity.ForgetTokens()
+		set := providers.SettingsFrom(a.Params.Snapshot())
+		a.Market.Each(func(ag *providers.Aggregator) { ag.SetSettings(set) })
+		// Credentials may have changed: LIVE aggregators rebuild on next use.
+		a.Market.Forget("")
 	})
+}
+
+// keepPricesFresh refreshes every aggregator in use once its snapshot is
+// stale, so price history grows even while nobody browses.
+func (a *App) keepPricesFresh(ctx context.Context) {
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		a.Market.Each(func(ag *providers.Aggregator) { ag.Snapshot(ctx) })
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // Serve listens on ln until ctx ends, then shuts down gracefully: the
@@ -168,6 +202,11 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, drain time.Duration) e
 		if err := a.watch(bg); err != nil {
 			a.log.Error("change watcher stopped", "err", err)
 		}
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		a.keepPricesFresh(bg)
 	}()
 	defer func() { stopBG(); wg.Wait() }()
 

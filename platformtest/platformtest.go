@@ -1,7 +1,7 @@
 // Package platformtest builds a whole platform for tests of the faces: a
 // real store on the chosen backend, parameters, tenants (default, acme,
-// beta), identity, the audit writer and the tools registry with the core
-// toolsets, plus a token table standing in for sign-in where a test does not
+// beta), identity, the audit writer, the SANDBOX market of simulated
+// providers and the tools registry with the core and offer toolsets, plus a token table standing in for sign-in where a test does not
 // need real tokens.
 package platformtest
 
@@ -17,6 +17,7 @@ import (
 	"github.com/gpubroker/pod/fault"
 	"github.com/gpubroker/pod/params"
 	"github.com/gpubroker/pod/providers"
+	"github.com/gpubroker/pod/providers/sandbox"
 	"github.com/gpubroker/pod/secrets"
 	"github.com/gpubroker/pod/store"
 	"github.com/gpubroker/pod/tenant"
@@ -50,6 +51,7 @@ type Platform struct {
 	Audit    *audit.Writer
 	Identity *auth.Service
 	Registry *tools.Registry
+	Market   *providers.Market
 	Tokens   Tokens
 }
 
@@ -62,7 +64,7 @@ func New(t testing.TB, backend string) *Platform {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	cat, err := params.NewCatalog(params.Platform(), providers.CredentialParams())
+	cat, err := params.NewCatalog(params.Platform(), providers.CredentialParams(), providers.Params())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,6 +87,15 @@ func New(t testing.TB, backend string) *Platform {
 	t.Cleanup(id.Close)
 	reg := tools.NewRegistry(tools.Deps{Tenants: ts, Limits: tools.ParamLimits{Params: ps}, Budget: st, Audit: w})
 	tools.RegisterCore(reg, tools.Services{Tenants: ts, Params: ps, Audit: st, Identity: id, Flush: w.Flush})
-	return &Platform{Store: st, Params: ps, Tenants: ts, Audit: w, Identity: id, Registry: reg,
+	entries, err := sandbox.Catalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sims := sandbox.Providers(entries, sandbox.Options{Machines: st})
+	market := providers.NewMarket(providers.NewAggregator(sandbox.Adapters(sims),
+		providers.Options{Mode: "sandbox", Settings: providers.SettingsFrom(ps.Snapshot()), Recorder: st}), nil)
+	t.Cleanup(market.Close)
+	tools.RegisterOffers(reg, tools.OfferServices{Markets: market, Prices: st})
+	return &Platform{Store: st, Params: ps, Tenants: ts, Audit: w, Identity: id, Registry: reg, Market: market,
 		Tokens: Tokens{"op": Operator, "acme-admin": AcmeAdmin, "acme-user": AcmeUser}}
 }

@@ -71,7 +71,31 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	const path = "/api/v1/tenants/default"
+	targets := []struct{ tool, path string }{
+		{"get_tenant", "/api/v1/tenants/default"},
+		{"list_offers", "/api/v1/offers?gpu=H100-SXM-80GB&sort=topsis&limit=20"},
+	}
+	for i, tg := range targets {
+		profile := ""
+		if i == 0 {
+			profile = *cpuProfile
+		}
+		if err := compare(real, tg.tool, tg.path, token, *conns, *duration, profile); err != nil {
+			return err
+		}
+	}
+
+	p50, p99, err := mcpLatency(ctx, real+"/mcp", token, *calls)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("MCP: tools/call get_tenant over streamable HTTP, %d sequential calls\n  p50 %s  p99 %s\n", *calls, p50, p99)
+	return nil
+}
+
+// compare runs wrk against a REST route and against a bare net/http
+// handler serving the bytes that route answered, in the same run.
+func compare(real, tool, path, token string, conns int, d time.Duration, cpuProfile string) error {
 	body, err := fetch(real+path, token)
 	if err != nil {
 		return err
@@ -83,32 +107,27 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("REST: GET %s (%d bytes), wrk -c%d -d%s\n", path, len(body), *conns, *duration)
-	bareRPS, err := wrk(bare+path, token, *conns, *duration)
+	fmt.Printf("REST: GET %s (%d bytes), wrk -c%d -d%s\n", path, len(body), conns, d)
+	bareRPS, err := wrk(bare+path, token, conns, d)
 	if err != nil {
 		return err
 	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
 		if err != nil {
 			return err
 		}
+		defer f.Close()
 		if err := pprof.StartCPUProfile(f); err != nil {
 			return err
 		}
 	}
-	realRPS, err := wrk(real+path, token, *conns, *duration)
+	realRPS, err := wrk(real+path, token, conns, d)
 	pprof.StopCPUProfile()
 	if err != nil {
 		return err
 	}
-	fmt.Printf("  bare net/http handler  %9.0f req/s\n  get_tenant over REST   %9.0f req/s  (%.0f%% of bare)\n", bareRPS, realRPS, 100*realRPS/bareRPS)
-
-	p50, p99, err := mcpLatency(ctx, real+"/mcp", token, *calls)
-	if err != nil {
-		return err
-	}
-	fmt.Printf("MCP: tools/call get_tenant over streamable HTTP, %d sequential calls\n  p50 %s  p99 %s\n", *calls, p50, p99)
+	fmt.Printf("  bare net/http handler  %9.0f req/s\n  %-12s over REST %9.0f req/s  (%.0f%% of bare)\n", bareRPS, tool, realRPS, 100*realRPS/bareRPS)
 	return nil
 }
 

@@ -1,0 +1,61 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net/http"
+
+	"github.com/gpubroker/pod/mode"
+	"github.com/gpubroker/pod/params"
+	"github.com/gpubroker/pod/providers"
+	"github.com/gpubroker/pod/providers/live"
+	"github.com/gpubroker/pod/providers/sandbox"
+)
+
+// newMarket builds the SANDBOX aggregator over the simulated providers
+// (their machines in the store, their behaviour from parameters) and the
+// builder of each LIVE tenant's aggregator.
+func newMarket(a *App) (*providers.Market, error) {
+	entries, err := sandbox.Catalog()
+	if err != nil {
+		return nil, fmt.Errorf("sandbox catalog: %w", err)
+	}
+	behaviour := func() sandbox.Behaviour {
+		s := a.Params.Snapshot()
+		return sandbox.Behaviour{Delay: s.Duration("", mode.Sandbox, "sandbox.provision_delay"),
+			FailureRate: math.Max(0, s.Float("", mode.Sandbox, "sandbox.failure_rate"))}
+	}
+	sims := sandbox.Providers(entries, sandbox.Options{Machines: a.Store, Behaviour: behaviour})
+	set := providers.SettingsFrom(a.Params.Snapshot())
+	sbx := providers.NewAggregator(sandbox.Adapters(sims), providers.Options{Mode: "sandbox", Settings: set,
+		Recorder: a.Store, Logger: a.log.With("mode", "sandbox")})
+	return providers.NewMarket(sbx, func(ctx context.Context, tenantID string) (*providers.Aggregator, error) {
+		snap := a.Params.Snapshot()
+		ads := liveAdapters(snap, tenantID, &http.Client{Timeout: providers.SettingsFrom(snap).Timeout})
+		return providers.NewAggregator(ads, providers.Options{Mode: "live", Settings: providers.SettingsFrom(snap),
+			Recorder: a.Store, Logger: a.log.With("mode", "live", "tenant", tenantID)}), nil
+	}), nil
+}
+
+// liveAdapters builds the LIVE adapter of every provider whose credentials
+// the tenant has set in full; the others stay inactive.
+func liveAdapters(snap *params.Snapshot, tenantID string, hc *http.Client) []providers.Adapter {
+	var out []providers.Adapter
+	for _, p := range providers.Supported {
+		creds := map[string]string{}
+		complete := true
+		for _, c := range p.Credentials {
+			v := snap.String(tenantID, mode.Live, "providers."+p.ID+"."+c)
+			complete = complete && v != ""
+			creds[c] = v
+		}
+		if !complete {
+			continue
+		}
+		if ad, ok := live.New(p.ID, providers.Config{Credentials: creds, HTTP: hc}); ok {
+			out = append(out, ad)
+		}
+	}
+	return out
+}
