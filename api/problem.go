@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/go-chi/chi/v5/middleware"
 
@@ -93,6 +94,22 @@ func writeProblem(w http.ResponseWriter, r *http.Request, log *slog.Logger, err 
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
+	if pe, ok := v.(preEncoded); ok {
+		if b := pe.EncodedJSON(); b != nil {
+			w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
+			w.WriteHeader(status)
+			_, _ = w.Write(b)
+			_, _ = w.Write(newline)
+			return
+		}
+	}
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
 }
+
+var newline = []byte("\n")
+
+// preEncoded is an output that carries its own compact JSON, encoded once
+// and served many times (a memoized page of offers): writing it as is
+// spares re-encoding and re-validating the same bytes on every request.
+type preEncoded interface{ EncodedJSON() []byte }

@@ -1,6 +1,7 @@
 package providers
 
 import (
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -71,14 +72,23 @@ func LookupGPU(name string) (GPUModel, bool) {
 	return g, ok
 }
 
-// GPUNames lists every canonical name, sorted.
-func GPUNames() []string {
+// gpuNames is every canonical name, sorted, built once.
+var gpuNames = func() []string {
 	out := make([]string, 0, len(GPUModels))
 	for _, g := range GPUModels {
 		out = append(out, g.Name)
 	}
 	sort.Strings(out)
 	return out
+}()
+
+// GPUNames lists every canonical name, sorted.
+func GPUNames() []string { return slices.Clone(gpuNames) }
+
+// IsGPU reports whether name is a canonical GPU model.
+func IsGPU(name string) bool {
+	_, ok := gpuByName[name]
+	return ok
 }
 
 // Unknown marks a GPU no mapping matched; the provider's own spelling

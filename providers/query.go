@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -55,6 +56,17 @@ type Page struct {
 	Total int `json:"total"`
 	// AsOf is when the snapshot the page comes from was taken.
 	AsOf time.Time `json:"as_of"`
+	// raw is the page's JSON, kept by the snapshot's memo.
+	raw []byte
+}
+
+// MarshalJSON serves a memoized page's JSON as it was encoded once.
+func (p Page) MarshalJSON() ([]byte, error) {
+	if p.raw != nil {
+		return p.raw, nil
+	}
+	type plain Page
+	return json.Marshal(plain(p))
 }
 
 // cursor is what a next-page cursor carries: the snapshot it was cut from,
@@ -93,9 +105,42 @@ func decodeCursor(c string) (cursor, error) {
 // fingerprint identifies a query's filters, sort and weights (not its
 // limit or cursor), so a cursor cannot be replayed on another listing.
 func (q *Query) fingerprint() string {
-	c := *q
-	c.Limit, c.Cursor = 0, ""
-	b, _ := json.Marshal(c)
+	b := make([]byte, 0, 256)
+	list := func(xs []string) {
+		for _, x := range xs {
+			b = append(b, x...)
+			b = append(b, ',')
+		}
+		b = append(b, 0)
+	}
+	num := func(f float64) {
+		b = strconv.AppendFloat(b, f, 'g', -1, 64)
+		b = append(b, 0)
+	}
+	list(q.GPUs)
+	list(q.Providers)
+	list(q.Regions)
+	for _, a := range q.Availability {
+		b = append(b, a...)
+		b = append(b, ',')
+	}
+	b = append(b, 0)
+	b = strconv.AppendInt(b, int64(q.GPUCount), 10)
+	b = append(b, 0)
+	b = strconv.AppendInt(b, int64(q.MinGPUMemoryGB), 10)
+	b = append(b, 0)
+	num(q.MinPrice)
+	num(q.MaxPrice)
+	b = strconv.AppendBool(b, q.Spot)
+	b = append(b, 0)
+	b = append(b, q.Sort...)
+	b = append(b, 0)
+	for _, c := range Criteria {
+		if w, ok := q.Weights[c]; ok {
+			b = append(b, c...)
+			num(w)
+		}
+	}
 	sum := sha256.Sum256(b)
 	return base64.RawURLEncoding.EncodeToString(sum[:9])
 }
@@ -127,17 +172,9 @@ func (q *Query) match(o *Offer) bool {
 // repeat or skip an offer. Given a snapshot other than the cursor's, it
 // resumes after the cursor's sort value and id.
 func (s *Snapshot) Query(q Query) (Page, error) {
-	if q.Sort == "" {
-		q.Sort = SortPrice
-	}
+	q.normalize()
 	if !slices.Contains(SortKeys, q.Sort) {
 		return Page{}, fmt.Errorf("unknown sort key %q", q.Sort)
-	}
-	if q.Weights == nil {
-		q.Weights = DefaultWeights
-	}
-	if q.Limit <= 0 {
-		q.Limit = 50
 	}
 	var cur *cursor
 	fp := q.fingerprint()
@@ -213,6 +250,53 @@ func (s *Snapshot) Query(q Query) (Page, error) {
 	return page, nil
 }
 
+func (q *Query) normalize() {
+	if q.Sort == "" {
+		q.Sort = SortPrice
+	}
+	if q.Weights == nil {
+		q.Weights = DefaultWeights
+	}
+	if q.Limit <= 0 {
+		q.Limit = 50
+	}
+}
+
+// memoSize bounds the pages one snapshot remembers; a snapshot lives a
+// minute, so this holds the popular listings of that minute.
+const memoSize = 512
+
+// QueryMemo is Query with the answer remembered, JSON included: a
+// snapshot never changes, so the same listing of it is the same page. The
+// pages people and agents ask for most are computed and encoded once a
+// snapshot.
+func (s *Snapshot) QueryMemo(q Query) (Page, error) {
+	q.normalize()
+	key := q.fingerprint() + "\x00" + strconv.Itoa(q.Limit) + "\x00" + q.Cursor
+	s.memoMu.Lock()
+	p, ok := s.memo[key]
+	s.memoMu.Unlock()
+	if ok {
+		return p, nil
+	}
+	p, err := s.Query(q)
+	if err != nil {
+		return p, err
+	}
+	if p.raw, err = p.MarshalJSON(); err != nil {
+		return p, err
+	}
+	s.memoMu.Lock()
+	if s.memo == nil {
+		s.memo = map[string]Page{}
+	}
+	if len(s.memo) < memoSize {
+		s.memo[key] = p
+	}
+	s.memoMu.Unlock()
+	return p, nil
+}
+
 // sortValue maps an offer to a number that sorts ascending in the key's
 // order (benefits negated).
 func (q *Query) sortValue(r *Offer, score float64) float64 {
@@ -250,3 +334,7 @@ func ParseList(s string) []string {
 	}
 	return out
 }
+
+// EncodedJSON returns the page's JSON when the snapshot's memo encoded it
+// (nil otherwise), for faces that write it without encoding again.
+func (p Page) EncodedJSON() []byte { return p.raw }

@@ -1,6 +1,7 @@
 package providers
 
 import (
+	"encoding/json"
 	"errors"
 	"slices"
 	"sort"
@@ -181,5 +182,32 @@ func BenchmarkListOffers10k(b *testing.B) {
 			slices.Sort(durs)
 			b.ReportMetric(float64(durs[len(durs)*99/100].Microseconds())/1000, "p99-ms")
 		})
+	}
+}
+
+func TestQueryMemoAnswersAsQueryDoes(t *testing.T) {
+	s := NewSnapshot(randomOffers(300, 4), time.Unix(100, 0))
+	q := Query{Sort: SortTOPSIS, GPUs: []string{"H100-SXM-80GB", "A100-SXM-80GB"}, Limit: 5}
+	want, err := s.Query(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantJSON, _ := json.Marshal(want)
+	for i := 0; i < 2; i++ {
+		got, err := s.QueryMemo(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gotJSON, _ := json.Marshal(got)
+		if string(gotJSON) != string(wantJSON) {
+			t.Fatalf("call %d: memo JSON differs:\n%s\n%s", i, gotJSON, wantJSON)
+		}
+	}
+	if len(s.memo) != 1 {
+		t.Fatalf("memo holds %d pages", len(s.memo))
+	}
+	next, _ := s.QueryMemo(Query{Sort: SortTOPSIS, GPUs: q.GPUs, Limit: 5, Cursor: want.Next})
+	if len(next.Offers) == 0 || next.Offers[0].ID == want.Offers[0].ID || len(s.memo) != 2 {
+		t.Fatalf("the next page is its own entry: %d entries", len(s.memo))
 	}
 }

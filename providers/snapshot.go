@@ -2,6 +2,7 @@ package providers
 
 import (
 	"sort"
+	"sync"
 	"time"
 )
 
@@ -14,6 +15,9 @@ type Snapshot struct {
 	// reliability is each provider's success share when the snapshot was
 	// taken, so TOPSIS ranks of one snapshot never change.
 	reliability map[string]float64
+
+	memoMu sync.Mutex
+	memo   map[string]Page
 }
 
 // Reliability is the provider's share of successful calls when the

@@ -53,6 +53,12 @@ func (in *ListOffersInput) Validate() error {
 
 var pricings = []string{"on_demand", "spot"}
 
+// gpuNames and providerIDs are the valid filter values, listed once.
+var (
+	gpuNames    = providers.GPUNames()
+	providerIDs = supportedIDs()
+)
+
 func supportedIDs() []string {
 	out := make([]string, len(providers.Supported))
 	for i, p := range providers.Supported {
@@ -93,9 +99,9 @@ func (in *ListOffersInput) query(defaults providers.Weights) (providers.Query, e
 	q := providers.Query{GPUCount: in.GPUCount, MinGPUMemoryGB: in.MinGPUMemoryGB, MinPrice: in.MinPrice,
 		MaxPrice: in.MaxPrice, Limit: in.Limit, Cursor: in.Cursor, Weights: defaults}
 	var p *fault.Problem
-	q.GPUs, p = oneOf("gpu", in.GPU, providers.GPUNames())
+	q.GPUs, p = oneOf("gpu", in.GPU, gpuNames)
 	add(p)
-	q.Providers, p = oneOf("provider", in.Provider, supportedIDs())
+	q.Providers, p = oneOf("provider", in.Provider, providerIDs)
 	add(p)
 	q.Regions = providers.ParseList(in.Region)
 	var avail []string
@@ -237,7 +243,7 @@ func (in *PriceHistoryInput) Validate() error {
 		probs = append(probs, fault.Problem{Field: "offer_id", Message: "give exactly one of offer_id and gpu"})
 	}
 	if in.GPU != "" {
-		if _, p := oneOf("gpu", in.GPU, providers.GPUNames()); p != nil {
+		if _, p := oneOf("gpu", in.GPU, gpuNames); p != nil {
 			probs = append(probs, *p)
 		}
 	}
@@ -300,7 +306,7 @@ func RegisterOffers(r *Registry, s OfferServices) {
 					snap = pinned
 				}
 			}
-			page, err := snap.Query(q)
+			page, err := snap.QueryMemo(q)
 			if err != nil {
 				return page, fault.Malformed("cursor", "%v", err)
 			}

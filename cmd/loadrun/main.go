@@ -42,7 +42,8 @@ func run() error {
 	duration := flag.Duration("d", 3*time.Second, "wrk duration per target")
 	conns := flag.Int("c", 32, "wrk connections")
 	calls := flag.Int("mcp-calls", 2000, "sequential MCP tools/call requests")
-	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the REST run to this file")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of one REST run to this file")
+	profileTool := flag.String("profile-tool", "get_tenant", "the tool whose REST run -cpuprofile records")
 	flag.Parse()
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "gpubroker-loadrun")
@@ -75,9 +76,9 @@ func run() error {
 		{"get_tenant", "/api/v1/tenants/default"},
 		{"list_offers", "/api/v1/offers?gpu=H100-SXM-80GB&sort=topsis&limit=20"},
 	}
-	for i, tg := range targets {
+	for _, tg := range targets {
 		profile := ""
-		if i == 0 {
+		if tg.tool == *profileTool {
 			profile = *cpuProfile
 		}
 		if err := compare(real, tg.tool, tg.path, token, *conns, *duration, profile); err != nil {
