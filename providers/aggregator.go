@@ -428,7 +428,6 @@ func (a *Aggregator) record(ctx context.Context, s *Snapshot) {
 		if ok && !p.At.After(last.At) {
 			continue
 		}
-		a.recorded[o.ID] = p
 		points = append(points, p)
 	}
 	a.recMu.Unlock()
@@ -436,8 +435,16 @@ func (a *Aggregator) record(ctx context.Context, s *Snapshot) {
 		return
 	}
 	if err := a.recorder.RecordPrices(ctx, a.mode, points); err != nil {
-		a.log.Error("recording prices", "err", err, "points", len(points))
+		if ctx.Err() == nil {
+			a.log.Error("recording prices", "err", err, "points", len(points))
+		}
+		return // not marked recorded: the next refresh tries again
 	}
+	a.recMu.Lock()
+	for _, p := range points {
+		a.recorded[p.OfferID] = p
+	}
+	a.recMu.Unlock()
 }
 
 // Health is one provider's state as the aggregator sees it.
