@@ -37,6 +37,9 @@ type step struct {
 
 var script = []step{
 	{"acme-admin", "get_parameter", `{"key":"billing.markup_percent"}`},
+	{"acme-user", "list_offers", `{"gpu":"H100-SXM-80GB","sort":"topsis","limit":3}`},
+	{"acme-user", "list_offers", `{"gpu":"H900"}`},
+	{"acme-user", "provider_health", `{"provider":"lambda"}`},
 	{"acme-user", "set_parameter", `{"key":"billing.markup_percent","tenant":"acme","value":"20"}`},
 	{"acme-admin", "set_parameter", `{"key":"billing.markup_percent","tenant":"acme","value":"20"}`},
 	{"acme-admin", "set_parameter", `{"key":"billing.markup_percent","tenant":"acme","value":"20","confirm":"acme"}`},
@@ -161,7 +164,7 @@ func normal(t *testing.T, v any) any {
 	strip = func(x any) any {
 		switch x := x.(type) {
 		case map[string]any:
-			for _, k := range []string{"at", "id", "created_at", "updated_at", "exported_at", "duration_ns"} {
+			for _, k := range []string{"at", "id", "created_at", "updated_at", "exported_at", "duration_ns", "as_of", "next_cursor", "last_success", "latency_ms"} {
 				if _, ok := x[k]; ok && !(k == "id" && x["name"] != nil) {
 					delete(x, k)
 				}
@@ -263,7 +266,7 @@ func TestSameCallsGiveTheSameResultsOnEveryFace(t *testing.T) {
 			t.Errorf("audit %d: MCP %v\n direct %v", i, mcpAudit[i], directAudit[i])
 		}
 	}
-	wantVerdicts := []string{"allow", "deny", "needs_confirmation", "allow", "allow", "deny", "allow", "allow", "allow", "allow", "allow", "allow"}
+	wantVerdicts := []string{"allow", "allow", "deny", "allow", "deny", "needs_confirmation", "allow", "allow", "deny", "allow", "allow", "allow", "allow", "allow", "allow"}
 	for i, w := range wantVerdicts {
 		if directOut[i].Verdict != w {
 			t.Errorf("call %d verdict %s, want %s", i, directOut[i].Verdict, w)
