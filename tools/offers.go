@@ -281,8 +281,14 @@ func RegisterOffers(r *Registry, s OfferServices) {
 		}
 		return providers.DefaultWeights
 	}
-	market := func(ctx context.Context, c *Call) (*providers.Aggregator, error) {
-		return s.Markets.For(ctx, c.Tenant.ID, c.Tenant.Mode == mode.Live)
+	// current returns the tenant's aggregator and its snapshot of offers
+	// (the first call of a fresh aggregator waits for its first refresh).
+	current := func(ctx context.Context, c *Call) (*providers.Aggregator, *providers.Snapshot, error) {
+		agg, err := s.Markets.For(ctx, c.Tenant.ID, c.Tenant.Mode == mode.Live)
+		if err != nil {
+			return nil, nil, err
+		}
+		return agg, agg.Snapshot(ctx), nil
 	}
 	MustRegister(r, Def[ListOffersInput, providers.Page]{
 		Name: "list_offers", Title: "List GPU offers", Group: "offers", MinRole: actor.RoleUser, ReadOnly: true, OpenWorld: true,
@@ -296,11 +302,10 @@ func RegisterOffers(r *Registry, s OfferServices) {
 			if err != nil {
 				return providers.Page{}, err
 			}
-			agg, err := market(ctx, c)
+			agg, snap, err := current(ctx, c)
 			if err != nil {
 				return providers.Page{}, err
 			}
-			snap := agg.Snapshot(ctx)
 			if at, ok := providers.CursorSnapshot(q.Cursor); ok {
 				if pinned, ok := agg.SnapshotAt(at); ok {
 					snap = pinned
@@ -319,11 +324,10 @@ func RegisterOffers(r *Registry, s OfferServices) {
 			"its provider's health and its recent prices.",
 		Method: http.MethodGet, Path: "/offers/{id}",
 		Handle: func(ctx context.Context, c *Call, in *OfferInput) (OfferDetail, error) {
-			agg, err := market(ctx, c)
+			agg, snap, err := current(ctx, c)
 			if err != nil {
 				return OfferDetail{}, err
 			}
-			snap := agg.Snapshot(ctx)
 			o, ok := snap.Offer(in.ID)
 			if !ok {
 				return OfferDetail{}, fault.NotFound("offer", in.ID)
@@ -356,11 +360,10 @@ func RegisterOffers(r *Registry, s OfferServices) {
 			if in.Weights != "" {
 				w, _ = providers.ParseWeights(in.Weights)
 			}
-			agg, err := market(ctx, c)
+			_, snap, err := current(ctx, c)
 			if err != nil {
 				return Comparison{}, err
 			}
-			snap := agg.Snapshot(ctx)
 			var offers []providers.Offer
 			for _, id := range providers.ParseList(in.IDs) {
 				o, ok := snap.Offer(id)
@@ -402,11 +405,10 @@ func RegisterOffers(r *Registry, s OfferServices) {
 			"active, its status, circuit breaker state, latency, error rate, offers and last success or error.",
 		Method: http.MethodGet, Path: "/providers",
 		Handle: func(ctx context.Context, c *Call, in *ProviderHealthInput) (ProviderList, error) {
-			agg, err := market(ctx, c)
+			agg, _, err := current(ctx, c)
 			if err != nil {
 				return ProviderList{}, err
 			}
-			agg.Snapshot(ctx) // the first call fills health
 			out := ProviderList{Mode: c.Tenant.Mode, Providers: []ProviderStatus{}}
 			for _, p := range providers.Supported {
 				if in.Provider != "" && p.ID != in.Provider {
