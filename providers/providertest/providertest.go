@@ -4,7 +4,10 @@
 package providertest
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -12,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gpubroker/pod/providers"
 )
@@ -21,7 +25,7 @@ type Route struct {
 	// Method and Path match the request ("GET", "/api/v1/instance-types").
 	Method string
 	Path   string
-	// File is read from testdata/ and sent as the body.
+	// File is read from testdata/ and sent as the body; empty sends none.
 	File string
 	// Status defaults to 200.
 	Status int
@@ -53,11 +57,15 @@ func Server(t testing.TB, routes ...Route) (*httptest.Server, func() []string) {
 					return
 				}
 			}
-			body, err := os.ReadFile(filepath.Join("testdata", rt.File))
-			if err != nil {
-				t.Errorf("recorded response: %v", err)
-				http.Error(w, err.Error(), http.StatusInternalServerError)
-				return
+			var body []byte
+			if rt.File != "" { // no file: an empty answer, as a 204 has
+				b, err := os.ReadFile(filepath.Join("testdata", rt.File))
+				if err != nil {
+					t.Errorf("recorded response: %v", err)
+					http.Error(w, err.Error(), http.StatusInternalServerError)
+					return
+				}
+				body = b
 			}
 			for k, v := range rt.Header {
 				w.Header().Set(k, v)
@@ -131,4 +139,153 @@ func Find(t testing.TB, offers []providers.Offer, sku, region string) providers.
 	}
 	t.Fatalf("no offer %s in %s among %d", sku, region, len(offers))
 	return providers.Offer{}
+}
+
+// Want is what a test expects of one listed offer.
+type Want struct {
+	SKU, Region  string
+	GPU          string
+	Count        int
+	Price        float64
+	Spot         float64
+	Availability providers.Availability
+}
+
+// Call is one adapter call a suite makes, with the error kind it must
+// return ("" for success).
+type Call struct {
+	Name string
+	// Routes answer the call (recorded files).
+	Routes []Route
+	Do     func(ctx context.Context, a providers.Adapter) error
+	Want   error
+}
+
+// Suite is the standard battery every LIVE adapter passes: its listing
+// against the normalized schema, an auth failure, a 429 with Retry-After,
+// a malformed answer, and its lifecycle and provider-specific errors.
+type Suite struct {
+	// New builds the adapter against the test server, with test
+	// credentials.
+	New func(baseURL string) providers.Adapter
+	// Auth checks the credentials on every request of the listing.
+	Auth func(*http.Request) error
+	// List answers the listing; List[0] is the call the failure cases
+	// replace.
+	List   []Route
+	Offers int // how many offers the recorded listing holds
+	Expect []Want
+	// Calls are lifecycle steps and provider-specific error cases.
+	Calls []Call
+}
+
+// Run runs the suite.
+func Run(t *testing.T, s Suite) {
+	t.Helper()
+	ctx := context.Background()
+	t.Run("the listing maps onto the offer schema", func(t *testing.T) {
+		routes := withCheck(s.List, s.Auth)
+		srv, _ := Server(t, routes...)
+		a := s.New(srv.URL)
+		offers, err := a.ListOffers(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		CheckOffers(t, a.Provider(), offers)
+		if s.Offers > 0 && len(offers) != s.Offers {
+			t.Errorf("%d offers, want %d", len(offers), s.Offers)
+		}
+		for _, w := range s.Expect {
+			o := Find(t, offers, w.SKU, w.Region)
+			if o.GPU != w.GPU || o.GPUCount != w.Count || math.Abs(o.PriceHour-w.Price) > 1e-6 ||
+				math.Abs(o.SpotPriceHour-w.Spot) > 1e-6 || (w.Availability != "" && o.Availability != w.Availability) {
+				t.Errorf("offer %s/%s = %s ×%d $%v spot $%v %s; want %s ×%d $%v spot $%v %s", w.SKU, w.Region,
+					o.GPU, o.GPUCount, o.PriceHour, o.SpotPriceHour, o.Availability, w.GPU, w.Count, w.Price, w.Spot, w.Availability)
+			}
+		}
+	})
+	failing := func(name string, r Route, want error, retry time.Duration) {
+		t.Run(name, func(t *testing.T) {
+			first := s.List[0]
+			r.Method, r.Path = first.Method, first.Path
+			routes := append([]Route{r}, s.List[1:]...)
+			srv, _ := Server(t, routes...)
+			_, err := s.New(srv.URL).ListOffers(ctx)
+			if !errors.Is(err, want) {
+				t.Fatalf("err = %v, want kind %v", err, want)
+			}
+			var pe *providers.Error
+			if retry > 0 && (!errors.As(err, &pe) || pe.RetryAfter != retry) {
+				t.Fatalf("retry after = %v, want %v", pe.RetryAfter, retry)
+			}
+		})
+	}
+	failing("a refused credential is an auth error", Route{File: fileOr(s, "unauthorized.json"), Status: http.StatusUnauthorized}, providers.ErrAuth, 0)
+	failing("a 429 is a rate limit that keeps its Retry-After", Route{File: fileOr(s, "rate_limited.json"), Status: http.StatusTooManyRequests,
+		Header: map[string]string{"Retry-After": "7"}}, providers.ErrRateLimit, 7*time.Second)
+	failing("a 500 is unavailable", Route{File: fileOr(s, "unauthorized.json"), Status: http.StatusInternalServerError}, providers.ErrUnavailable, 0)
+	failing("a malformed answer is a bad response", Route{File: "malformed.json"}, providers.ErrBadResponse, 0)
+	for _, c := range s.Calls {
+		t.Run(c.Name, func(t *testing.T) {
+			srv, _ := Server(t, withCheck(c.Routes, s.Auth)...)
+			err := c.Do(ctx, s.New(srv.URL))
+			if c.Want == nil && err != nil {
+				t.Fatal(err)
+			}
+			if c.Want != nil && !errors.Is(err, c.Want) {
+				t.Fatalf("err = %v, want kind %v", err, c.Want)
+			}
+		})
+	}
+}
+
+// fileOr uses the recorded error body when the test has one.
+func fileOr(_ Suite, name string) string {
+	if _, err := os.Stat(filepath.Join("testdata", name)); err == nil {
+		return name
+	}
+	return "malformed.json"
+}
+
+func withCheck(rs []Route, check func(*http.Request) error) []Route {
+	out := make([]Route, len(rs))
+	for i, r := range rs {
+		if r.Check == nil {
+			r.Check = check
+		}
+		out[i] = r
+	}
+	return out
+}
+
+// Fuzz runs a decoder over the seed files and fuzzed inputs: it must not
+// panic, and every offer it returns must, once normalized, be valid.
+func Fuzz(f *testing.F, decode func([]byte) ([]providers.Offer, error), seeds ...string) {
+	for _, name := range seeds {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		offers, err := decode(b)
+		if err != nil {
+			return
+		}
+		for _, o := range offers {
+			o.Normalize(time.Unix(0, 0))
+			if err := o.Validate(); err != nil {
+				t.Fatalf("decoded an invalid offer %+v: %v", o, err)
+			}
+		}
+	})
+}
+
+// Expect checks a lifecycle answer.
+func Expect(cond bool, format string, args ...any) error {
+	if !cond {
+		return fmt.Errorf(format, args...)
+	}
+	return nil
 }
