@@ -15,7 +15,9 @@ const instanceID = "cb676a46-66fd-4dfb-b839-443f2e6c0b60"
 func TestAdapter(t *testing.T) {
 	offer := providers.Offer{SKU: "vcg-a100-12c-120g-80vram", Region: "ewr", PriceHour: 2.397}
 	pt.Run(t, pt.Suite{
-		New:    func(u string) providers.Adapter { return New(providers.Config{BaseURL: u, Credentials: map[string]string{"api_key": "k"}}) },
+		New: func(u string) providers.Adapter {
+			return New(providers.Config{BaseURL: u, Credentials: map[string]string{"api_key": "k"}})
+		},
 		Auth:   pt.Header("Authorization", "Bearer k"),
 		List:   []pt.Route{{Method: "GET", Path: "/plans", File: "plans.json"}},
 		Offers: 3 + 2 + 3 + 1,
