@@ -135,7 +135,9 @@ func (c *Client) statusError(op string, resp *http.Response, raw []byte) error {
 	default:
 		e.Kind = ClassifyMessage(e.Message)
 	}
-	if c.Classify != nil {
+	// A provider's own codes refine its 4xx answers; a 5xx stays
+	// unavailable whatever its body says.
+	if c.Classify != nil && resp.StatusCode < 500 {
 		if k := c.Classify(resp.StatusCode, raw); k != "" {
 			e.Kind = k
 		}

@@ -25,8 +25,9 @@ type Route struct {
 	// Method and Path match the request ("GET", "/api/v1/instance-types").
 	Method string
 	Path   string
-	// File is read from testdata/ and sent as the body; empty sends none.
+	// File is read from testdata/ and sent as the body; empty sends Body.
 	File string
+	Body string
 	// Status defaults to 200.
 	Status int
 	// Header is added to the answer (Retry-After, …).
@@ -57,8 +58,8 @@ func Server(t testing.TB, routes ...Route) (*httptest.Server, func() []string) {
 					return
 				}
 			}
-			var body []byte
-			if rt.File != "" { // no file: an empty answer, as a 204 has
+			body := []byte(rt.Body)
+			if rt.File != "" {
 				b, err := os.ReadFile(filepath.Join("testdata", rt.File))
 				if err != nil {
 					t.Errorf("recorded response: %v", err)
@@ -223,7 +224,7 @@ func Run(t *testing.T, s Suite) {
 	failing("a refused credential is an auth error", Route{File: fileOr(s, "unauthorized.json"), Status: http.StatusUnauthorized}, providers.ErrAuth, 0)
 	failing("a 429 is a rate limit that keeps its Retry-After", Route{File: fileOr(s, "rate_limited.json"), Status: http.StatusTooManyRequests,
 		Header: map[string]string{"Retry-After": "7"}}, providers.ErrRateLimit, 7*time.Second)
-	failing("a 500 is unavailable", Route{File: fileOr(s, "unauthorized.json"), Status: http.StatusInternalServerError}, providers.ErrUnavailable, 0)
+	failing("a 500 is unavailable", Route{Body: `{"message":"internal server error"}`, Status: http.StatusInternalServerError}, providers.ErrUnavailable, 0)
 	failing("a malformed answer is a bad response", Route{File: "malformed.json"}, providers.ErrBadResponse, 0)
 	for _, c := range s.Calls {
 		t.Run(c.Name, func(t *testing.T) {
