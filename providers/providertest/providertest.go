@@ -4,9 +4,11 @@
 package providertest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -30,6 +32,9 @@ type Route struct {
 	Body string
 	// Status defaults to 200.
 	Status int
+	// Contains, when set, matches only requests whose body contains it
+	// (GraphQL APIs answer every operation at one path).
+	Contains string
 	// Header is added to the answer (Retry-After, …).
 	Header map[string]string
 	// Check inspects the request (auth header, query, body) and returns an
@@ -47,10 +52,12 @@ func Server(t testing.TB, routes ...Route) (*httptest.Server, func() []string) {
 		mu.Lock()
 		seen = append(seen, r.Method+" "+r.URL.Path)
 		mu.Unlock()
+		reqBody, _ := io.ReadAll(r.Body)
 		for _, rt := range routes {
-			if rt.Method != r.Method || rt.Path != r.URL.Path {
+			if rt.Method != r.Method || rt.Path != r.URL.Path || !strings.Contains(string(reqBody), rt.Contains) {
 				continue
 			}
+			r.Body = io.NopCloser(bytes.NewReader(reqBody))
 			if rt.Check != nil {
 				if err := rt.Check(r); err != nil {
 					t.Errorf("%s %s: %v", r.Method, r.URL.Path, err)
