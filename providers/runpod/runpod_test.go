@@ -19,7 +19,9 @@ func gql(contains, file string) pt.Route {
 func TestAdapter(t *testing.T) {
 	offer := providers.Offer{SKU: "NVIDIA H100 80GB HBM3:1", Region: "SECURE", PriceHour: 2.69, SpotPriceHour: 1.75}
 	pt.Run(t, pt.Suite{
-		New:  func(u string) providers.Adapter { return New(providers.Config{BaseURL: u, Credentials: map[string]string{"api_key": "rpa_k"}}) },
+		New: func(u string) providers.Adapter {
+			return New(providers.Config{BaseURL: u, Credentials: map[string]string{"api_key": "rpa_k"}})
+		},
 		Auth: pt.Header("Authorization", "Bearer rpa_k"),
 		List: []pt.Route{gql("gpuTypes", "gpu_types.json")},
 		// H100 and 4090 in both clouds, A100 and MI300X in secure: 6 × (1 and 8 GPUs).
