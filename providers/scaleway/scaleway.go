@@ -115,7 +115,7 @@ func DecodeOffers(zone string, types, availability []byte) ([]providers.Offer, e
 	var out []providers.Offer
 	for _, name := range names {
 		s := ts.Servers[name]
-		if s.GPU <= 0 || s.GPUInfo == nil || !(s.Hourly > 0) || math.IsInf(s.Hourly, 0) {
+		if name == "" || s.GPU <= 0 || s.GPUInfo == nil || s.GPUInfo.Name == "" || !(s.Hourly > 0) || math.IsInf(s.Hourly, 0) {
 			continue
 		}
 		memGB := int(math.Round(s.GPUInfo.Memory / (1 << 30)))
