@@ -153,7 +153,7 @@ func ClassifyMessage(msg string) ErrorKind {
 	case containsAny(m, "quota", "limit exceeded", "exceeds your limit", "spending limit", "instance limit"):
 		return KindQuota
 	case containsAny(m, "capacity", "out of stock", "no available", "not available", "unavailable", "sold out", "no machines",
-		"no instances available", "no longer any instances", "no longer available", "insufficient resources"):
+		"no instances available", "no longer any instances", "no longer available", "insufficient resources", "not enough stock", "insufficient capacity"):
 		return KindNoCapacity
 	case containsAny(m, "unauthorized", "unauthenticated", "invalid api key", "invalid token", "forbidden", "permission"):
 		return KindAuth
