@@ -38,7 +38,7 @@ var Supported = []Provider{
 	{ID: "ovhcloud", Name: "OVHcloud", Credentials: []string{"application_key", "application_secret", "consumer_key"}},
 	{ID: "crusoe", Name: "Crusoe", Credentials: []string{"access_key", "secret_key"}},
 	{ID: "latitude", Name: "Latitude.sh", Credentials: []string{"api_key"}},
-	{ID: "salad", Name: "SaladCloud", Credentials: []string{"api_key", "organization"}},
+	{ID: "salad", Name: "SaladCloud", Credentials: []string{"api_key", "organization", "project"}},
 }
 
 // CredentialGroup is the parameter group holding one provider's
