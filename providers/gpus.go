@@ -170,6 +170,14 @@ func gpuFamily(toks []string) string {
 		}
 	}
 	for _, t := range toks {
+		// Glued brand prefixes ("geforcertx4090", "rtxa6000", "teslat4").
+		for _, p := range []string{"NVIDIA", "GEFORCE", "TESLA", "QUADRO", "RTX"} {
+			if rest := strings.TrimPrefix(t, p); rest != t && rest != "" {
+				if _, ok := familyTokens[rest]; ok || strings.HasPrefix(rest, "RTX") {
+					t = rest
+				}
+			}
+		}
 		if f, ok := familyTokens[t]; ok {
 			return f
 		}

@@ -47,6 +47,9 @@ func TestCanonicalGPUMapsEverySpellingSeen(t *testing.T) {
 		{"Tesla T4", 0, "T4-PCIE-16GB"},
 		{"nvidia-tesla-t4", 0, "T4-PCIE-16GB"},
 		{"MI300X", 0, "MI300X-OAM-192GB"},
+		{"geforcertx4090-pcie-24gb", 0, "RTX-4090-24GB"},
+		{"rtxa6000-pcie-48gb", 0, "RTX-A6000-48GB"},
+		{"teslat4-pcie-16gb", 0, "T4-PCIE-16GB"},
 		{"AMD Instinct MI300X", 192, "MI300X-OAM-192GB"},
 	}
 	for _, c := range cases {
