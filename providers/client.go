@@ -148,7 +148,7 @@ func (c *Client) statusError(op string, resp *http.Response, raw []byte) error {
 // ClassifyMessage maps the words providers use in 4xx answers to a kind;
 // anything it does not recognise is KindInvalid.
 func ClassifyMessage(msg string) ErrorKind {
-	m := strings.ToLower(msg)
+	m := strings.NewReplacer("_", " ", "-", " ").Replace(strings.ToLower(msg))
 	switch {
 	case containsAny(m, "quota", "limit exceeded", "exceeds your limit", "spending limit", "instance limit"):
 		return KindQuota
@@ -196,7 +196,7 @@ func messageOf(v any) string {
 	case string:
 		return x
 	case map[string]any:
-		for _, k := range []string{"message", "code", "detail"} {
+		for _, k := range []string{"message", "detail", "title", "code"} {
 			if s, ok := x[k].(string); ok && s != "" {
 				return s
 			}
