@@ -35,7 +35,7 @@ var Supported = []Provider{
 	{ID: "vultr", Name: "Vultr", Credentials: []string{"api_key"}},
 	{ID: "hyperstack", Name: "Hyperstack", Credentials: []string{"api_key"}},
 	{ID: "scaleway", Name: "Scaleway", Credentials: []string{"secret_key", "project_id"}},
-	{ID: "ovhcloud", Name: "OVHcloud", Credentials: []string{"application_key", "application_secret", "consumer_key"}},
+	{ID: "ovhcloud", Name: "OVHcloud", Credentials: []string{"application_key", "application_secret", "consumer_key", "project_id"}},
 	{ID: "crusoe", Name: "Crusoe", Credentials: []string{"access_key", "secret_key"}},
 	{ID: "latitude", Name: "Latitude.sh", Credentials: []string{"api_key", "project"}},
 	{ID: "salad", Name: "SaladCloud", Credentials: []string{"api_key", "organization", "project"}},
