@@ -18,7 +18,7 @@ type Provider struct {
 var Supported = []Provider{
 	{ID: "aws", Name: "AWS EC2", Credentials: []string{"access_key_id", "secret_access_key"}},
 	{ID: "gcp", Name: "Google Cloud", Credentials: []string{"service_account_json"}},
-	{ID: "azure", Name: "Microsoft Azure", Credentials: []string{"tenant_id", "client_id", "client_secret", "subscription_id"}},
+	{ID: "azure", Name: "Microsoft Azure", Credentials: []string{"tenant_id", "client_id", "client_secret", "subscription_id", "resource_group", "subnet_id"}},
 	{ID: "lambda", Name: "Lambda", Credentials: []string{"api_key"}},
 	{ID: "runpod", Name: "RunPod", Credentials: []string{"api_key"}},
 	{ID: "vastai", Name: "Vast.ai", Credentials: []string{"api_key"}},

@@ -35,6 +35,9 @@ type Route struct {
 	// Contains, when set, matches only requests whose body contains it
 	// (GraphQL APIs answer every operation at one path).
 	Contains string
+	// Query, when set, matches only requests whose raw query contains it
+	// (the next page of a listing); such routes are tried first.
+	Query string
 	// Header is added to the answer (Retry-After, …).
 	Header map[string]string
 	// Check inspects the request (auth header, query, body) and returns an
@@ -53,8 +56,20 @@ func Server(t testing.TB, routes ...Route) (*httptest.Server, func() []string) {
 		seen = append(seen, r.Method+" "+r.URL.Path)
 		mu.Unlock()
 		reqBody, _ := io.ReadAll(r.Body)
+		ordered := make([]Route, 0, len(routes))
 		for _, rt := range routes {
-			if rt.Method != r.Method || rt.Path != r.URL.Path || !strings.Contains(string(reqBody), rt.Contains) {
+			if rt.Query != "" {
+				ordered = append(ordered, rt)
+			}
+		}
+		for _, rt := range routes {
+			if rt.Query == "" {
+				ordered = append(ordered, rt)
+			}
+		}
+		for _, rt := range ordered {
+			if rt.Method != r.Method || rt.Path != r.URL.Path || !strings.Contains(string(reqBody), rt.Contains) ||
+				!strings.Contains(r.URL.RawQuery, rt.Query) {
 				continue
 			}
 			r.Body = io.NopCloser(bytes.NewReader(reqBody))
