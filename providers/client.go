@@ -135,10 +135,11 @@ func (c *Client) statusError(op string, resp *http.Response, raw []byte) error {
 	default:
 		e.Kind = ClassifyMessage(e.Message)
 	}
-	// A provider's own codes refine its 4xx answers; a 5xx stays
-	// unavailable whatever its body says.
-	if c.Classify != nil && resp.StatusCode < 500 {
-		if k := c.Classify(resp.StatusCode, raw); k != "" {
+	// A provider's own codes refine its 4xx answers. A 5xx stays
+	// unavailable whatever its body says, except for no capacity, which
+	// some providers (OCI's "Out of host capacity") answer with a 500.
+	if c.Classify != nil {
+		if k := c.Classify(resp.StatusCode, raw); k != "" && (resp.StatusCode < 500 || k == KindNoCapacity) {
 			e.Kind = k
 		}
 	}

@@ -28,7 +28,7 @@ var Supported = []Provider{
 	{ID: "fluidstack", Name: "FluidStack", Credentials: []string{"api_key"}},
 	{ID: "jarvislabs", Name: "Jarvis Labs", Credentials: []string{"api_key"}},
 	{ID: "genesiscloud", Name: "Genesis Cloud", Credentials: []string{"api_token"}},
-	{ID: "oci", Name: "Oracle Cloud", Credentials: []string{"tenancy_ocid", "user_ocid", "fingerprint", "private_key"}},
+	{ID: "oci", Name: "Oracle Cloud", Credentials: []string{"tenancy_ocid", "user_ocid", "fingerprint", "private_key", "compartment_ocid", "subnet_ocid"}},
 	{ID: "cudo", Name: "Cudo Compute", Credentials: []string{"api_key", "project_id"}},
 	{ID: "datacrunch", Name: "DataCrunch", Credentials: []string{"client_id", "client_secret"}},
 	{ID: "nebius", Name: "Nebius", Credentials: []string{"service_account_json"}},
