@@ -123,6 +123,8 @@ func (c *Client) Do(ctx context.Context, r Request, out any) ([]byte, error) {
 func (c *Client) statusError(op string, resp *http.Response, raw []byte) error {
 	e := &Error{Provider: c.Provider, Op: op, Status: resp.StatusCode, Message: ErrorMessage(raw)}
 	switch {
+	case resp.StatusCode == http.StatusForbidden && ClassifyMessage(e.Message) == KindQuota:
+		e.Kind = KindQuota // some APIs refuse over-quota requests as forbidden
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
 		e.Kind = KindAuth
 	case resp.StatusCode == http.StatusTooManyRequests:

@@ -24,7 +24,7 @@ var Supported = []Provider{
 	{ID: "vastai", Name: "Vast.ai", Credentials: []string{"api_key"}},
 	{ID: "tensordock", Name: "TensorDock", Credentials: []string{"api_key", "api_token"}},
 	{ID: "paperspace", Name: "Paperspace", Credentials: []string{"api_key"}},
-	{ID: "coreweave", Name: "CoreWeave", Credentials: []string{"api_token"}},
+	{ID: "coreweave", Name: "CoreWeave", Credentials: []string{"api_token", "api_server", "namespace"}},
 	{ID: "fluidstack", Name: "FluidStack", Credentials: []string{"api_key"}},
 	{ID: "jarvislabs", Name: "Jarvis Labs", Credentials: []string{"api_key"}},
 	{ID: "genesiscloud", Name: "Genesis Cloud", Credentials: []string{"api_token"}},
