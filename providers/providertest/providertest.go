@@ -200,6 +200,9 @@ type Suite struct {
 	Expect []Want
 	// Calls are lifecycle steps and provider-specific error cases.
 	Calls []Call
+	// AuthFile and RateFile name the recorded bodies of the 401 and 429
+	// cases when they are not unauthorized.json and rate_limited.json.
+	AuthFile, RateFile string
 }
 
 // Run runs the suite.
@@ -263,7 +266,13 @@ func Run(t *testing.T, s Suite) {
 }
 
 // fileOr uses the recorded error body when the test has one.
-func fileOr(_ Suite, name string) string {
+func fileOr(s Suite, name string) string {
+	switch {
+	case name == "unauthorized.json" && s.AuthFile != "":
+		return s.AuthFile
+	case name == "rate_limited.json" && s.RateFile != "":
+		return s.RateFile
+	}
 	if _, err := os.Stat(filepath.Join("testdata", name)); err == nil {
 		return name
 	}
