@@ -7,13 +7,43 @@ import (
 	"sort"
 
 	"github.com/gpubroker/pod/providers"
+	"github.com/gpubroker/pod/providers/aws"
+	"github.com/gpubroker/pod/providers/azure"
+	"github.com/gpubroker/pod/providers/coreweave"
+	"github.com/gpubroker/pod/providers/cudo"
+	"github.com/gpubroker/pod/providers/datacrunch"
+	"github.com/gpubroker/pod/providers/hyperstack"
 	"github.com/gpubroker/pod/providers/lambda"
+	"github.com/gpubroker/pod/providers/latitude"
+	"github.com/gpubroker/pod/providers/oci"
+	"github.com/gpubroker/pod/providers/ovhcloud"
+	"github.com/gpubroker/pod/providers/runpod"
+	"github.com/gpubroker/pod/providers/salad"
+	"github.com/gpubroker/pod/providers/scaleway"
+	"github.com/gpubroker/pod/providers/tensordock"
+	"github.com/gpubroker/pod/providers/vastai"
+	"github.com/gpubroker/pod/providers/vultr"
 )
 
 // constructors maps a provider id to its adapter's constructor.
 func constructors() map[string]func(providers.Config) providers.Adapter {
 	return map[string]func(providers.Config) providers.Adapter{
-		lambda.ID: func(c providers.Config) providers.Adapter { return lambda.New(c) },
+		aws.ID:        func(c providers.Config) providers.Adapter { return aws.New(c) },
+		azure.ID:      func(c providers.Config) providers.Adapter { return azure.New(c) },
+		coreweave.ID:  func(c providers.Config) providers.Adapter { return coreweave.New(c) },
+		cudo.ID:       func(c providers.Config) providers.Adapter { return cudo.New(c) },
+		datacrunch.ID: func(c providers.Config) providers.Adapter { return datacrunch.New(c) },
+		hyperstack.ID: func(c providers.Config) providers.Adapter { return hyperstack.New(c) },
+		lambda.ID:     func(c providers.Config) providers.Adapter { return lambda.New(c) },
+		latitude.ID:   func(c providers.Config) providers.Adapter { return latitude.New(c) },
+		oci.ID:        func(c providers.Config) providers.Adapter { return oci.New(c) },
+		ovhcloud.ID:   func(c providers.Config) providers.Adapter { return ovhcloud.New(c) },
+		runpod.ID:     func(c providers.Config) providers.Adapter { return runpod.New(c) },
+		salad.ID:      func(c providers.Config) providers.Adapter { return salad.New(c) },
+		scaleway.ID:   func(c providers.Config) providers.Adapter { return scaleway.New(c) },
+		tensordock.ID: func(c providers.Config) providers.Adapter { return tensordock.New(c) },
+		vastai.ID:     func(c providers.Config) providers.Adapter { return vastai.New(c) },
+		vultr.ID:      func(c providers.Config) providers.Adapter { return vultr.New(c) },
 	}
 }
 

@@ -1,7 +1,11 @@
 package live
 
 import (
+	"context"
+	"net/http"
+	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/gpubroker/pod/providers"
 )
@@ -28,5 +32,34 @@ func TestEveryAdapterIsASupportedProvisioner(t *testing.T) {
 	}
 	if _, ok := New("nope", providers.Config{}); ok {
 		t.Error("an unknown provider must have no adapter")
+	}
+}
+
+// TestEveryAdapterFailsTypedOnAnyBadAnswer points every adapter at a
+// server answering garbage, then 500, then nothing useful: each must
+// return a typed provider error and never panic.
+func TestEveryAdapterFailsTypedOnAnyBadAnswer(t *testing.T) {
+	for _, answer := range []struct {
+		name   string
+		status int
+		body   string
+	}{{"garbage", 200, "<<<not json or xml"}, {"server error", 500, `{"message":"boom"}`}, {"empty", 200, ""}} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.WriteHeader(answer.status)
+			_, _ = w.Write([]byte(answer.body))
+		}))
+		for _, id := range IDs() {
+			a, _ := New(id, providers.Config{BaseURL: srv.URL, Credentials: map[string]string{}})
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			offers, err := a.ListOffers(ctx)
+			cancel()
+			if err == nil && len(offers) > 0 {
+				t.Errorf("%s on %s: %d offers from nothing", id, answer.name, len(offers))
+			}
+			if err != nil && providers.KindOf(err) == "" {
+				t.Errorf("%s on %s: untyped error %v", id, answer.name, err)
+			}
+		}
+		srv.Close()
 	}
 }
