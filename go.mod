@@ -22,6 +22,7 @@ require (
 	github.com/mark3labs/mcp-go v1.2.1
 	github.com/pquerna/otp v1.5.0
 	golang.org/x/crypto v0.59.0
+	golang.org/x/oauth2 v0.38.0
 	golang.org/x/sync v0.25.0
 	golang.org/x/time v0.15.0
 	modernc.org/sqlite v1.62.0
