@@ -86,3 +86,30 @@ func (c Config) Clock() func() time.Time {
 	}
 	return time.Now
 }
+
+// Normalized finishes a decoded listing: every offer gets its id, GPU
+// memory and the time it was read (adapters end ListOffers with it).
+func (c Config) Normalized(offers []Offer, err error) ([]Offer, error) {
+	if err != nil {
+		return nil, err
+	}
+	now := c.Clock()()
+	for i := range offers {
+		offers[i].Normalize(now)
+	}
+	return offers, nil
+}
+
+// Bearer returns an Auth function that sends "Authorization: Bearer
+// <token>".
+func Bearer(token string) func(*http.Request) error {
+	return Header("Authorization", "Bearer "+token)
+}
+
+// Header returns an Auth function that sends one header.
+func Header(name, value string) func(*http.Request) error {
+	return func(r *http.Request) error {
+		r.Header.Set(name, value)
+		return nil
+	}
+}

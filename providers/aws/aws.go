@@ -102,11 +102,7 @@ func (a *Adapter) ListOffers(ctx context.Context) ([]providers.Offer, error) {
 		}
 		out = append(out, offers...)
 	}
-	now := a.cfg.Clock()()
-	for i := range out {
-		out[i].Normalize(now)
-	}
-	return out, nil
+	return a.cfg.Normalized(out, nil)
 }
 
 func (a *Adapter) gpuTypes(ctx context.Context, region string) ([]ec2types.InstanceTypeInfo, error) {
@@ -379,8 +375,8 @@ func normal(region string, i ec2types.Instance) providers.Instance {
 	return in
 }
 
-// Start starts a stopped instance.
-func (a *Adapter) Start(ctx context.Context, id string) error {
+// on runs fn with the EC2 client of the instance's region and its bare id.
+func (a *Adapter) on(id string, fn func(c *ec2.Client, inst string) error) error {
 	region, inst, err := split(id)
 	if err != nil {
 		return err
@@ -389,63 +385,57 @@ func (a *Adapter) Start(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	_, err = c.StartInstances(ctx, &ec2.StartInstancesInput{InstanceIds: []string{inst}})
-	if err != nil {
-		return mapErr("start instances", err)
-	}
-	return nil
+	return fn(c, inst)
+}
+
+// Start starts a stopped instance.
+func (a *Adapter) Start(ctx context.Context, id string) error {
+	return a.on(id, func(c *ec2.Client, inst string) error {
+		_, err := c.StartInstances(ctx, &ec2.StartInstancesInput{InstanceIds: []string{inst}})
+		return wrap("start instances", err)
+	})
 }
 
 // Stop stops an instance.
 func (a *Adapter) Stop(ctx context.Context, id string) error {
-	region, inst, err := split(id)
-	if err != nil {
-		return err
-	}
-	c, err := a.client(region)
-	if err != nil {
-		return err
-	}
-	if _, err := c.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{inst}}); err != nil {
-		return mapErr("stop instances", err)
-	}
-	return nil
+	return a.on(id, func(c *ec2.Client, inst string) error {
+		_, err := c.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{inst}})
+		return wrap("stop instances", err)
+	})
 }
 
 // Terminate terminates an instance.
 func (a *Adapter) Terminate(ctx context.Context, id string) error {
-	region, inst, err := split(id)
-	if err != nil {
-		return err
+	return a.on(id, func(c *ec2.Client, inst string) error {
+		_, err := c.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{inst}})
+		return wrap("terminate instances", err)
+	})
+}
+
+// wrap maps an SDK error, keeping nil nil.
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
 	}
-	c, err := a.client(region)
-	if err != nil {
-		return err
-	}
-	if _, err := c.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{inst}}); err != nil {
-		return mapErr("terminate instances", err)
-	}
-	return nil
+	return mapErr(op, err)
 }
 
 // Instance describes an instance.
 func (a *Adapter) Instance(ctx context.Context, id string) (providers.Instance, error) {
-	region, inst, err := split(id)
-	if err != nil {
-		return providers.Instance{}, err
-	}
-	c, err := a.client(region)
-	if err != nil {
-		return providers.Instance{}, err
-	}
-	res, err := c.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{inst}})
-	if err != nil {
-		return providers.Instance{}, mapErr("describe instances", err)
-	}
-	for _, r := range res.Reservations {
-		for _, i := range r.Instances {
-			return normal(region, i), nil
+	var out providers.Instance
+	err := a.on(id, func(c *ec2.Client, inst string) error {
+		res, err := c.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{inst}})
+		if err != nil {
+			return mapErr("describe instances", err)
 		}
-	}
-	return providers.Instance{}, &providers.Error{Provider: ID, Op: "describe instances", Kind: providers.KindNotFound, Message: "no instance " + id}
+		for _, r := range res.Reservations {
+			for _, i := range r.Instances {
+				region, _, _ := strings.Cut(id, "/")
+				out = normal(region, i)
+				return nil
+			}
+		}
+		return &providers.Error{Provider: ID, Op: "describe instances", Kind: providers.KindNotFound, Message: "no instance " + id}
+	})
+	return out, err
 }

@@ -125,15 +125,7 @@ func (a *Adapter) ListOffers(ctx context.Context) ([]providers.Offer, error) {
 		// Follow the link's path and query on the configured address.
 		req = providers.Request{Op: "list prices", Path: u.Path, Query: u.Query()}
 	}
-	offers, err := DecodeOffers(pages...)
-	if err != nil {
-		return nil, err
-	}
-	now := a.cfg.Clock()()
-	for i := range offers {
-		offers[i].Normalize(now)
-	}
-	return offers, nil
+	return a.cfg.Normalized(DecodeOffers(pages...))
 }
 
 // DecodeOffers turns price pages into offers, one per GPU size and region:

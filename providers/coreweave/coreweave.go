@@ -55,8 +55,7 @@ type Adapter struct {
 // (the cluster's API address) and "namespace".
 func New(cfg providers.Config) *Adapter {
 	c := providers.NewClient(ID, cfg.Cred("api_server"), cfg)
-	tok := cfg.Cred("api_token")
-	c.Auth = func(r *http.Request) error { r.Header.Set("Authorization", "Bearer "+tok); return nil }
+	c.Auth = providers.Bearer(cfg.Cred("api_token"))
 	return &Adapter{c: c, cfg: cfg}
 }
 
@@ -69,15 +68,7 @@ func (a *Adapter) ListOffers(ctx context.Context) ([]providers.Offer, error) {
 	if err != nil {
 		return nil, err
 	}
-	offers, err := DecodeOffers(body)
-	if err != nil {
-		return nil, err
-	}
-	now := a.cfg.Clock()()
-	for i := range offers {
-		offers[i].Normalize(now)
-	}
-	return offers, nil
+	return a.cfg.Normalized(DecodeOffers(body))
 }
 
 // quantity reads a Kubernetes quantity ("128", "2113470Mi", "2Ti") as a

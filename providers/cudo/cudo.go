@@ -40,8 +40,7 @@ type Adapter struct {
 // New builds the adapter; the credentials are "api_key" and "project_id".
 func New(cfg providers.Config) *Adapter {
 	c := providers.NewClient(ID, DefaultBaseURL, cfg)
-	key := cfg.Cred("api_key")
-	c.Auth = func(r *http.Request) error { r.Header.Set("Authorization", "Bearer "+key); return nil }
+	c.Auth = providers.Bearer(cfg.Cred("api_key"))
 	return &Adapter{c: c, cfg: cfg}
 }
 
@@ -54,15 +53,7 @@ func (a *Adapter) ListOffers(ctx context.Context) ([]providers.Offer, error) {
 	if err != nil {
 		return nil, err
 	}
-	offers, err := DecodeOffers(body)
-	if err != nil {
-		return nil, err
-	}
-	now := a.cfg.Clock()()
-	for i := range offers {
-		offers[i].Normalize(now)
-	}
-	return offers, nil
+	return a.cfg.Normalized(DecodeOffers(body))
 }
 
 // price is Cudo's decimal: {"value": "0.25"}.

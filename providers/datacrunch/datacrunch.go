@@ -94,15 +94,7 @@ func (a *Adapter) ListOffers(ctx context.Context) ([]providers.Offer, error) {
 	if err != nil {
 		return nil, err
 	}
-	offers, err := DecodeOffers(types, avail)
-	if err != nil {
-		return nil, err
-	}
-	now := a.cfg.Clock()()
-	for i := range offers {
-		offers[i].Normalize(now)
-	}
-	return offers, nil
+	return a.cfg.Normalized(DecodeOffers(types, avail))
 }
 
 // money reads DataCrunch's prices, sent as strings ("2.19") or numbers.

@@ -145,15 +145,7 @@ func (a *Adapter) ListOffers(ctx context.Context) ([]providers.Offer, error) {
 		}
 		q = url.Values{"currencyCode": {"USD"}, "pageSize": {"5000"}, "pageToken": {next.NextPageToken}}
 	}
-	offers, err := DecodeOffers(pages...)
-	if err != nil {
-		return nil, err
-	}
-	now := a.cfg.Clock()()
-	for i := range offers {
-		offers[i].Normalize(now)
-	}
-	return offers, nil
+	return a.cfg.Normalized(DecodeOffers(pages...))
 }
 
 type money struct {

@@ -51,15 +51,7 @@ func (a *Adapter) ListOffers(ctx context.Context) ([]providers.Offer, error) {
 	if err != nil {
 		return nil, err
 	}
-	offers, err := DecodeOffers(body)
-	if err != nil {
-		return nil, err
-	}
-	now := a.cfg.Clock()()
-	for i := range offers {
-		offers[i].Normalize(now)
-	}
-	return offers, nil
+	return a.cfg.Normalized(DecodeOffers(body))
 }
 
 // DecodeOffers turns plans into offers, one per plan and location.

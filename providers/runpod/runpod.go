@@ -35,8 +35,7 @@ type Adapter struct {
 // New builds the adapter; the credential is "api_key".
 func New(cfg providers.Config) *Adapter {
 	c := providers.NewClient(ID, DefaultBaseURL, cfg)
-	key := cfg.Cred("api_key")
-	c.Auth = func(r *http.Request) error { r.Header.Set("Authorization", "Bearer "+key); return nil }
+	c.Auth = providers.Bearer(cfg.Cred("api_key"))
 	return &Adapter{c: c, cfg: cfg}
 }
 
@@ -83,15 +82,7 @@ func (a *Adapter) ListOffers(ctx context.Context) ([]providers.Offer, error) {
 	if err != nil {
 		return nil, err
 	}
-	offers, err := DecodeOffers(raw)
-	if err != nil {
-		return nil, err
-	}
-	now := a.cfg.Clock()()
-	for i := range offers {
-		offers[i].Normalize(now)
-	}
-	return offers, nil
+	return a.cfg.Normalized(DecodeOffers(raw))
 }
 
 // DecodeOffers turns the gpuTypes answer into offers: per type, per cloud

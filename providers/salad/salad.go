@@ -54,15 +54,7 @@ func (a *Adapter) ListOffers(ctx context.Context) ([]providers.Offer, error) {
 	if err != nil {
 		return nil, err
 	}
-	offers, err := DecodeOffers(body)
-	if err != nil {
-		return nil, err
-	}
-	now := a.cfg.Clock()()
-	for i := range offers {
-		offers[i].Normalize(now)
-	}
-	return offers, nil
+	return a.cfg.Normalized(DecodeOffers(body))
 }
 
 // memRE reads the memory in a class name: "RTX 4090 (24 GB)".

@@ -70,11 +70,7 @@ func (a *Adapter) ListOffers(ctx context.Context) ([]providers.Offer, error) {
 		}
 		out = append(out, offers...)
 	}
-	now := a.cfg.Clock()()
-	for i := range out {
-		out[i].Normalize(now)
-	}
-	return out, nil
+	return a.cfg.Normalized(out, nil)
 }
 
 // DecodeOffers turns one zone's server types and availability into

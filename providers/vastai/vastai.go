@@ -42,8 +42,7 @@ type Adapter struct {
 // New builds the adapter; the credential is "api_key".
 func New(cfg providers.Config) *Adapter {
 	c := providers.NewClient(ID, DefaultBaseURL, cfg)
-	key := cfg.Cred("api_key")
-	c.Auth = func(r *http.Request) error { r.Header.Set("Authorization", "Bearer "+key); return nil }
+	c.Auth = providers.Bearer(cfg.Cred("api_key"))
 	return &Adapter{c: c, cfg: cfg}
 }
 
@@ -56,15 +55,7 @@ func (a *Adapter) ListOffers(ctx context.Context) ([]providers.Offer, error) {
 	if err != nil {
 		return nil, err
 	}
-	offers, err := DecodeOffers(body)
-	if err != nil {
-		return nil, err
-	}
-	now := a.cfg.Clock()()
-	for i := range offers {
-		offers[i].Normalize(now)
-	}
-	return offers, nil
+	return a.cfg.Normalized(DecodeOffers(body))
 }
 
 // DecodeOffers turns a search answer into offers. gpu_ram and cpu_ram are

@@ -37,8 +37,7 @@ type Adapter struct {
 // New builds the adapter; the credential is "api_key".
 func New(cfg providers.Config) *Adapter {
 	c := providers.NewClient(ID, DefaultBaseURL, cfg)
-	key := cfg.Cred("api_key")
-	c.Auth = func(r *http.Request) error { r.Header.Set("Authorization", "Bearer "+key); return nil }
+	c.Auth = providers.Bearer(cfg.Cred("api_key"))
 	return &Adapter{c: c, cfg: cfg}
 }
 
@@ -51,15 +50,7 @@ func (a *Adapter) ListOffers(ctx context.Context) ([]providers.Offer, error) {
 	if err != nil {
 		return nil, err
 	}
-	offers, err := DecodeOffers(body)
-	if err != nil {
-		return nil, err
-	}
-	now := a.cfg.Clock()()
-	for i := range offers {
-		offers[i].Normalize(now)
-	}
-	return offers, nil
+	return a.cfg.Normalized(DecodeOffers(body))
 }
 
 // gpuNames maps Vultr's gpu_type to a GPU spelling CanonicalGPU reads.
