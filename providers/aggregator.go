@@ -282,7 +282,7 @@ func (a *Aggregator) fetch(ctx context.Context, src *source) error {
 	ctx, cancel := context.WithTimeout(ctx, set.Timeout)
 	defer cancel()
 	if err := src.limiter.Wait(ctx); err != nil {
-		src.breaker.Done(true) // not the provider's fault; release a probe slot
+		src.breaker.Release() // the provider was never asked: its state stands
 		return &Error{Provider: id, Op: "list offers", Kind: KindRateLimit, Err: err}
 	}
 	start := time.Now()

@@ -334,3 +334,23 @@ func BenchmarkOpenBreakerRefusal(b *testing.B) {
 		}
 	}
 }
+
+func TestALimiterTimeoutNeitherClosesNorOpensTheBreaker(t *testing.T) {
+	b := NewBreaker(1, time.Minute, nil)
+	b.Done(false)
+	if b.State() != BreakerOpen {
+		t.Fatal("one failure must open a breaker of threshold 1")
+	}
+	b2 := NewBreaker(1, 0, nil)
+	b2.Done(false)
+	if !b2.Allow() || b2.State() != BreakerHalfOpen {
+		t.Fatal("after the cooldown one probe goes out")
+	}
+	if b2.Allow() {
+		t.Fatal("only one probe at a time")
+	}
+	b2.Release()
+	if b2.State() != BreakerHalfOpen || !b2.Allow() {
+		t.Fatal("a released probe leaves the breaker half-open, ready for another probe")
+	}
+}

@@ -91,3 +91,12 @@ func (b *Breaker) State() BreakerState {
 	}
 	return b.state
 }
+
+// Release gives back a probe slot that Allow handed out when the call
+// never reached the provider (the caller's own deadline ran out first):
+// the breaker's state is left as it was.
+func (b *Breaker) Release() {
+	b.mu.Lock()
+	b.probing = false
+	b.mu.Unlock()
+}
