@@ -12,6 +12,7 @@ import (
 	"github.com/gpubroker/pod/providers/coreweave"
 	"github.com/gpubroker/pod/providers/cudo"
 	"github.com/gpubroker/pod/providers/datacrunch"
+	"github.com/gpubroker/pod/providers/fluidstack"
 	"github.com/gpubroker/pod/providers/gcp"
 	"github.com/gpubroker/pod/providers/hyperstack"
 	"github.com/gpubroker/pod/providers/lambda"
@@ -34,6 +35,7 @@ func constructors() map[string]func(providers.Config) providers.Adapter {
 		coreweave.ID:  func(c providers.Config) providers.Adapter { return coreweave.New(c) },
 		cudo.ID:       func(c providers.Config) providers.Adapter { return cudo.New(c) },
 		datacrunch.ID: func(c providers.Config) providers.Adapter { return datacrunch.New(c) },
+		fluidstack.ID: func(c providers.Config) providers.Adapter { return fluidstack.New(c) },
 		gcp.ID:        func(c providers.Config) providers.Adapter { return gcp.New(c) },
 		hyperstack.ID: func(c providers.Config) providers.Adapter { return hyperstack.New(c) },
 		lambda.ID:     func(c providers.Config) providers.Adapter { return lambda.New(c) },
