@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/rand"
 	"testing"
+	"time"
 
 	"github.com/gpubroker/pod/actor"
 	"github.com/gpubroker/pod/audit"
@@ -91,7 +92,10 @@ func New(t testing.TB, backend string) *Platform {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sims := sandbox.Providers(entries, sandbox.Options{Machines: st})
+	// A fixed simulated clock gives every platform of a test the same
+	// prices and availability, whenever it was built.
+	simNow := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	sims := sandbox.Providers(entries, sandbox.Options{Machines: st, Now: func() time.Time { return simNow }})
 	market := providers.NewMarket(providers.NewAggregator(sandbox.Adapters(sims),
 		providers.Options{Mode: "sandbox", Settings: providers.SettingsFrom(ps.Snapshot()), Recorder: st}), nil)
 	t.Cleanup(market.Close)

@@ -227,7 +227,9 @@ func (p *Provider) offer(e *Entry, now time.Time) providers.Offer {
 // the offer's own phase. Spot prices swing twice as wide and stay at or
 // below 90 % of on-demand. Both are rounded to a tenth of a cent.
 func Price(base, spot float64, seed uint64, t time.Time) (float64, float64) {
-	sec := float64(t.Unix())
+	// Prices move once a minute: every instance shows the same price for
+	// the whole minute.
+	sec := float64(t.Truncate(time.Minute).Unix())
 	phase := float64(seed%1000) / 1000 * 2 * math.Pi
 	minute := uint64(t.Unix() / 60)
 	step := unit(seed^minute*0x9e3779b97f4a7c15)*2 - 1
