@@ -1,0 +1,111 @@
+// Package kubernetes is the adapter for a tenant's own Kubernetes cluster
+// (the core v1 API at "api_server", with a bearer token): offers are its
+// GPU nodes as NVIDIA's GPU Feature Discovery labels them
+// (nvidia.com/gpu.product, nvidia.com/gpu.memory), grouped by product,
+// region and GPUs per node. A cluster publishes no prices, so each node
+// states what an hour of one of its GPUs costs the tenant in the
+// annotation gpubroker.io/gpu-hour-usd; nodes without it are not offered.
+// An instance is a pod that claims the GPUs of one such node, created,
+// read and deleted in the tenant's namespace.
+package kubernetes
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/gpubroker/pod/providers"
+	"github.com/gpubroker/pod/providers/kube"
+)
+
+// ID is the provider id.
+const ID = "kubernetes"
+
+// The labels GPU Feature Discovery sets and the price annotation.
+const (
+	ProductLabel    = "nvidia.com/gpu.product"
+	MemoryLabel     = "nvidia.com/gpu.memory" // MiB per GPU
+	PriceAnnotation = "gpubroker.io/gpu-hour-usd"
+)
+
+// NoRegion is the region of nodes that carry no region label.
+const NoRegion = "cluster"
+
+// Adapter talks to the cluster.
+type Adapter struct {
+	kube.Pods
+	c   *providers.Client
+	cfg providers.Config
+}
+
+// New builds the adapter; the credentials are "api_server", "api_token"
+// and "namespace".
+func New(cfg providers.Config) *Adapter {
+	c := providers.NewClient(ID, cfg.Cred("api_server"), cfg)
+	c.Auth = providers.Bearer(cfg.Cred("api_token"))
+	return &Adapter{Pods: kube.Pods{Client: c, Namespace: cfg.Cred("namespace")}, c: c, cfg: cfg}
+}
+
+// Provider implements providers.Adapter.
+func (a *Adapter) Provider() string { return ID }
+
+// ListOffers reads the nodes that carry a GPU product label.
+func (a *Adapter) ListOffers(ctx context.Context) ([]providers.Offer, error) {
+	body, err := a.c.Do(ctx, providers.Request{Op: "list nodes", Path: "/api/v1/nodes", Query: url.Values{"labelSelector": {ProductLabel}}}, nil)
+	if err != nil {
+		return nil, err
+	}
+	return a.cfg.Normalized(DecodeOffers(body))
+}
+
+// DecodeOffers groups priced GPU nodes into offers: "NVIDIA-H100-80GB-HBM3"
+// with 8 GPUs in us-east is the SKU "NVIDIA-H100-80GB-HBM3:8" there.
+func DecodeOffers(body []byte) ([]providers.Offer, error) {
+	nodes, err := kube.DecodeNodes(ID, body)
+	if err != nil {
+		return nil, err
+	}
+	var g kube.Group
+	for _, n := range nodes {
+		product := n.Labels[ProductLabel]
+		price, err := strconv.ParseFloat(strings.TrimSpace(n.Annotations[PriceAnnotation]), 64)
+		if product == "" || err != nil || !(price > 0) || math.IsInf(price, 0) || n.GPUs <= 0 || n.GPUs > 64 {
+			continue
+		}
+		memGB := int(math.Round(kube.Quantity(n.Labels[MemoryLabel]) / 1024))
+		gpu, ok := providers.CanonicalGPU(strings.ReplaceAll(product, "-", " "), memGB)
+		if !ok {
+			continue
+		}
+		region := n.Labels[kube.RegionLabel]
+		if region == "" {
+			region = NoRegion
+		}
+		g.Add(n, fmt.Sprintf("%s:%d", product, n.GPUs), region, func() providers.Offer {
+			o := providers.Offer{Provider: ID, GPU: gpu, GPUCount: n.GPUs, VCPU: n.CPU, RAMGB: n.MemoryGB,
+				PriceHour: math.Round(price*float64(n.GPUs)*1000) / 1000}
+			if strings.Contains(strings.ToUpper(product), "SXM") && n.GPUs > 1 {
+				o.Interconnect = "nvlink"
+			}
+			return o
+		})
+	}
+	return g.Offers(), nil
+}
+
+// Create starts a pod that claims the offer's GPUs on a node of its
+// product in its region.
+func (a *Adapter) Create(ctx context.Context, req providers.CreateRequest) (providers.Instance, error) {
+	product, gpus, err := kube.SplitSKU(ID, req.Offer.SKU)
+	if err != nil {
+		return providers.Instance{}, err
+	}
+	sel := map[string]string{ProductLabel: product}
+	if req.Offer.Region != NoRegion {
+		sel[kube.RegionLabel] = req.Offer.Region
+	}
+	return a.Pods.Create(ctx, req, gpus, sel)
+}
