@@ -36,9 +36,11 @@ var Supported = []Provider{
 	{ID: "hyperstack", Name: "Hyperstack", Credentials: []string{"api_key"}},
 	{ID: "scaleway", Name: "Scaleway", Credentials: []string{"secret_key", "project_id"}},
 	{ID: "ovhcloud", Name: "OVHcloud", Credentials: []string{"application_key", "application_secret", "consumer_key", "project_id"}},
-	{ID: "crusoe", Name: "Crusoe", Credentials: []string{"access_key", "secret_key"}},
+	{ID: "crusoe", Name: "Crusoe", Credentials: []string{"access_key", "secret_key", "project_id"}},
 	{ID: "latitude", Name: "Latitude.sh", Credentials: []string{"api_key", "project"}},
 	{ID: "salad", Name: "SaladCloud", Credentials: []string{"api_key", "organization", "project"}},
+	{ID: "akash", Name: "Akash Network", Credentials: []string{"api_key"}},
+	{ID: "kubernetes", Name: "Kubernetes (own cluster)", Credentials: []string{"api_server", "api_token", "namespace"}},
 }
 
 // CredentialGroup is the parameter group holding one provider's

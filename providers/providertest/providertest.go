@@ -321,3 +321,14 @@ func Expect(cond bool, format string, args ...any) error {
 	}
 	return nil
 }
+
+// Read returns a recorded file from testdata/, failing the test when it
+// cannot be read.
+func Read(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
