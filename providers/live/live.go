@@ -16,6 +16,7 @@ import (
 	"github.com/gpubroker/pod/providers/datacrunch"
 	"github.com/gpubroker/pod/providers/fluidstack"
 	"github.com/gpubroker/pod/providers/gcp"
+	"github.com/gpubroker/pod/providers/genesiscloud"
 	"github.com/gpubroker/pod/providers/hyperstack"
 	"github.com/gpubroker/pod/providers/kubernetes"
 	"github.com/gpubroker/pod/providers/lambda"
@@ -33,27 +34,28 @@ import (
 // constructors maps a provider id to its adapter's constructor.
 func constructors() map[string]func(providers.Config) providers.Adapter {
 	return map[string]func(providers.Config) providers.Adapter{
-		akash.ID:      func(c providers.Config) providers.Adapter { return akash.New(c) },
-		aws.ID:        func(c providers.Config) providers.Adapter { return aws.New(c) },
-		azure.ID:      func(c providers.Config) providers.Adapter { return azure.New(c) },
-		coreweave.ID:  func(c providers.Config) providers.Adapter { return coreweave.New(c) },
-		crusoe.ID:     func(c providers.Config) providers.Adapter { return crusoe.New(c) },
-		cudo.ID:       func(c providers.Config) providers.Adapter { return cudo.New(c) },
-		datacrunch.ID: func(c providers.Config) providers.Adapter { return datacrunch.New(c) },
-		fluidstack.ID: func(c providers.Config) providers.Adapter { return fluidstack.New(c) },
-		gcp.ID:        func(c providers.Config) providers.Adapter { return gcp.New(c) },
-		hyperstack.ID: func(c providers.Config) providers.Adapter { return hyperstack.New(c) },
-		kubernetes.ID: func(c providers.Config) providers.Adapter { return kubernetes.New(c) },
-		lambda.ID:     func(c providers.Config) providers.Adapter { return lambda.New(c) },
-		latitude.ID:   func(c providers.Config) providers.Adapter { return latitude.New(c) },
-		oci.ID:        func(c providers.Config) providers.Adapter { return oci.New(c) },
-		ovhcloud.ID:   func(c providers.Config) providers.Adapter { return ovhcloud.New(c) },
-		runpod.ID:     func(c providers.Config) providers.Adapter { return runpod.New(c) },
-		salad.ID:      func(c providers.Config) providers.Adapter { return salad.New(c) },
-		scaleway.ID:   func(c providers.Config) providers.Adapter { return scaleway.New(c) },
-		tensordock.ID: func(c providers.Config) providers.Adapter { return tensordock.New(c) },
-		vastai.ID:     func(c providers.Config) providers.Adapter { return vastai.New(c) },
-		vultr.ID:      func(c providers.Config) providers.Adapter { return vultr.New(c) },
+		akash.ID:        func(c providers.Config) providers.Adapter { return akash.New(c) },
+		aws.ID:          func(c providers.Config) providers.Adapter { return aws.New(c) },
+		azure.ID:        func(c providers.Config) providers.Adapter { return azure.New(c) },
+		coreweave.ID:    func(c providers.Config) providers.Adapter { return coreweave.New(c) },
+		crusoe.ID:       func(c providers.Config) providers.Adapter { return crusoe.New(c) },
+		cudo.ID:         func(c providers.Config) providers.Adapter { return cudo.New(c) },
+		datacrunch.ID:   func(c providers.Config) providers.Adapter { return datacrunch.New(c) },
+		fluidstack.ID:   func(c providers.Config) providers.Adapter { return fluidstack.New(c) },
+		gcp.ID:          func(c providers.Config) providers.Adapter { return gcp.New(c) },
+		genesiscloud.ID: func(c providers.Config) providers.Adapter { return genesiscloud.New(c) },
+		hyperstack.ID:   func(c providers.Config) providers.Adapter { return hyperstack.New(c) },
+		kubernetes.ID:   func(c providers.Config) providers.Adapter { return kubernetes.New(c) },
+		lambda.ID:       func(c providers.Config) providers.Adapter { return lambda.New(c) },
+		latitude.ID:     func(c providers.Config) providers.Adapter { return latitude.New(c) },
+		oci.ID:          func(c providers.Config) providers.Adapter { return oci.New(c) },
+		ovhcloud.ID:     func(c providers.Config) providers.Adapter { return ovhcloud.New(c) },
+		runpod.ID:       func(c providers.Config) providers.Adapter { return runpod.New(c) },
+		salad.ID:        func(c providers.Config) providers.Adapter { return salad.New(c) },
+		scaleway.ID:     func(c providers.Config) providers.Adapter { return scaleway.New(c) },
+		tensordock.ID:   func(c providers.Config) providers.Adapter { return tensordock.New(c) },
+		vastai.ID:       func(c providers.Config) providers.Adapter { return vastai.New(c) },
+		vultr.ID:        func(c providers.Config) providers.Adapter { return vultr.New(c) },
 	}
 }
 
