@@ -19,7 +19,9 @@ func TestQuantity(t *testing.T) {
 
 func TestGroupCountsFreeNodes(t *testing.T) {
 	var g Group
-	mk := func() providers.Offer { return providers.Offer{Provider: "p", GPU: "L4-PCIE-24GB", GPUCount: 1, PriceHour: 1} }
+	mk := func() providers.Offer {
+		return providers.Offer{Provider: "p", GPU: "L4-PCIE-24GB", GPUCount: 1, PriceHour: 1}
+	}
 	g.Add(Node{Free: true}, "a:1", "r", mk)
 	g.Add(Node{Free: true}, "a:1", "r", mk)
 	g.Add(Node{Free: false}, "a:1", "r", mk)
