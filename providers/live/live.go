@@ -18,6 +18,7 @@ import (
 	"github.com/gpubroker/pod/providers/gcp"
 	"github.com/gpubroker/pod/providers/genesiscloud"
 	"github.com/gpubroker/pod/providers/hyperstack"
+	"github.com/gpubroker/pod/providers/jarvislabs"
 	"github.com/gpubroker/pod/providers/kubernetes"
 	"github.com/gpubroker/pod/providers/lambda"
 	"github.com/gpubroker/pod/providers/latitude"
@@ -45,6 +46,7 @@ func constructors() map[string]func(providers.Config) providers.Adapter {
 		gcp.ID:          func(c providers.Config) providers.Adapter { return gcp.New(c) },
 		genesiscloud.ID: func(c providers.Config) providers.Adapter { return genesiscloud.New(c) },
 		hyperstack.ID:   func(c providers.Config) providers.Adapter { return hyperstack.New(c) },
+		jarvislabs.ID:   func(c providers.Config) providers.Adapter { return jarvislabs.New(c) },
 		kubernetes.ID:   func(c providers.Config) providers.Adapter { return kubernetes.New(c) },
 		lambda.ID:       func(c providers.Config) providers.Adapter { return lambda.New(c) },
 		latitude.ID:     func(c providers.Config) providers.Adapter { return latitude.New(c) },
