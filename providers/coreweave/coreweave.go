@@ -12,7 +12,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"net/url"
 	"strings"
 
 	"github.com/gpubroker/pod/providers"
@@ -39,30 +38,19 @@ var listPrices = map[string]struct {
 }
 
 // Adapter talks to the cluster.
-type Adapter struct {
-	kube.Pods
-	c   *providers.Client
-	cfg providers.Config
-}
+type Adapter struct{ kube.Cluster }
 
-// New builds the adapter; the credentials are "api_token", "api_server"
-// (the cluster's API address) and "namespace".
-func New(cfg providers.Config) *Adapter {
-	c := providers.NewClient(ID, cfg.Cred("api_server"), cfg)
-	c.Auth = providers.Bearer(cfg.Cred("api_token"))
-	return &Adapter{Pods: kube.Pods{Client: c, Namespace: cfg.Cred("namespace")}, c: c, cfg: cfg}
-}
-
-// Provider implements providers.Adapter.
-func (a *Adapter) Provider() string { return ID }
+// New builds the adapter; the credentials are "api_server" (the cluster's
+// API address), "api_token" and "namespace".
+func New(cfg providers.Config) *Adapter { return &Adapter{kube.NewCluster(ID, cfg)} }
 
 // ListOffers reads the GPU nodes.
 func (a *Adapter) ListOffers(ctx context.Context) ([]providers.Offer, error) {
-	body, err := a.c.Do(ctx, providers.Request{Op: "list nodes", Path: "/api/v1/nodes", Query: url.Values{"labelSelector": {classLabel}}}, nil)
+	body, err := a.Nodes(ctx, classLabel)
 	if err != nil {
 		return nil, err
 	}
-	return a.cfg.Normalized(DecodeOffers(body))
+	return a.Cfg.Normalized(DecodeOffers(body))
 }
 
 // DecodeOffers groups GPU nodes by class, region and GPUs per node; each

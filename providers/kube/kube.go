@@ -141,6 +141,30 @@ func (g *Group) Offers() []providers.Offer {
 	return out
 }
 
+// Cluster is an adapter's hold on one cluster: its API client (bearer
+// token, API server address) and the namespace its pods run in. Adapters
+// embed it and add ListOffers and Create.
+type Cluster struct {
+	Pods
+	Cfg providers.Config
+}
+
+// NewCluster connects to the cluster named by the credentials
+// "api_server", "api_token" and "namespace".
+func NewCluster(provider string, cfg providers.Config) Cluster {
+	c := providers.NewClient(provider, cfg.Cred("api_server"), cfg)
+	c.Auth = providers.Bearer(cfg.Cred("api_token"))
+	return Cluster{Pods: Pods{Client: c, Namespace: cfg.Cred("namespace")}, Cfg: cfg}
+}
+
+// Provider implements providers.Adapter.
+func (c Cluster) Provider() string { return c.Client.Provider }
+
+// Nodes reads the NodeList of the nodes carrying a label.
+func (c Cluster) Nodes(ctx context.Context, label string) ([]byte, error) {
+	return c.Client.Do(ctx, providers.Request{Op: "list nodes", Path: "/api/v1/nodes", Query: url.Values{"labelSelector": {label}}}, nil)
+}
+
 // Pods runs instances as pods in one namespace.
 type Pods struct {
 	Client    *providers.Client

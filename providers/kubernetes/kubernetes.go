@@ -13,7 +13,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -35,30 +34,19 @@ const (
 const NoRegion = "cluster"
 
 // Adapter talks to the cluster.
-type Adapter struct {
-	kube.Pods
-	c   *providers.Client
-	cfg providers.Config
-}
+type Adapter struct{ kube.Cluster }
 
-// New builds the adapter; the credentials are "api_server", "api_token"
-// and "namespace".
-func New(cfg providers.Config) *Adapter {
-	c := providers.NewClient(ID, cfg.Cred("api_server"), cfg)
-	c.Auth = providers.Bearer(cfg.Cred("api_token"))
-	return &Adapter{Pods: kube.Pods{Client: c, Namespace: cfg.Cred("namespace")}, c: c, cfg: cfg}
-}
-
-// Provider implements providers.Adapter.
-func (a *Adapter) Provider() string { return ID }
+// New builds the adapter; the credentials are "api_server" (the cluster's
+// API address), "api_token" and "namespace".
+func New(cfg providers.Config) *Adapter { return &Adapter{kube.NewCluster(ID, cfg)} }
 
 // ListOffers reads the nodes that carry a GPU product label.
 func (a *Adapter) ListOffers(ctx context.Context) ([]providers.Offer, error) {
-	body, err := a.c.Do(ctx, providers.Request{Op: "list nodes", Path: "/api/v1/nodes", Query: url.Values{"labelSelector": {ProductLabel}}}, nil)
+	body, err := a.Nodes(ctx, ProductLabel)
 	if err != nil {
 		return nil, err
 	}
-	return a.cfg.Normalized(DecodeOffers(body))
+	return a.Cfg.Normalized(DecodeOffers(body))
 }
 
 // DecodeOffers groups priced GPU nodes into offers: "NVIDIA-H100-80GB-HBM3"
