@@ -56,6 +56,9 @@ type Platform struct {
 	Tokens   Tokens
 }
 
+// simNow is the simulated time of every test platform in this process.
+var simNow = time.Now().UTC().Truncate(time.Minute)
+
 // New assembles a platform on backend ("sqlite" or "postgres").
 func New(t testing.TB, backend string) *Platform {
 	t.Helper()
@@ -92,9 +95,10 @@ func New(t testing.TB, backend string) *Platform {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A fixed simulated clock gives every platform of a test the same
-	// prices and availability, whenever it was built.
-	simNow := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	// One simulated clock, stopped at the minute the test binary started,
+	// gives every platform of a test the same prices and availability
+	// whenever it was built, and keeps the stored price points within the
+	// recent hours that price_history reads.
 	sims := sandbox.Providers(entries, sandbox.Options{Machines: st, Now: func() time.Time { return simNow }})
 	market := providers.NewMarket(providers.NewAggregator(sandbox.Adapters(sims),
 		providers.Options{Mode: "sandbox", Settings: providers.SettingsFrom(ps.Snapshot()), Recorder: st}), nil)
