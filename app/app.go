@@ -163,8 +163,9 @@ func (a *App) watch(ctx context.Context) error {
 		a.Identity.ForgetTokens()
 		set := providers.SettingsFrom(a.Params.Snapshot())
 		a.Market.Each(func(ag *providers.Aggregator) { ag.SetSettings(set) })
-		// Credentials may have changed: LIVE aggregators rebuild on next use.
-		a.Market.Forget("")
+		// A tenant whose LIVE credentials changed gets a new aggregator on
+		// next use; the others keep their breakers and cached offers.
+		a.Market.Resync()
 	})
 }
 

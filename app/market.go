@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"math"
 	"net/http"
@@ -30,18 +32,21 @@ func newMarket(a *App) (*providers.Market, error) {
 	set := providers.SettingsFrom(a.Params.Snapshot())
 	sbx := providers.NewAggregator(sandbox.Adapters(sims), providers.Options{Mode: "sandbox", Settings: set,
 		Recorder: a.Store, Logger: a.log.With("mode", "sandbox")})
-	return providers.NewMarket(sbx, func(ctx context.Context, tenantID string) (*providers.Aggregator, error) {
-		snap := a.Params.Snapshot()
-		ads := liveAdapters(snap, tenantID, &http.Client{Timeout: providers.SettingsFrom(snap).Timeout})
-		return providers.NewAggregator(ads, providers.Options{Mode: "live", Settings: providers.SettingsFrom(snap),
-			Recorder: a.Store, Logger: a.log.With("mode", "live", "tenant", tenantID)}), nil
+	return providers.NewMarket(sbx, providers.LiveBuilder{
+		Build: func(ctx context.Context, tenantID string) (*providers.Aggregator, error) {
+			snap := a.Params.Snapshot()
+			ads := liveAdapters(snap, tenantID, &http.Client{Timeout: providers.SettingsFrom(snap).Timeout})
+			return providers.NewAggregator(ads, providers.Options{Mode: "live", Settings: providers.SettingsFrom(snap),
+				Recorder: a.Store, Logger: a.log.With("mode", "live", "tenant", tenantID)}), nil
+		},
+		Credentials: func(tenantID string) string { return credentialsFingerprint(a.Params.Snapshot(), tenantID) },
 	}), nil
 }
 
-// liveAdapters builds the LIVE adapter of every provider whose credentials
-// the tenant has set in full; the others stay inactive.
-func liveAdapters(snap *params.Snapshot, tenantID string, hc *http.Client) []providers.Adapter {
-	var out []providers.Adapter
+// liveCredentials reads the LIVE credentials of every provider the tenant
+// has set in full, by provider id; the others stay inactive.
+func liveCredentials(snap *params.Snapshot, tenantID string) map[string]map[string]string {
+	out := map[string]map[string]string{}
 	for _, p := range providers.Supported {
 		creds := map[string]string{}
 		complete := true
@@ -50,12 +55,42 @@ func liveAdapters(snap *params.Snapshot, tenantID string, hc *http.Client) []pro
 			complete = complete && v != ""
 			creds[c] = v
 		}
-		if !complete {
-			continue
-		}
-		if ad, ok := live.New(p.ID, providers.Config{Credentials: creds, HTTP: hc}); ok {
-			out = append(out, ad)
+		if complete {
+			out[p.ID] = creds
 		}
 	}
 	return out
+}
+
+// liveAdapters builds the LIVE adapter of every provider whose credentials
+// the tenant has set in full.
+func liveAdapters(snap *params.Snapshot, tenantID string, hc *http.Client) []providers.Adapter {
+	var out []providers.Adapter
+	creds := liveCredentials(snap, tenantID)
+	for _, p := range providers.Supported {
+		if c, ok := creds[p.ID]; ok {
+			if ad, ok := live.New(p.ID, providers.Config{Credentials: c, HTTP: hc}); ok {
+				out = append(out, ad)
+			}
+		}
+	}
+	return out
+}
+
+// credentialsFingerprint digests a tenant's complete LIVE credentials, so
+// a change to any of them (and to nothing else) rebuilds its aggregator.
+// Only the digest is kept.
+func credentialsFingerprint(snap *params.Snapshot, tenantID string) string {
+	creds := liveCredentials(snap, tenantID)
+	h := sha256.New()
+	for _, p := range providers.Supported {
+		c, ok := creds[p.ID]
+		if !ok {
+			continue
+		}
+		for _, name := range p.Credentials {
+			fmt.Fprintf(h, "%s.%s=%d:%s\n", p.ID, name, len(c[name]), c[name])
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }

@@ -101,7 +101,7 @@ func New(t testing.TB, backend string) *Platform {
 	// recent hours that price_history reads.
 	sims := sandbox.Providers(entries, sandbox.Options{Machines: st, Now: func() time.Time { return simNow }})
 	market := providers.NewMarket(providers.NewAggregator(sandbox.Adapters(sims),
-		providers.Options{Mode: "sandbox", Settings: providers.SettingsFrom(ps.Snapshot()), Recorder: st}), nil)
+		providers.Options{Mode: "sandbox", Settings: providers.SettingsFrom(ps.Snapshot()), Recorder: st}), providers.LiveBuilder{})
 	t.Cleanup(market.Close)
 	tools.RegisterOffers(reg, tools.OfferServices{Markets: market, Prices: st})
 	return &Platform{Store: st, Params: ps, Tenants: ts, Audit: w, Identity: id, Registry: reg, Market: market,

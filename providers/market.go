@@ -10,16 +10,32 @@ import (
 // for LIVE one per tenant, built from that tenant's own credentials.
 type Market struct {
 	sandbox *Aggregator
-	build   func(ctx context.Context, tenantID string) (*Aggregator, error)
+	live    LiveBuilder
 
-	mu   sync.Mutex
-	live map[string]*Aggregator
+	mu    sync.Mutex
+	built map[string]liveEntry
+}
+
+type liveEntry struct {
+	agg         *Aggregator
+	credentials string
+}
+
+// LiveBuilder builds a tenant's LIVE aggregator. Credentials names what
+// the aggregator of a tenant is built from (a fingerprint of the tenant's
+// provider credentials): Resync rebuilds an aggregator only when it
+// changes, so a parameter change elsewhere keeps each tenant's breakers,
+// rate limits and cached offers. A zero LiveBuilder means LIVE has no
+// providers configured.
+type LiveBuilder struct {
+	Build       func(ctx context.Context, tenantID string) (*Aggregator, error)
+	Credentials func(tenantID string) string
 }
 
 // NewMarket takes the SANDBOX aggregator and the builder of a tenant's
-// LIVE aggregator (nil: LIVE has no providers configured).
-func NewMarket(sandbox *Aggregator, buildLive func(ctx context.Context, tenantID string) (*Aggregator, error)) *Market {
-	return &Market{sandbox: sandbox, build: buildLive, live: map[string]*Aggregator{}}
+// LIVE aggregator.
+func NewMarket(sandbox *Aggregator, live LiveBuilder) *Market {
+	return &Market{sandbox: sandbox, live: live, built: map[string]liveEntry{}}
 }
 
 // For returns the aggregator of a tenant in a mode ("SANDBOX" or "LIVE").
@@ -29,35 +45,54 @@ func (m *Market) For(ctx context.Context, tenantID string, live bool) (*Aggregat
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if a, ok := m.live[tenantID]; ok {
-		return a, nil
+	if e, ok := m.built[tenantID]; ok {
+		return e.agg, nil
 	}
-	if m.build == nil {
+	if m.live.Build == nil {
 		a := NewAggregator(nil, Options{Mode: "live"})
-		m.live[tenantID] = a
+		m.built[tenantID] = liveEntry{agg: a}
 		return a, nil
 	}
-	a, err := m.build(ctx, tenantID)
+	a, err := m.live.Build(ctx, tenantID)
 	if err != nil {
 		return nil, err
 	}
-	m.live[tenantID] = a
+	m.built[tenantID] = liveEntry{agg: a, credentials: m.credentials(tenantID)}
 	return a, nil
 }
 
-// Forget drops a tenant's LIVE aggregator so the next call rebuilds it
-// (after its credentials change); tenantID "" forgets every tenant.
+func (m *Market) credentials(tenantID string) string {
+	if m.live.Credentials == nil {
+		return ""
+	}
+	return m.live.Credentials(tenantID)
+}
+
+// Resync drops the LIVE aggregator of every tenant whose credentials
+// changed since it was built; the next call builds it anew. Call it after
+// parameters reload.
+func (m *Market) Resync() {
+	m.drop(func(id string, e liveEntry) bool { return m.credentials(id) != e.credentials })
+}
+
+// Forget drops a tenant's LIVE aggregator so the next call rebuilds it;
+// tenantID "" forgets every tenant.
 func (m *Market) Forget(tenantID string) {
+	m.drop(func(id string, _ liveEntry) bool { return tenantID == "" || id == tenantID })
+}
+
+// drop closes and forgets the LIVE aggregators that match.
+func (m *Market) drop(match func(tenantID string, e liveEntry) bool) {
 	m.mu.Lock()
-	var drop []*Aggregator
-	for id, a := range m.live {
-		if tenantID == "" || id == tenantID {
-			drop = append(drop, a)
-			delete(m.live, id)
+	var closing []*Aggregator
+	for id, e := range m.built {
+		if match(id, e) {
+			closing = append(closing, e.agg)
+			delete(m.built, id)
 		}
 	}
 	m.mu.Unlock()
-	for _, a := range drop {
+	for _, a := range closing {
 		a.Close()
 	}
 }
@@ -66,9 +101,9 @@ func (m *Market) Forget(tenantID string) {
 func (m *Market) Each(fn func(*Aggregator)) {
 	fn(m.sandbox)
 	m.mu.Lock()
-	as := make([]*Aggregator, 0, len(m.live))
-	for _, a := range m.live {
-		as = append(as, a)
+	as := make([]*Aggregator, 0, len(m.built))
+	for _, e := range m.built {
+		as = append(as, e.agg)
 	}
 	m.mu.Unlock()
 	for _, a := range as {
