@@ -15,6 +15,16 @@ type Adapter interface {
 	ListOffers(ctx context.Context) ([]Offer, error)
 }
 
+// Base is the hold most adapters have on their provider: one API client
+// and the tenant's configuration. Adapters embed it; it answers Provider.
+type Base struct {
+	C   *Client
+	Cfg Config
+}
+
+// Provider implements Adapter.
+func (b Base) Provider() string { return b.C.Provider }
+
 // Provisioner manages instances at a provider. Adapters whose API cannot
 // do an operation return an error of kind KindUnsupported for it.
 type Provisioner interface {

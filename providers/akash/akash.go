@@ -52,8 +52,7 @@ const defaultImage = "nvcr.io/nvidia/pytorch:24.10-py3"
 
 // Adapter talks to the Console API.
 type Adapter struct {
-	c   *providers.Client
-	cfg providers.Config
+	providers.Base
 	// BidWait bounds how long Create waits for bids; BidPoll is how often
 	// it asks.
 	BidWait, BidPoll time.Duration
@@ -64,7 +63,7 @@ func New(cfg providers.Config) *Adapter {
 	c := providers.NewClient(ID, DefaultBaseURL, cfg)
 	c.Auth = providers.Header("x-api-key", cfg.Cred("api_key"))
 	c.Classify = classify
-	return &Adapter{c: c, cfg: cfg, BidWait: 90 * time.Second, BidPoll: 3 * time.Second}
+	return &Adapter{Base: providers.Base{C: c, Cfg: cfg}, BidWait: 90 * time.Second, BidPoll: 3 * time.Second}
 }
 
 // classify reads the Console API's codes: a wallet that cannot fund the
@@ -79,16 +78,13 @@ func classify(_ int, body []byte) providers.ErrorKind {
 	return ""
 }
 
-// Provider implements providers.Adapter.
-func (a *Adapter) Provider() string { return ID }
-
 // ListOffers reads the network's GPU prices and availability.
 func (a *Adapter) ListOffers(ctx context.Context) ([]providers.Offer, error) {
-	body, err := a.c.Do(ctx, providers.Request{Op: "list gpu prices", Path: "/v1/gpu-prices"}, nil)
+	body, err := a.C.Do(ctx, providers.Request{Op: "list gpu prices", Path: "/v1/gpu-prices"}, nil)
 	if err != nil {
 		return nil, err
 	}
-	return a.cfg.Normalized(DecodeOffers(body))
+	return a.Cfg.Normalized(DecodeOffers(body))
 }
 
 // counts are the GPU counts offered per model, when that many are free.
@@ -254,7 +250,7 @@ func (a *Adapter) Create(ctx context.Context, req providers.CreateRequest) (prov
 			Manifest string `json:"manifest"`
 		} `json:"data"`
 	}
-	if _, err := a.c.Do(ctx, providers.Request{Op: "create deployment", Method: http.MethodPost, Path: "/v1/deployments",
+	if _, err := a.C.Do(ctx, providers.Request{Op: "create deployment", Method: http.MethodPost, Path: "/v1/deployments",
 		Body: map[string]any{"data": map[string]any{"sdl": sdl, "deposit": DepositUSD}}}, &dep); err != nil {
 		return providers.Instance{}, err
 	}
@@ -268,7 +264,7 @@ func (a *Adapter) Create(ctx context.Context, req providers.CreateRequest) (prov
 		return providers.Instance{}, err
 	}
 	lease := map[string]any{"dseq": dseq, "gseq": best.Bid.ID.GSeq, "oseq": best.Bid.ID.OSeq, "provider": best.Bid.ID.Provider}
-	if _, err := a.c.Do(ctx, providers.Request{Op: "create lease", Method: http.MethodPost, Path: "/v1/leases",
+	if _, err := a.C.Do(ctx, providers.Request{Op: "create lease", Method: http.MethodPost, Path: "/v1/leases",
 		Body: map[string]any{"manifest": dep.Data.Manifest, "leases": []any{lease}}}, nil); err != nil {
 		a.closeQuietly(dseq)
 		return providers.Instance{}, err
@@ -295,7 +291,7 @@ func (a *Adapter) cheapestBid(ctx context.Context, dseq string) (bid, error) {
 		var out struct {
 			Data []bid `json:"data"`
 		}
-		if _, err := a.c.Do(ctx, providers.Request{Op: "list bids", Path: "/v1/bids", Query: url.Values{"dseq": {dseq}}}, &out); err != nil {
+		if _, err := a.C.Do(ctx, providers.Request{Op: "list bids", Path: "/v1/bids", Query: url.Values{"dseq": {dseq}}}, &out); err != nil {
 			return bid{}, err
 		}
 		var open []bid
@@ -340,7 +336,7 @@ func (a *Adapter) Stop(context.Context, string) error { return providers.Unsuppo
 
 // Terminate closes the deployment.
 func (a *Adapter) Terminate(ctx context.Context, dseq string) error {
-	_, err := a.c.Do(ctx, providers.Request{Op: "close deployment", Method: http.MethodDelete, Path: "/v1/deployments/" + url.PathEscape(dseq)}, nil)
+	_, err := a.C.Do(ctx, providers.Request{Op: "close deployment", Method: http.MethodDelete, Path: "/v1/deployments/" + url.PathEscape(dseq)}, nil)
 	return err
 }
 
@@ -367,7 +363,7 @@ func (a *Adapter) Instance(ctx context.Context, dseq string) (providers.Instance
 			} `json:"leases"`
 		} `json:"data"`
 	}
-	if _, err := a.c.Do(ctx, providers.Request{Op: "get deployment", Path: "/v1/deployments/" + url.PathEscape(dseq)}, &out); err != nil {
+	if _, err := a.C.Do(ctx, providers.Request{Op: "get deployment", Path: "/v1/deployments/" + url.PathEscape(dseq)}, &out); err != nil {
 		return providers.Instance{}, err
 	}
 	in := providers.Instance{ID: dseq, Provider: ID, Region: Region, State: providers.StateUnknown}

@@ -52,8 +52,7 @@ var listPrices = map[string]struct {
 
 // Adapter talks to Crusoe.
 type Adapter struct {
-	c   *providers.Client
-	cfg providers.Config
+	providers.Base
 }
 
 // New builds the adapter; the credentials are "access_key", "secret_key"
@@ -62,7 +61,7 @@ func New(cfg providers.Config) *Adapter {
 	c := providers.NewClient(ID, DefaultBaseURL, cfg)
 	c.Auth = Signer(cfg.Cred("access_key"), cfg.Cred("secret_key"), cfg.Clock())
 	c.Classify = classify
-	return &Adapter{c: c, cfg: cfg}
+	return &Adapter{Base: providers.Base{C: c, Cfg: cfg}}
 }
 
 // Signer signs requests the way Crusoe's API checks them.
@@ -96,22 +95,19 @@ func Signature(key []byte, method string, u *url.URL, ts string) string {
 	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
 }
 
-// Provider implements providers.Adapter.
-func (a *Adapter) Provider() string { return ID }
-
-func (a *Adapter) project() string { return "/projects/" + url.PathEscape(a.cfg.Cred("project_id")) }
+func (a *Adapter) project() string { return "/projects/" + url.PathEscape(a.Cfg.Cred("project_id")) }
 
 // ListOffers reads the project's VM types and the capacities per location.
 func (a *Adapter) ListOffers(ctx context.Context) ([]providers.Offer, error) {
-	types, err := a.c.Do(ctx, providers.Request{Op: "list vm types", Path: a.project() + "/compute/vms/types"}, nil)
+	types, err := a.C.Do(ctx, providers.Request{Op: "list vm types", Path: a.project() + "/compute/vms/types"}, nil)
 	if err != nil {
 		return nil, err
 	}
-	caps, err := a.c.Do(ctx, providers.Request{Op: "list capacities", Path: "/capacities"}, nil)
+	caps, err := a.C.Do(ctx, providers.Request{Op: "list capacities", Path: "/capacities"}, nil)
 	if err != nil {
 		return nil, err
 	}
-	return a.cfg.Normalized(DecodeOffers(types, caps))
+	return a.Cfg.Normalized(DecodeOffers(types, caps))
 }
 
 type vmType struct {
@@ -268,7 +264,7 @@ func (a *Adapter) Create(ctx context.Context, req providers.CreateRequest) (prov
 			State string `json:"state"`
 		} `json:"operation"`
 	}
-	if _, err := a.c.Do(ctx, providers.Request{Op: "create vm", Method: http.MethodPost, Path: a.project() + "/compute/vms/instances", Body: body}, &op); err != nil {
+	if _, err := a.C.Do(ctx, providers.Request{Op: "create vm", Method: http.MethodPost, Path: a.project() + "/compute/vms/instances", Body: body}, &op); err != nil {
 		return providers.Instance{}, err
 	}
 	if op.Operation.State == "FAILED" {
@@ -277,7 +273,7 @@ func (a *Adapter) Create(ctx context.Context, req providers.CreateRequest) (prov
 	var list struct {
 		Items []vm `json:"items"`
 	}
-	if _, err := a.c.Do(ctx, providers.Request{Op: "find vm", Path: a.project() + "/compute/vms/instances",
+	if _, err := a.C.Do(ctx, providers.Request{Op: "find vm", Path: a.project() + "/compute/vms/instances",
 		Query: url.Values{"names": {req.Name}}}, &list); err != nil {
 		return providers.Instance{}, err
 	}
@@ -296,7 +292,7 @@ func (a *Adapter) vm(id string) string {
 }
 
 func (a *Adapter) act(ctx context.Context, id, action string) error {
-	_, err := a.c.Do(ctx, providers.Request{Op: strings.ToLower(action) + " vm", Method: http.MethodPatch, Path: a.vm(id),
+	_, err := a.C.Do(ctx, providers.Request{Op: strings.ToLower(action) + " vm", Method: http.MethodPatch, Path: a.vm(id),
 		Body: map[string]string{"action": action}}, nil)
 	return err
 }
@@ -309,14 +305,14 @@ func (a *Adapter) Stop(ctx context.Context, id string) error { return a.act(ctx,
 
 // Terminate deletes the VM.
 func (a *Adapter) Terminate(ctx context.Context, id string) error {
-	_, err := a.c.Do(ctx, providers.Request{Op: "delete vm", Method: http.MethodDelete, Path: a.vm(id)}, nil)
+	_, err := a.C.Do(ctx, providers.Request{Op: "delete vm", Method: http.MethodDelete, Path: a.vm(id)}, nil)
 	return err
 }
 
 // Instance reads one VM.
 func (a *Adapter) Instance(ctx context.Context, id string) (providers.Instance, error) {
 	var v vm
-	if _, err := a.c.Do(ctx, providers.Request{Op: "get vm", Path: a.vm(id)}, &v); err != nil {
+	if _, err := a.C.Do(ctx, providers.Request{Op: "get vm", Path: a.vm(id)}, &v); err != nil {
 		return providers.Instance{}, err
 	}
 	return v.normal(), nil

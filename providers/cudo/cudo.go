@@ -33,27 +33,23 @@ const (
 
 // Adapter talks to Cudo Compute.
 type Adapter struct {
-	c   *providers.Client
-	cfg providers.Config
+	providers.Base
 }
 
 // New builds the adapter; the credentials are "api_key" and "project_id".
 func New(cfg providers.Config) *Adapter {
 	c := providers.NewClient(ID, DefaultBaseURL, cfg)
 	c.Auth = providers.Bearer(cfg.Cred("api_key"))
-	return &Adapter{c: c, cfg: cfg}
+	return &Adapter{Base: providers.Base{C: c, Cfg: cfg}}
 }
-
-// Provider implements providers.Adapter.
-func (a *Adapter) Provider() string { return ID }
 
 // ListOffers reads machine types.
 func (a *Adapter) ListOffers(ctx context.Context) ([]providers.Offer, error) {
-	body, err := a.c.Do(ctx, providers.Request{Op: "list machine types", Path: "/vms/machine-types-2"}, nil)
+	body, err := a.C.Do(ctx, providers.Request{Op: "list machine types", Path: "/vms/machine-types-2"}, nil)
 	if err != nil {
 		return nil, err
 	}
-	return a.cfg.Normalized(DecodeOffers(body))
+	return a.Cfg.Normalized(DecodeOffers(body))
 }
 
 // price is Cudo's decimal: {"value": "0.25"}.
@@ -140,7 +136,7 @@ func sku(s string) (string, int, error) {
 }
 
 func (a *Adapter) vmPath(id string) string {
-	return "/projects/" + a.cfg.Cred("project_id") + "/vms/" + id
+	return "/projects/" + a.Cfg.Cred("project_id") + "/vms/" + id
 }
 
 // Create makes a VM of the offer's shape in its data centre.
@@ -169,7 +165,7 @@ func (a *Adapter) Create(ctx context.Context, req providers.CreateRequest) (prov
 	var out struct {
 		ID string `json:"id"`
 	}
-	if _, err := a.c.Do(ctx, providers.Request{Op: "create vm", Method: http.MethodPost, Path: "/projects/" + a.cfg.Cred("project_id") + "/vm", Body: body}, &out); err != nil {
+	if _, err := a.C.Do(ctx, providers.Request{Op: "create vm", Method: http.MethodPost, Path: "/projects/" + a.Cfg.Cred("project_id") + "/vm", Body: body}, &out); err != nil {
 		return providers.Instance{}, err
 	}
 	id := out.ID
@@ -181,7 +177,7 @@ func (a *Adapter) Create(ctx context.Context, req providers.CreateRequest) (prov
 }
 
 func (a *Adapter) post(ctx context.Context, op, id, verb string) error {
-	_, err := a.c.Do(ctx, providers.Request{Op: op, Method: http.MethodPost, Path: a.vmPath(id) + "/" + verb}, nil)
+	_, err := a.C.Do(ctx, providers.Request{Op: op, Method: http.MethodPost, Path: a.vmPath(id) + "/" + verb}, nil)
 	return err
 }
 
@@ -211,7 +207,7 @@ func (a *Adapter) Instance(ctx context.Context, id string) (providers.Instance, 
 			DataCenter string `json:"datacenterId"`
 		} `json:"VM"`
 	}
-	if _, err := a.c.Do(ctx, providers.Request{Op: "get vm", Path: a.vmPath(id)}, &out); err != nil {
+	if _, err := a.C.Do(ctx, providers.Request{Op: "get vm", Path: a.vmPath(id)}, &out); err != nil {
 		return providers.Instance{}, err
 	}
 	if out.VM == nil {

@@ -28,8 +28,7 @@ const defaultImage = "ubuntu-22.04-cuda-12.4-docker"
 
 // Adapter talks to DataCrunch.
 type Adapter struct {
-	c   *providers.Client
-	cfg providers.Config
+	providers.Base
 
 	mu      sync.Mutex
 	token   string
@@ -39,20 +38,17 @@ type Adapter struct {
 // New builds the adapter; the credentials are "client_id" and
 // "client_secret".
 func New(cfg providers.Config) *Adapter {
-	a := &Adapter{c: providers.NewClient(ID, DefaultBaseURL, cfg), cfg: cfg}
-	a.c.Classify = classify
+	a := &Adapter{Base: providers.Base{C: providers.NewClient(ID, DefaultBaseURL, cfg), Cfg: cfg}}
+	a.C.Classify = classify
 	return a
 }
-
-// Provider implements providers.Adapter.
-func (a *Adapter) Provider() string { return ID }
 
 // bearer returns a valid access token, asking for a new one a minute
 // before the old one ends.
 func (a *Adapter) bearer(ctx context.Context) (string, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	now := a.cfg.Clock()()
+	now := a.Cfg.Clock()()
 	if a.token != "" && now.Before(a.expires.Add(-time.Minute)) {
 		return a.token, nil
 	}
@@ -60,9 +56,9 @@ func (a *Adapter) bearer(ctx context.Context) (string, error) {
 		AccessToken string `json:"access_token"`
 		ExpiresIn   int    `json:"expires_in"`
 	}
-	if _, err := a.c.Do(ctx, providers.Request{Op: "get token", Method: http.MethodPost, Path: "/oauth2/token",
-		Body: map[string]string{"grant_type": "client_credentials", "client_id": a.cfg.Cred("client_id"),
-			"client_secret": a.cfg.Cred("client_secret")}}, &out); err != nil {
+	if _, err := a.C.Do(ctx, providers.Request{Op: "get token", Method: http.MethodPost, Path: "/oauth2/token",
+		Body: map[string]string{"grant_type": "client_credentials", "client_id": a.Cfg.Cred("client_id"),
+			"client_secret": a.Cfg.Cred("client_secret")}}, &out); err != nil {
 		return "", err
 	}
 	if out.AccessToken == "" {
@@ -81,7 +77,7 @@ func (a *Adapter) do(ctx context.Context, r providers.Request, out any) ([]byte,
 		r.Header = map[string]string{}
 	}
 	r.Header["Authorization"] = "Bearer " + tok
-	return a.c.Do(ctx, r, out)
+	return a.C.Do(ctx, r, out)
 }
 
 // ListOffers reads instance types and where each is available now.
@@ -94,7 +90,7 @@ func (a *Adapter) ListOffers(ctx context.Context) ([]providers.Offer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return a.cfg.Normalized(DecodeOffers(types, avail))
+	return a.Cfg.Normalized(DecodeOffers(types, avail))
 }
 
 // money reads DataCrunch's prices, sent as strings ("2.19") or numbers.

@@ -30,27 +30,23 @@ const defaultOS = "ubuntu_22_04_lts_nvidia"
 
 // Adapter talks to FluidStack.
 type Adapter struct {
-	c   *providers.Client
-	cfg providers.Config
+	providers.Base
 }
 
 // New builds the adapter; the credential is "api_key".
 func New(cfg providers.Config) *Adapter {
 	c := providers.NewClient(ID, DefaultBaseURL, cfg)
 	c.Auth = providers.Header("api-key", cfg.Cred("api_key"))
-	return &Adapter{c: c, cfg: cfg}
+	return &Adapter{Base: providers.Base{C: c, Cfg: cfg}}
 }
-
-// Provider implements providers.Adapter.
-func (a *Adapter) Provider() string { return ID }
 
 // ListOffers reads the available configurations.
 func (a *Adapter) ListOffers(ctx context.Context) ([]providers.Offer, error) {
-	body, err := a.c.Do(ctx, providers.Request{Op: "list configurations", Path: "/list_available_configurations"}, nil)
+	body, err := a.C.Do(ctx, providers.Request{Op: "list configurations", Path: "/list_available_configurations"}, nil)
 	if err != nil {
 		return nil, err
 	}
-	return a.cfg.Normalized(DecodeOffers(body))
+	return a.Cfg.Normalized(DecodeOffers(body))
 }
 
 // DecodeOffers turns configurations into offers: one per GPU type, count
@@ -154,7 +150,7 @@ func (a *Adapter) Create(ctx context.Context, req providers.CreateRequest) (prov
 	body := map[string]any{"gpu_type": gpuType, "gpu_count": count, "region": req.Offer.Region, "operating_system_label": defaultOS, "name": req.Name}
 	if req.SSHPublicKey != "" {
 		key := req.Name + "-key"
-		if _, err := a.c.Do(ctx, providers.Request{Op: "add ssh key", Method: http.MethodPost, Path: "/ssh_keys",
+		if _, err := a.C.Do(ctx, providers.Request{Op: "add ssh key", Method: http.MethodPost, Path: "/ssh_keys",
 			Body: map[string]string{"name": key, "public_key": req.SSHPublicKey}}, nil); err != nil {
 			return providers.Instance{}, err
 		}
@@ -163,7 +159,7 @@ func (a *Adapter) Create(ctx context.Context, req providers.CreateRequest) (prov
 	var out struct {
 		ID string `json:"id"`
 	}
-	if _, err := a.c.Do(ctx, providers.Request{Op: "create instance", Method: http.MethodPost, Path: "/instances", Body: body}, &out); err != nil {
+	if _, err := a.C.Do(ctx, providers.Request{Op: "create instance", Method: http.MethodPost, Path: "/instances", Body: body}, &out); err != nil {
 		return providers.Instance{}, err
 	}
 	if out.ID == "" {
@@ -174,7 +170,7 @@ func (a *Adapter) Create(ctx context.Context, req providers.CreateRequest) (prov
 }
 
 func (a *Adapter) put(ctx context.Context, id, verb string) error {
-	_, err := a.c.Do(ctx, providers.Request{Op: verb + " instance", Method: http.MethodPut, Path: "/instances/" + url.PathEscape(id) + "/" + verb}, nil)
+	_, err := a.C.Do(ctx, providers.Request{Op: verb + " instance", Method: http.MethodPut, Path: "/instances/" + url.PathEscape(id) + "/" + verb}, nil)
 	return err
 }
 
@@ -186,14 +182,14 @@ func (a *Adapter) Stop(ctx context.Context, id string) error { return a.put(ctx,
 
 // Terminate deletes an instance.
 func (a *Adapter) Terminate(ctx context.Context, id string) error {
-	_, err := a.c.Do(ctx, providers.Request{Op: "delete instance", Method: http.MethodDelete, Path: "/instances/" + url.PathEscape(id)}, nil)
+	_, err := a.C.Do(ctx, providers.Request{Op: "delete instance", Method: http.MethodDelete, Path: "/instances/" + url.PathEscape(id)}, nil)
 	return err
 }
 
 // Instance finds an instance in the instance list.
 func (a *Adapter) Instance(ctx context.Context, id string) (providers.Instance, error) {
 	var list []instance
-	if _, err := a.c.Do(ctx, providers.Request{Op: "list instances", Path: "/instances"}, &list); err != nil {
+	if _, err := a.C.Do(ctx, providers.Request{Op: "list instances", Path: "/instances"}, &list); err != nil {
 		return providers.Instance{}, err
 	}
 	for _, v := range list {

@@ -41,26 +41,22 @@ var listPrices = map[string]float64{
 
 // Adapter talks to Genesis Cloud.
 type Adapter struct {
-	c   *providers.Client
-	cfg providers.Config
+	providers.Base
 }
 
 // New builds the adapter; the credential is "api_token".
 func New(cfg providers.Config) *Adapter {
 	c := providers.NewClient(ID, DefaultBaseURL, cfg)
 	c.Auth = providers.Header("X-Auth-Token", cfg.Cred("api_token"))
-	return &Adapter{c: c, cfg: cfg}
+	return &Adapter{Base: providers.Base{C: c, Cfg: cfg}}
 }
-
-// Provider implements providers.Adapter.
-func (a *Adapter) Provider() string { return ID }
 
 // ListOffers reads each region's availability; a region the API does not
 // know (404) is skipped.
 func (a *Adapter) ListOffers(ctx context.Context) ([]providers.Offer, error) {
 	var out []providers.Offer
 	for _, r := range Regions {
-		body, err := a.c.Do(ctx, providers.Request{Op: "get availability", Path: "/availability/" + url.PathEscape(r) + "/instances"}, nil)
+		body, err := a.C.Do(ctx, providers.Request{Op: "get availability", Path: "/availability/" + url.PathEscape(r) + "/instances"}, nil)
 		if providers.KindOf(err) == providers.KindNotFound {
 			continue
 		}
@@ -73,7 +69,7 @@ func (a *Adapter) ListOffers(ctx context.Context) ([]providers.Offer, error) {
 		}
 		out = append(out, offers...)
 	}
-	return a.cfg.Normalized(out, nil)
+	return a.Cfg.Normalized(out, nil)
 }
 
 // Shape is what an instance type's name says.
@@ -218,7 +214,7 @@ func (a *Adapter) Create(ctx context.Context, req providers.CreateRequest) (prov
 		var key struct {
 			ID string `json:"id"`
 		}
-		if _, err := a.c.Do(ctx, providers.Request{Op: "add ssh key", Method: http.MethodPost, Path: "/ssh-keys",
+		if _, err := a.C.Do(ctx, providers.Request{Op: "add ssh key", Method: http.MethodPost, Path: "/ssh-keys",
 			Body: map[string]string{"name": req.Name + "-key", "public_key": req.SSHPublicKey}}, &key); err != nil {
 			return providers.Instance{}, err
 		}
@@ -230,7 +226,7 @@ func (a *Adapter) Create(ctx context.Context, req providers.CreateRequest) (prov
 	var out struct {
 		Instance instance `json:"instance"`
 	}
-	if _, err := a.c.Do(ctx, providers.Request{Op: "create instance", Method: http.MethodPost, Path: "/instances", Body: body}, &out); err != nil {
+	if _, err := a.C.Do(ctx, providers.Request{Op: "create instance", Method: http.MethodPost, Path: "/instances", Body: body}, &out); err != nil {
 		return providers.Instance{}, err
 	}
 	if out.Instance.ID == "" {
@@ -242,7 +238,7 @@ func (a *Adapter) Create(ctx context.Context, req providers.CreateRequest) (prov
 }
 
 func (a *Adapter) act(ctx context.Context, id, action string) error {
-	_, err := a.c.Do(ctx, providers.Request{Op: action + " instance", Method: http.MethodPost, Path: "/instances/" + url.PathEscape(id) + "/actions",
+	_, err := a.C.Do(ctx, providers.Request{Op: action + " instance", Method: http.MethodPost, Path: "/instances/" + url.PathEscape(id) + "/actions",
 		Body: map[string]string{"action": action}}, nil)
 	return err
 }
@@ -255,7 +251,7 @@ func (a *Adapter) Stop(ctx context.Context, id string) error { return a.act(ctx,
 
 // Terminate deletes the instance.
 func (a *Adapter) Terminate(ctx context.Context, id string) error {
-	_, err := a.c.Do(ctx, providers.Request{Op: "delete instance", Method: http.MethodDelete, Path: "/instances/" + url.PathEscape(id)}, nil)
+	_, err := a.C.Do(ctx, providers.Request{Op: "delete instance", Method: http.MethodDelete, Path: "/instances/" + url.PathEscape(id)}, nil)
 	return err
 }
 
@@ -264,7 +260,7 @@ func (a *Adapter) Instance(ctx context.Context, id string) (providers.Instance, 
 	var out struct {
 		Instance instance `json:"instance"`
 	}
-	if _, err := a.c.Do(ctx, providers.Request{Op: "get instance", Path: "/instances/" + url.PathEscape(id)}, &out); err != nil {
+	if _, err := a.C.Do(ctx, providers.Request{Op: "get instance", Path: "/instances/" + url.PathEscape(id)}, &out); err != nil {
 		return providers.Instance{}, err
 	}
 	return out.Instance.normal(), nil

@@ -27,32 +27,27 @@ const defaultImage = "Ubuntu Server 22.04 LTS R535 CUDA 12.2"
 
 // Adapter talks to Hyperstack.
 type Adapter struct {
-	c   *providers.Client
-	cfg providers.Config
+	providers.Base
 }
 
 // New builds the adapter; the credential is "api_key".
 func New(cfg providers.Config) *Adapter {
 	c := providers.NewClient(ID, DefaultBaseURL, cfg)
-	key := cfg.Cred("api_key")
-	c.Auth = func(r *http.Request) error { r.Header.Set("api_key", key); return nil }
-	return &Adapter{c: c, cfg: cfg}
+	c.Auth = providers.Header("api_key", cfg.Cred("api_key"))
+	return &Adapter{Base: providers.Base{C: c, Cfg: cfg}}
 }
-
-// Provider implements providers.Adapter.
-func (a *Adapter) Provider() string { return ID }
 
 // ListOffers reads flavors and the price book.
 func (a *Adapter) ListOffers(ctx context.Context) ([]providers.Offer, error) {
-	flavors, err := a.c.Do(ctx, providers.Request{Op: "list flavors", Path: "/core/flavors"}, nil)
+	flavors, err := a.C.Do(ctx, providers.Request{Op: "list flavors", Path: "/core/flavors"}, nil)
 	if err != nil {
 		return nil, err
 	}
-	prices, err := a.c.Do(ctx, providers.Request{Op: "read price book", Path: "/pricebook"}, nil)
+	prices, err := a.C.Do(ctx, providers.Request{Op: "read price book", Path: "/pricebook"}, nil)
 	if err != nil {
 		return nil, err
 	}
-	return a.cfg.Normalized(DecodeOffers(flavors, prices))
+	return a.Cfg.Normalized(DecodeOffers(flavors, prices))
 }
 
 // DecodeOffers joins flavors with the price book, whose values are USD per
@@ -118,7 +113,7 @@ func environment(region string) string { return "gpubroker-" + strings.ToLower(r
 // ensure creates the region's environment; one that already exists is
 // fine.
 func (a *Adapter) ensure(ctx context.Context, region string) error {
-	_, err := a.c.Do(ctx, providers.Request{Op: "create environment", Method: http.MethodPost, Path: "/core/environments",
+	_, err := a.C.Do(ctx, providers.Request{Op: "create environment", Method: http.MethodPost, Path: "/core/environments",
 		Body: map[string]string{"name": environment(region), "region": region}}, nil)
 	if err != nil && strings.Contains(strings.ToLower(err.Error()), "already exist") {
 		return nil
@@ -176,7 +171,7 @@ func (a *Adapter) Create(ctx context.Context, req providers.CreateRequest) (prov
 		"flavor_name": req.Offer.SKU, "count": 1, "assign_floating_ip": true}
 	if req.SSHPublicKey != "" {
 		key := req.Name + "-key"
-		if _, err := a.c.Do(ctx, providers.Request{Op: "import key", Method: http.MethodPost, Path: "/core/keypairs",
+		if _, err := a.C.Do(ctx, providers.Request{Op: "import key", Method: http.MethodPost, Path: "/core/keypairs",
 			Body: map[string]string{"name": key, "environment_name": environment(region), "public_key": req.SSHPublicKey}}, nil); err != nil {
 			return providers.Instance{}, err
 		}
@@ -187,7 +182,7 @@ func (a *Adapter) Create(ctx context.Context, req providers.CreateRequest) (prov
 		Message   string `json:"message"`
 		Instances []vm   `json:"instances"`
 	}
-	if _, err := a.c.Do(ctx, providers.Request{Op: "create vm", Method: http.MethodPost, Path: "/core/virtual-machines", Body: body}, &out); err != nil {
+	if _, err := a.C.Do(ctx, providers.Request{Op: "create vm", Method: http.MethodPost, Path: "/core/virtual-machines", Body: body}, &out); err != nil {
 		return providers.Instance{}, err
 	}
 	if !out.Status || len(out.Instances) == 0 {
@@ -200,19 +195,19 @@ func (a *Adapter) Create(ctx context.Context, req providers.CreateRequest) (prov
 
 // Start boots a stopped machine.
 func (a *Adapter) Start(ctx context.Context, id string) error {
-	_, err := a.c.Do(ctx, providers.Request{Op: "start vm", Path: "/core/virtual-machines/" + id + "/start"}, nil)
+	_, err := a.C.Do(ctx, providers.Request{Op: "start vm", Path: "/core/virtual-machines/" + id + "/start"}, nil)
 	return err
 }
 
 // Stop shuts a machine down.
 func (a *Adapter) Stop(ctx context.Context, id string) error {
-	_, err := a.c.Do(ctx, providers.Request{Op: "stop vm", Path: "/core/virtual-machines/" + id + "/stop"}, nil)
+	_, err := a.C.Do(ctx, providers.Request{Op: "stop vm", Path: "/core/virtual-machines/" + id + "/stop"}, nil)
 	return err
 }
 
 // Terminate deletes a machine.
 func (a *Adapter) Terminate(ctx context.Context, id string) error {
-	_, err := a.c.Do(ctx, providers.Request{Op: "delete vm", Method: http.MethodDelete, Path: "/core/virtual-machines/" + id}, nil)
+	_, err := a.C.Do(ctx, providers.Request{Op: "delete vm", Method: http.MethodDelete, Path: "/core/virtual-machines/" + id}, nil)
 	return err
 }
 
@@ -221,7 +216,7 @@ func (a *Adapter) Instance(ctx context.Context, id string) (providers.Instance, 
 	var out struct {
 		Instance *vm `json:"instance"`
 	}
-	if _, err := a.c.Do(ctx, providers.Request{Op: "get vm", Path: "/core/virtual-machines/" + id}, &out); err != nil {
+	if _, err := a.C.Do(ctx, providers.Request{Op: "get vm", Path: "/core/virtual-machines/" + id}, &out); err != nil {
 		return providers.Instance{}, err
 	}
 	if out.Instance == nil {

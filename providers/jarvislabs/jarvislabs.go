@@ -39,8 +39,7 @@ const defaultDiskGB = 100
 
 // Adapter talks to Jarvis Labs.
 type Adapter struct {
-	c   *providers.Client
-	cfg providers.Config
+	providers.Base
 	// regional holds the client of each region's host.
 	regional map[string]*providers.Client
 }
@@ -53,23 +52,20 @@ func New(cfg providers.Config) *Adapter {
 		c.Auth = providers.Bearer(cfg.Cred("api_key"))
 		return c
 	}
-	a := &Adapter{c: mk(DefaultBaseURL), cfg: cfg, regional: map[string]*providers.Client{}}
+	a := &Adapter{Base: providers.Base{C: mk(DefaultBaseURL), Cfg: cfg}, regional: map[string]*providers.Client{}}
 	for r, host := range RegionHosts {
 		a.regional[r] = mk(host)
 	}
 	return a
 }
 
-// Provider implements providers.Adapter.
-func (a *Adapter) Provider() string { return ID }
-
 // ListOffers reads the server metadata.
 func (a *Adapter) ListOffers(ctx context.Context) ([]providers.Offer, error) {
-	body, err := a.c.Do(ctx, providers.Request{Op: "list server meta", Path: "/misc/server_meta"}, nil)
+	body, err := a.C.Do(ctx, providers.Request{Op: "list server meta", Path: "/misc/server_meta"}, nil)
 	if err != nil {
 		return nil, err
 	}
-	return a.cfg.Normalized(DecodeOffers(body))
+	return a.Cfg.Normalized(DecodeOffers(body))
 }
 
 // number reads a JSON number or numeric string; anything else is -1.
@@ -176,8 +172,8 @@ func check(op string, raw []byte) (result, error) {
 }
 
 func (a *Adapter) host(region string) (*providers.Client, error) {
-	if a.cfg.BaseURL != "" {
-		return a.c, nil
+	if a.Cfg.BaseURL != "" {
+		return a.C, nil
 	}
 	c, ok := a.regional[region]
 	if !ok {
@@ -199,7 +195,7 @@ func (a *Adapter) Create(ctx context.Context, req providers.CreateRequest) (prov
 		return providers.Instance{}, err
 	}
 	if req.SSHPublicKey != "" {
-		raw, err := a.c.Do(ctx, providers.Request{Op: "add ssh key", Method: http.MethodPost, Path: "/ssh/",
+		raw, err := a.C.Do(ctx, providers.Request{Op: "add ssh key", Method: http.MethodPost, Path: "/ssh/",
 			Body: map[string]string{"ssh_key": req.SSHPublicKey, "key_name": req.Name + "-key"}}, nil)
 		if err != nil {
 			return providers.Instance{}, err
@@ -320,7 +316,7 @@ func (a *Adapter) read(ctx context.Context, id string) (vm, error) {
 		Success  *bool `json:"success"`
 		Instance *vm   `json:"instance"`
 	}
-	raw, err := a.c.Do(ctx, providers.Request{Op: "get vm", Path: "/users/fetch/" + url.PathEscape(id)}, &out)
+	raw, err := a.C.Do(ctx, providers.Request{Op: "get vm", Path: "/users/fetch/" + url.PathEscape(id)}, &out)
 	if err != nil {
 		return vm{}, err
 	}

@@ -24,8 +24,7 @@ const DefaultBaseURL = "https://cloud.lambda.ai/api/v1"
 
 // Adapter talks to Lambda.
 type Adapter struct {
-	c   *providers.Client
-	cfg providers.Config
+	providers.Base
 }
 
 // New builds the adapter; the credential is "api_key".
@@ -33,20 +32,17 @@ func New(cfg providers.Config) *Adapter {
 	c := providers.NewClient(ID, DefaultBaseURL, cfg)
 	c.Auth = providers.Bearer(cfg.Cred("api_key"))
 	c.Classify = classify
-	return &Adapter{c: c, cfg: cfg}
+	return &Adapter{Base: providers.Base{C: c, Cfg: cfg}}
 }
-
-// Provider implements providers.Adapter.
-func (a *Adapter) Provider() string { return ID }
 
 // ListOffers reads instance types and the regions images exist in: a type
 // with capacity in a region is available there, elsewhere none.
 func (a *Adapter) ListOffers(ctx context.Context) ([]providers.Offer, error) {
-	types, err := a.c.Do(ctx, providers.Request{Op: "list instance types", Path: "/instance-types"}, nil)
+	types, err := a.C.Do(ctx, providers.Request{Op: "list instance types", Path: "/instance-types"}, nil)
 	if err != nil {
 		return nil, err
 	}
-	images, err := a.c.Do(ctx, providers.Request{Op: "list images", Path: "/images"}, nil)
+	images, err := a.C.Do(ctx, providers.Request{Op: "list images", Path: "/images"}, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +50,7 @@ func (a *Adapter) ListOffers(ctx context.Context) ([]providers.Offer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return a.cfg.Normalized(DecodeOffers(types, regions))
+	return a.Cfg.Normalized(DecodeOffers(types, regions))
 }
 
 type instanceTypes struct {
@@ -213,7 +209,7 @@ func (a *Adapter) Create(ctx context.Context, req providers.CreateRequest) (prov
 	var keys []string
 	if req.SSHPublicKey != "" {
 		name := req.Name + "-key"
-		if _, err := a.c.Do(ctx, providers.Request{Op: "add ssh key", Method: http.MethodPost, Path: "/ssh-keys",
+		if _, err := a.C.Do(ctx, providers.Request{Op: "add ssh key", Method: http.MethodPost, Path: "/ssh-keys",
 			Body: map[string]string{"name": name, "public_key": req.SSHPublicKey}}, nil); err != nil {
 			return providers.Instance{}, err
 		}
@@ -228,7 +224,7 @@ func (a *Adapter) Create(ctx context.Context, req providers.CreateRequest) (prov
 		"region_name": req.Offer.Region, "instance_type_name": req.Offer.SKU,
 		"ssh_key_names": keys, "quantity": 1, "name": req.Name,
 	}
-	if _, err := a.c.Do(ctx, providers.Request{Op: "launch", Method: http.MethodPost, Path: "/instance-operations/launch", Body: body}, &out); err != nil {
+	if _, err := a.C.Do(ctx, providers.Request{Op: "launch", Method: http.MethodPost, Path: "/instance-operations/launch", Body: body}, &out); err != nil {
 		return providers.Instance{}, err
 	}
 	if len(out.Data.InstanceIDs) == 0 {
@@ -240,7 +236,7 @@ func (a *Adapter) Create(ctx context.Context, req providers.CreateRequest) (prov
 
 // Start is a restart at Lambda: a stopped instance does not exist there.
 func (a *Adapter) Start(ctx context.Context, id string) error {
-	_, err := a.c.Do(ctx, providers.Request{Op: "restart", Method: http.MethodPost, Path: "/instance-operations/restart",
+	_, err := a.C.Do(ctx, providers.Request{Op: "restart", Method: http.MethodPost, Path: "/instance-operations/restart",
 		Body: map[string][]string{"instance_ids": {id}}}, nil)
 	return err
 }
@@ -250,7 +246,7 @@ func (a *Adapter) Stop(context.Context, string) error { return providers.Unsuppo
 
 // Terminate ends the instance.
 func (a *Adapter) Terminate(ctx context.Context, id string) error {
-	_, err := a.c.Do(ctx, providers.Request{Op: "terminate", Method: http.MethodPost, Path: "/instance-operations/terminate",
+	_, err := a.C.Do(ctx, providers.Request{Op: "terminate", Method: http.MethodPost, Path: "/instance-operations/terminate",
 		Body: map[string][]string{"instance_ids": {id}}}, nil)
 	return err
 }
@@ -260,7 +256,7 @@ func (a *Adapter) Instance(ctx context.Context, id string) (providers.Instance, 
 	var out struct {
 		Data instance `json:"data"`
 	}
-	if _, err := a.c.Do(ctx, providers.Request{Op: "get instance", Path: "/instances/" + id}, &out); err != nil {
+	if _, err := a.C.Do(ctx, providers.Request{Op: "get instance", Path: "/instances/" + id}, &out); err != nil {
 		return providers.Instance{}, err
 	}
 	d := out.Data

@@ -26,8 +26,7 @@ const defaultOS = "ubuntu_22_04_x64_lts"
 
 // Adapter talks to Latitude.sh.
 type Adapter struct {
-	c   *providers.Client
-	cfg providers.Config
+	providers.Base
 }
 
 // New builds the adapter; the credentials are "api_key" and "project".
@@ -39,19 +38,16 @@ func New(cfg providers.Config) *Adapter {
 		r.Header.Set("Accept", "application/vnd.api+json")
 		return nil
 	}
-	return &Adapter{c: c, cfg: cfg}
+	return &Adapter{Base: providers.Base{C: c, Cfg: cfg}}
 }
-
-// Provider implements providers.Adapter.
-func (a *Adapter) Provider() string { return ID }
 
 // ListOffers reads the GPU plans.
 func (a *Adapter) ListOffers(ctx context.Context) ([]providers.Offer, error) {
-	body, err := a.c.Do(ctx, providers.Request{Op: "list plans", Path: "/plans", Query: url.Values{"filter[gpu]": {"true"}}}, nil)
+	body, err := a.C.Do(ctx, providers.Request{Op: "list plans", Path: "/plans", Query: url.Values{"filter[gpu]": {"true"}}}, nil)
 	if err != nil {
 		return nil, err
 	}
-	return a.cfg.Normalized(DecodeOffers(body))
+	return a.Cfg.Normalized(DecodeOffers(body))
 }
 
 // DecodeOffers turns plans into offers, one per plan and location.
@@ -176,7 +172,7 @@ func (a *Adapter) Create(ctx context.Context, req providers.CreateRequest) (prov
 	if osName == "" {
 		osName = defaultOS
 	}
-	attrs := map[string]any{"project": a.cfg.Cred("project"), "plan": req.Offer.SKU, "site": req.Offer.Region,
+	attrs := map[string]any{"project": a.Cfg.Cred("project"), "plan": req.Offer.SKU, "site": req.Offer.Region,
 		"operating_system": osName, "hostname": req.Name}
 	if req.SSHPublicKey != "" {
 		var key struct {
@@ -184,7 +180,7 @@ func (a *Adapter) Create(ctx context.Context, req providers.CreateRequest) (prov
 				ID string `json:"id"`
 			} `json:"data"`
 		}
-		if _, err := a.c.Do(ctx, providers.Request{Op: "add ssh key", Method: http.MethodPost, Path: "/ssh_keys",
+		if _, err := a.C.Do(ctx, providers.Request{Op: "add ssh key", Method: http.MethodPost, Path: "/ssh_keys",
 			Body: map[string]any{"data": map[string]any{"type": "ssh_keys", "attributes": map[string]string{"name": req.Name, "public_key": req.SSHPublicKey}}}}, &key); err != nil {
 			return providers.Instance{}, err
 		}
@@ -193,7 +189,7 @@ func (a *Adapter) Create(ctx context.Context, req providers.CreateRequest) (prov
 	var out struct {
 		Data server `json:"data"`
 	}
-	if _, err := a.c.Do(ctx, providers.Request{Op: "deploy server", Method: http.MethodPost, Path: "/servers",
+	if _, err := a.C.Do(ctx, providers.Request{Op: "deploy server", Method: http.MethodPost, Path: "/servers",
 		Body: map[string]any{"data": map[string]any{"type": "servers", "attributes": attrs}}}, &out); err != nil {
 		return providers.Instance{}, err
 	}
@@ -206,7 +202,7 @@ func (a *Adapter) Create(ctx context.Context, req providers.CreateRequest) (prov
 }
 
 func (a *Adapter) power(ctx context.Context, id, action string) error {
-	_, err := a.c.Do(ctx, providers.Request{Op: action, Method: http.MethodPost, Path: "/servers/" + url.PathEscape(id) + "/actions",
+	_, err := a.C.Do(ctx, providers.Request{Op: action, Method: http.MethodPost, Path: "/servers/" + url.PathEscape(id) + "/actions",
 		Body: map[string]any{"data": map[string]any{"type": "actions", "attributes": map[string]string{"action": action}}}}, nil)
 	return err
 }
@@ -219,7 +215,7 @@ func (a *Adapter) Stop(ctx context.Context, id string) error { return a.power(ct
 
 // Terminate deletes a server.
 func (a *Adapter) Terminate(ctx context.Context, id string) error {
-	_, err := a.c.Do(ctx, providers.Request{Op: "delete server", Method: http.MethodDelete, Path: "/servers/" + url.PathEscape(id)}, nil)
+	_, err := a.C.Do(ctx, providers.Request{Op: "delete server", Method: http.MethodDelete, Path: "/servers/" + url.PathEscape(id)}, nil)
 	return err
 }
 
@@ -228,7 +224,7 @@ func (a *Adapter) Instance(ctx context.Context, id string) (providers.Instance, 
 	var out struct {
 		Data server `json:"data"`
 	}
-	if _, err := a.c.Do(ctx, providers.Request{Op: "get server", Path: "/servers/" + url.PathEscape(id)}, &out); err != nil {
+	if _, err := a.C.Do(ctx, providers.Request{Op: "get server", Path: "/servers/" + url.PathEscape(id)}, &out); err != nil {
 		return providers.Instance{}, err
 	}
 	return out.Data.normal(), nil

@@ -41,8 +41,7 @@ var families = map[string]struct {
 
 // Adapter talks to OVHcloud.
 type Adapter struct {
-	c   *providers.Client
-	cfg providers.Config
+	providers.Base
 }
 
 // New builds the adapter; the credentials are "application_key",
@@ -67,7 +66,7 @@ func New(cfg providers.Config) *Adapter {
 		r.Header.Set("X-Ovh-Signature", Sign(cfg.Cred("application_secret"), cfg.Cred("consumer_key"), r.Method, r.URL.String(), string(body), ts))
 		return nil
 	}
-	return &Adapter{c: c, cfg: cfg}
+	return &Adapter{Base: providers.Base{C: c, Cfg: cfg}}
 }
 
 // Sign computes OVHcloud's request signature.
@@ -76,24 +75,21 @@ func Sign(secret, consumer, method, fullURL, body, ts string) string {
 	return "$1$" + hex.EncodeToString(sum[:])
 }
 
-// Provider implements providers.Adapter.
-func (a *Adapter) Provider() string { return ID }
-
 func (a *Adapter) project() string {
-	return "/cloud/project/" + url.PathEscape(a.cfg.Cred("project_id"))
+	return "/cloud/project/" + url.PathEscape(a.Cfg.Cred("project_id"))
 }
 
 // ListOffers reads the project's flavors and the public catalogue.
 func (a *Adapter) ListOffers(ctx context.Context) ([]providers.Offer, error) {
-	flavors, err := a.c.Do(ctx, providers.Request{Op: "list flavors", Path: a.project() + "/flavor"}, nil)
+	flavors, err := a.C.Do(ctx, providers.Request{Op: "list flavors", Path: a.project() + "/flavor"}, nil)
 	if err != nil {
 		return nil, err
 	}
-	catalog, err := a.c.Do(ctx, providers.Request{Op: "read catalog", Path: "/order/catalog/public/cloud", Query: url.Values{"ovhSubsidiary": {"US"}}}, nil)
+	catalog, err := a.C.Do(ctx, providers.Request{Op: "read catalog", Path: "/order/catalog/public/cloud", Query: url.Values{"ovhSubsidiary": {"US"}}}, nil)
 	if err != nil {
 		return nil, err
 	}
-	return a.cfg.Normalized(DecodeOffers(flavors, catalog))
+	return a.Cfg.Normalized(DecodeOffers(flavors, catalog))
 }
 
 // DecodeOffers joins GPU flavors with their hourly plan in the catalogue,
@@ -201,7 +197,7 @@ func (a *Adapter) Create(ctx context.Context, req providers.CreateRequest) (prov
 		ID   string `json:"id"`
 		Name string `json:"name"`
 	}
-	if _, err := a.c.Do(ctx, providers.Request{Op: "find flavor", Path: a.project() + "/flavor",
+	if _, err := a.C.Do(ctx, providers.Request{Op: "find flavor", Path: a.project() + "/flavor",
 		Query: url.Values{"region": {req.Offer.Region}}}, &flavors); err != nil {
 		return providers.Instance{}, err
 	}
@@ -220,14 +216,14 @@ func (a *Adapter) Create(ctx context.Context, req providers.CreateRequest) (prov
 		var key struct {
 			ID string `json:"id"`
 		}
-		if _, err := a.c.Do(ctx, providers.Request{Op: "add ssh key", Method: http.MethodPost, Path: a.project() + "/sshkey",
+		if _, err := a.C.Do(ctx, providers.Request{Op: "add ssh key", Method: http.MethodPost, Path: a.project() + "/sshkey",
 			Body: map[string]string{"name": req.Name, "publicKey": req.SSHPublicKey, "region": req.Offer.Region}}, &key); err != nil {
 			return providers.Instance{}, err
 		}
 		body["sshKeyId"] = key.ID
 	}
 	var out instance
-	if _, err := a.c.Do(ctx, providers.Request{Op: "create instance", Method: http.MethodPost, Path: a.project() + "/instance", Body: body}, &out); err != nil {
+	if _, err := a.C.Do(ctx, providers.Request{Op: "create instance", Method: http.MethodPost, Path: a.project() + "/instance", Body: body}, &out); err != nil {
 		return providers.Instance{}, err
 	}
 	if out.ID == "" {
@@ -239,7 +235,7 @@ func (a *Adapter) Create(ctx context.Context, req providers.CreateRequest) (prov
 }
 
 func (a *Adapter) post(ctx context.Context, id, verb string) error {
-	_, err := a.c.Do(ctx, providers.Request{Op: verb + " instance", Method: http.MethodPost, Path: a.project() + "/instance/" + url.PathEscape(id) + "/" + verb}, nil)
+	_, err := a.C.Do(ctx, providers.Request{Op: verb + " instance", Method: http.MethodPost, Path: a.project() + "/instance/" + url.PathEscape(id) + "/" + verb}, nil)
 	return err
 }
 
@@ -251,14 +247,14 @@ func (a *Adapter) Stop(ctx context.Context, id string) error { return a.post(ctx
 
 // Terminate deletes an instance.
 func (a *Adapter) Terminate(ctx context.Context, id string) error {
-	_, err := a.c.Do(ctx, providers.Request{Op: "delete instance", Method: http.MethodDelete, Path: a.project() + "/instance/" + url.PathEscape(id)}, nil)
+	_, err := a.C.Do(ctx, providers.Request{Op: "delete instance", Method: http.MethodDelete, Path: a.project() + "/instance/" + url.PathEscape(id)}, nil)
 	return err
 }
 
 // Instance reads an instance.
 func (a *Adapter) Instance(ctx context.Context, id string) (providers.Instance, error) {
 	var out instance
-	if _, err := a.c.Do(ctx, providers.Request{Op: "get instance", Path: a.project() + "/instance/" + url.PathEscape(id)}, &out); err != nil {
+	if _, err := a.C.Do(ctx, providers.Request{Op: "get instance", Path: a.project() + "/instance/" + url.PathEscape(id)}, &out); err != nil {
 		return providers.Instance{}, err
 	}
 	return out.normal(), nil

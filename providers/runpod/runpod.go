@@ -28,24 +28,20 @@ const defaultImage = "runpod/pytorch:2.4.0-py3.11-cuda12.4.1-devel-ubuntu22.04"
 
 // Adapter talks to RunPod.
 type Adapter struct {
-	c   *providers.Client
-	cfg providers.Config
+	providers.Base
 }
 
 // New builds the adapter; the credential is "api_key".
 func New(cfg providers.Config) *Adapter {
 	c := providers.NewClient(ID, DefaultBaseURL, cfg)
 	c.Auth = providers.Bearer(cfg.Cred("api_key"))
-	return &Adapter{c: c, cfg: cfg}
+	return &Adapter{Base: providers.Base{C: c, Cfg: cfg}}
 }
-
-// Provider implements providers.Adapter.
-func (a *Adapter) Provider() string { return ID }
 
 // gql sends one GraphQL operation. GraphQL reports failures with HTTP 200
 // and an errors array; they are mapped to kinds by their message.
 func (a *Adapter) gql(ctx context.Context, op, query string, vars map[string]any, out any) error {
-	raw, err := a.c.Do(ctx, providers.Request{Op: op, Method: http.MethodPost, Path: "/graphql",
+	raw, err := a.C.Do(ctx, providers.Request{Op: op, Method: http.MethodPost, Path: "/graphql",
 		Body: map[string]any{"query": query, "variables": vars}}, nil)
 	if err != nil {
 		return err
@@ -77,12 +73,12 @@ const gpuTypesQuery = `query GpuTypes { gpuTypes { id displayName memoryInGb max
 
 // ListOffers reads every GPU type.
 func (a *Adapter) ListOffers(ctx context.Context) ([]providers.Offer, error) {
-	raw, err := a.c.Do(ctx, providers.Request{Op: "list gpu types", Method: http.MethodPost, Path: "/graphql",
+	raw, err := a.C.Do(ctx, providers.Request{Op: "list gpu types", Method: http.MethodPost, Path: "/graphql",
 		Body: map[string]any{"query": gpuTypesQuery}}, nil)
 	if err != nil {
 		return nil, err
 	}
-	return a.cfg.Normalized(DecodeOffers(raw))
+	return a.Cfg.Normalized(DecodeOffers(raw))
 }
 
 // DecodeOffers turns the gpuTypes answer into offers: per type, per cloud

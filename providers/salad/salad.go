@@ -30,31 +30,26 @@ const defaultImage = "saladtechnologies/pytorch:2.4.0-cuda12.4"
 
 // Adapter talks to SaladCloud.
 type Adapter struct {
-	c   *providers.Client
-	cfg providers.Config
+	providers.Base
 }
 
 // New builds the adapter; the credentials are "api_key", "organization"
 // and "project".
 func New(cfg providers.Config) *Adapter {
 	c := providers.NewClient(ID, DefaultBaseURL, cfg)
-	key := cfg.Cred("api_key")
-	c.Auth = func(r *http.Request) error { r.Header.Set("Salad-Api-Key", key); return nil }
-	return &Adapter{c: c, cfg: cfg}
+	c.Auth = providers.Header("Salad-Api-Key", cfg.Cred("api_key"))
+	return &Adapter{Base: providers.Base{C: c, Cfg: cfg}}
 }
 
-// Provider implements providers.Adapter.
-func (a *Adapter) Provider() string { return ID }
-
-func (a *Adapter) org() string { return "/organizations/" + url.PathEscape(a.cfg.Cred("organization")) }
+func (a *Adapter) org() string { return "/organizations/" + url.PathEscape(a.Cfg.Cred("organization")) }
 
 // ListOffers reads the organization's GPU classes.
 func (a *Adapter) ListOffers(ctx context.Context) ([]providers.Offer, error) {
-	body, err := a.c.Do(ctx, providers.Request{Op: "list gpu classes", Path: a.org() + "/gpu-classes"}, nil)
+	body, err := a.C.Do(ctx, providers.Request{Op: "list gpu classes", Path: a.org() + "/gpu-classes"}, nil)
 	if err != nil {
 		return nil, err
 	}
-	return a.cfg.Normalized(DecodeOffers(body))
+	return a.Cfg.Normalized(DecodeOffers(body))
 }
 
 // memRE reads the memory in a class name: "RTX 4090 (24 GB)".
@@ -108,7 +103,7 @@ func DecodeOffers(body []byte) ([]providers.Offer, error) {
 }
 
 func (a *Adapter) group(name string) string {
-	return a.org() + "/projects/" + url.PathEscape(a.cfg.Cred("project")) + "/containers/" + url.PathEscape(name)
+	return a.org() + "/projects/" + url.PathEscape(a.Cfg.Cred("project")) + "/containers/" + url.PathEscape(name)
 }
 
 type containerGroup struct {
@@ -152,8 +147,8 @@ func (a *Adapter) Create(ctx context.Context, req providers.CreateRequest) (prov
 		"container": map[string]any{"image": img, "priority": priority, "environment_variables": env,
 			"resources": map[string]any{"cpu": 8, "memory": 24576, "gpu_classes": []string{req.Offer.SKU}}}}
 	var out containerGroup
-	if _, err := a.c.Do(ctx, providers.Request{Op: "create container group", Method: http.MethodPost,
-		Path: a.org() + "/projects/" + url.PathEscape(a.cfg.Cred("project")) + "/containers", Body: body}, &out); err != nil {
+	if _, err := a.C.Do(ctx, providers.Request{Op: "create container group", Method: http.MethodPost,
+		Path: a.org() + "/projects/" + url.PathEscape(a.Cfg.Cred("project")) + "/containers", Body: body}, &out); err != nil {
 		return providers.Instance{}, err
 	}
 	if out.Name == "" {
@@ -169,26 +164,26 @@ func (a *Adapter) Create(ctx context.Context, req providers.CreateRequest) (prov
 
 // Start starts a stopped container group.
 func (a *Adapter) Start(ctx context.Context, id string) error {
-	_, err := a.c.Do(ctx, providers.Request{Op: "start container group", Method: http.MethodPost, Path: a.group(id) + "/start"}, nil)
+	_, err := a.C.Do(ctx, providers.Request{Op: "start container group", Method: http.MethodPost, Path: a.group(id) + "/start"}, nil)
 	return err
 }
 
 // Stop stops a container group.
 func (a *Adapter) Stop(ctx context.Context, id string) error {
-	_, err := a.c.Do(ctx, providers.Request{Op: "stop container group", Method: http.MethodPost, Path: a.group(id) + "/stop"}, nil)
+	_, err := a.C.Do(ctx, providers.Request{Op: "stop container group", Method: http.MethodPost, Path: a.group(id) + "/stop"}, nil)
 	return err
 }
 
 // Terminate deletes a container group.
 func (a *Adapter) Terminate(ctx context.Context, id string) error {
-	_, err := a.c.Do(ctx, providers.Request{Op: "delete container group", Method: http.MethodDelete, Path: a.group(id)}, nil)
+	_, err := a.C.Do(ctx, providers.Request{Op: "delete container group", Method: http.MethodDelete, Path: a.group(id)}, nil)
 	return err
 }
 
 // Instance reads a container group.
 func (a *Adapter) Instance(ctx context.Context, id string) (providers.Instance, error) {
 	var out containerGroup
-	if _, err := a.c.Do(ctx, providers.Request{Op: "get container group", Path: a.group(id)}, &out); err != nil {
+	if _, err := a.C.Do(ctx, providers.Request{Op: "get container group", Path: a.group(id)}, &out); err != nil {
 		return providers.Instance{}, err
 	}
 	return out.normal(), nil

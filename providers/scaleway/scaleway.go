@@ -33,22 +33,17 @@ const defaultImage = "ubuntu_jammy_gpu_os_12"
 
 // Adapter talks to Scaleway.
 type Adapter struct {
-	c   *providers.Client
-	cfg providers.Config
+	providers.Base
 }
 
 // New builds the adapter; the credentials are "secret_key" and
 // "project_id".
 func New(cfg providers.Config) *Adapter {
 	c := providers.NewClient(ID, DefaultBaseURL, cfg)
-	key := cfg.Cred("secret_key")
-	c.Auth = func(r *http.Request) error { r.Header.Set("X-Auth-Token", key); return nil }
+	c.Auth = providers.Header("X-Auth-Token", cfg.Cred("secret_key"))
 	c.Classify = classify
-	return &Adapter{c: c, cfg: cfg}
+	return &Adapter{Base: providers.Base{C: c, Cfg: cfg}}
 }
-
-// Provider implements providers.Adapter.
-func (a *Adapter) Provider() string { return ID }
 
 // ListOffers reads server types and their availability in every zone; a
 // zone that fails fails the listing, as its offers would be missing.
@@ -56,11 +51,11 @@ func (a *Adapter) ListOffers(ctx context.Context) ([]providers.Offer, error) {
 	var out []providers.Offer
 	for _, z := range Zones {
 		q := url.Values{"per_page": {"100"}}
-		types, err := a.c.Do(ctx, providers.Request{Op: "list server types", Path: "/zones/" + z + "/products/servers", Query: q}, nil)
+		types, err := a.C.Do(ctx, providers.Request{Op: "list server types", Path: "/zones/" + z + "/products/servers", Query: q}, nil)
 		if err != nil {
 			return nil, err
 		}
-		avail, err := a.c.Do(ctx, providers.Request{Op: "list availability", Path: "/zones/" + z + "/products/servers/availability", Query: q}, nil)
+		avail, err := a.C.Do(ctx, providers.Request{Op: "list availability", Path: "/zones/" + z + "/products/servers/availability", Query: q}, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -70,7 +65,7 @@ func (a *Adapter) ListOffers(ctx context.Context) ([]providers.Offer, error) {
 		}
 		out = append(out, offers...)
 	}
-	return a.cfg.Normalized(out, nil)
+	return a.Cfg.Normalized(out, nil)
 }
 
 // DecodeOffers turns one zone's server types and availability into
@@ -209,7 +204,7 @@ func (a *Adapter) Create(ctx context.Context, req providers.CreateRequest) (prov
 	if img == "" {
 		img = defaultImage
 	}
-	body := map[string]any{"name": req.Name, "commercial_type": req.Offer.SKU, "image": img, "project": a.cfg.Cred("project_id"),
+	body := map[string]any{"name": req.Name, "commercial_type": req.Offer.SKU, "image": img, "project": a.Cfg.Cred("project_id"),
 		"dynamic_ip_required": true}
 	if req.SSHPublicKey != "" {
 		body["tags"] = []string{"AUTHORIZED_KEY=" + strings.ReplaceAll(req.SSHPublicKey, " ", "_")}
@@ -218,7 +213,7 @@ func (a *Adapter) Create(ctx context.Context, req providers.CreateRequest) (prov
 		Server server `json:"server"`
 	}
 	zone := req.Offer.Region
-	if _, err := a.c.Do(ctx, providers.Request{Op: "create server", Method: http.MethodPost, Path: "/zones/" + zone + "/servers", Body: body}, &out); err != nil {
+	if _, err := a.C.Do(ctx, providers.Request{Op: "create server", Method: http.MethodPost, Path: "/zones/" + zone + "/servers", Body: body}, &out); err != nil {
 		return providers.Instance{}, err
 	}
 	if out.Server.ID == "" {
@@ -237,7 +232,7 @@ func (a *Adapter) action(ctx context.Context, id, action string) error {
 	if err != nil {
 		return err
 	}
-	_, err = a.c.Do(ctx, providers.Request{Op: action, Method: http.MethodPost, Path: "/zones/" + zone + "/servers/" + uuid + "/action",
+	_, err = a.C.Do(ctx, providers.Request{Op: action, Method: http.MethodPost, Path: "/zones/" + zone + "/servers/" + uuid + "/action",
 		Body: map[string]string{"action": action}}, nil)
 	return err
 }
@@ -262,7 +257,7 @@ func (a *Adapter) Instance(ctx context.Context, id string) (providers.Instance, 
 	var out struct {
 		Server server `json:"server"`
 	}
-	if _, err := a.c.Do(ctx, providers.Request{Op: "get server", Path: "/zones/" + zone + "/servers/" + uuid}, &out); err != nil {
+	if _, err := a.C.Do(ctx, providers.Request{Op: "get server", Path: "/zones/" + zone + "/servers/" + uuid}, &out); err != nil {
 		return providers.Instance{}, err
 	}
 	return out.Server.normal(zone), nil

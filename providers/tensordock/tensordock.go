@@ -37,26 +37,22 @@ const (
 
 // Adapter talks to TensorDock.
 type Adapter struct {
-	c   *providers.Client
-	cfg providers.Config
+	providers.Base
 }
 
 // New builds the adapter; the credentials are "api_key" and "api_token".
 func New(cfg providers.Config) *Adapter {
 	c := providers.NewClient(ID, DefaultBaseURL, cfg)
-	return &Adapter{c: c, cfg: cfg}
+	return &Adapter{Base: providers.Base{C: c, Cfg: cfg}}
 }
-
-// Provider implements providers.Adapter.
-func (a *Adapter) Provider() string { return ID }
 
 // ListOffers reads the host nodes (a public call).
 func (a *Adapter) ListOffers(ctx context.Context) ([]providers.Offer, error) {
-	body, err := a.c.Do(ctx, providers.Request{Op: "list host nodes", Path: "/client/deploy/hostnodes"}, nil)
+	body, err := a.C.Do(ctx, providers.Request{Op: "list host nodes", Path: "/client/deploy/hostnodes"}, nil)
 	if err != nil {
 		return nil, err
 	}
-	return a.cfg.Normalized(DecodeOffers(body))
+	return a.Cfg.Normalized(DecodeOffers(body))
 }
 
 type resource struct {
@@ -148,9 +144,9 @@ func DecodeOffers(body []byte) ([]providers.Offer, error) {
 // form sends an account call with the credentials as form fields; the API
 // answers {"success": false, "error": "…"} for refusals.
 func (a *Adapter) form(ctx context.Context, op, path string, f url.Values, out any) error {
-	f.Set("api_key", a.cfg.Cred("api_key"))
-	f.Set("api_token", a.cfg.Cred("api_token"))
-	raw, err := a.c.Do(ctx, providers.Request{Op: op, Method: http.MethodPost, Path: path, Form: f}, nil)
+	f.Set("api_key", a.Cfg.Cred("api_key"))
+	f.Set("api_token", a.Cfg.Cred("api_token"))
+	raw, err := a.C.Do(ctx, providers.Request{Op: op, Method: http.MethodPost, Path: path, Form: f}, nil)
 	if err != nil {
 		return err
 	}

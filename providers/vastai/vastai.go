@@ -35,27 +35,23 @@ var search = map[string]any{
 
 // Adapter talks to Vast.ai.
 type Adapter struct {
-	c   *providers.Client
-	cfg providers.Config
+	providers.Base
 }
 
 // New builds the adapter; the credential is "api_key".
 func New(cfg providers.Config) *Adapter {
 	c := providers.NewClient(ID, DefaultBaseURL, cfg)
 	c.Auth = providers.Bearer(cfg.Cred("api_key"))
-	return &Adapter{c: c, cfg: cfg}
+	return &Adapter{Base: providers.Base{C: c, Cfg: cfg}}
 }
-
-// Provider implements providers.Adapter.
-func (a *Adapter) Provider() string { return ID }
 
 // ListOffers searches the marketplace.
 func (a *Adapter) ListOffers(ctx context.Context) ([]providers.Offer, error) {
-	body, err := a.c.Do(ctx, providers.Request{Op: "search offers", Method: http.MethodPost, Path: "/bundles/", Body: search}, nil)
+	body, err := a.C.Do(ctx, providers.Request{Op: "search offers", Method: http.MethodPost, Path: "/bundles/", Body: search}, nil)
 	if err != nil {
 		return nil, err
 	}
-	return a.cfg.Normalized(DecodeOffers(body))
+	return a.Cfg.Normalized(DecodeOffers(body))
 }
 
 // DecodeOffers turns a search answer into offers. gpu_ram and cpu_ram are
@@ -141,7 +137,7 @@ func (a *Adapter) Create(ctx context.Context, req providers.CreateRequest) (prov
 		Error       string `json:"error"`
 		Msg         string `json:"msg"`
 	}
-	if _, err := a.c.Do(ctx, providers.Request{Op: "accept ask", Method: http.MethodPut, Path: "/asks/" + url.PathEscape(req.Offer.SKU) + "/", Body: body}, &out); err != nil {
+	if _, err := a.C.Do(ctx, providers.Request{Op: "accept ask", Method: http.MethodPut, Path: "/asks/" + url.PathEscape(req.Offer.SKU) + "/", Body: body}, &out); err != nil {
 		return providers.Instance{}, err
 	}
 	if !out.Success || out.NewContract == 0 {
@@ -163,14 +159,14 @@ func (a *Adapter) Start(ctx context.Context, id string) error { return a.state(c
 func (a *Adapter) Stop(ctx context.Context, id string) error { return a.state(ctx, id, "stopped") }
 
 func (a *Adapter) state(ctx context.Context, id, st string) error {
-	_, err := a.c.Do(ctx, providers.Request{Op: "set state " + st, Method: http.MethodPut, Path: "/instances/" + url.PathEscape(id) + "/",
+	_, err := a.C.Do(ctx, providers.Request{Op: "set state " + st, Method: http.MethodPut, Path: "/instances/" + url.PathEscape(id) + "/",
 		Body: map[string]string{"state": st}}, nil)
 	return err
 }
 
 // Terminate destroys an instance.
 func (a *Adapter) Terminate(ctx context.Context, id string) error {
-	_, err := a.c.Do(ctx, providers.Request{Op: "destroy instance", Method: http.MethodDelete, Path: "/instances/" + url.PathEscape(id) + "/"}, nil)
+	_, err := a.C.Do(ctx, providers.Request{Op: "destroy instance", Method: http.MethodDelete, Path: "/instances/" + url.PathEscape(id) + "/"}, nil)
 	return err
 }
 
@@ -187,7 +183,7 @@ func (a *Adapter) Instance(ctx context.Context, id string) (providers.Instance, 
 			DPH      float64 `json:"dph_total"`
 		} `json:"instances"`
 	}
-	if _, err := a.c.Do(ctx, providers.Request{Op: "get instance", Path: "/instances/" + url.PathEscape(id) + "/"}, &out); err != nil {
+	if _, err := a.C.Do(ctx, providers.Request{Op: "get instance", Path: "/instances/" + url.PathEscape(id) + "/"}, &out); err != nil {
 		return providers.Instance{}, err
 	}
 	v := out.Instances

@@ -30,27 +30,23 @@ const defaultOS = 1743
 
 // Adapter talks to Vultr.
 type Adapter struct {
-	c   *providers.Client
-	cfg providers.Config
+	providers.Base
 }
 
 // New builds the adapter; the credential is "api_key".
 func New(cfg providers.Config) *Adapter {
 	c := providers.NewClient(ID, DefaultBaseURL, cfg)
 	c.Auth = providers.Bearer(cfg.Cred("api_key"))
-	return &Adapter{c: c, cfg: cfg}
+	return &Adapter{Base: providers.Base{C: c, Cfg: cfg}}
 }
-
-// Provider implements providers.Adapter.
-func (a *Adapter) Provider() string { return ID }
 
 // ListOffers reads the GPU plans.
 func (a *Adapter) ListOffers(ctx context.Context) ([]providers.Offer, error) {
-	body, err := a.c.Do(ctx, providers.Request{Op: "list plans", Path: "/plans", Query: url.Values{"type": {"vcg"}, "per_page": {"500"}}}, nil)
+	body, err := a.C.Do(ctx, providers.Request{Op: "list plans", Path: "/plans", Query: url.Values{"type": {"vcg"}, "per_page": {"500"}}}, nil)
 	if err != nil {
 		return nil, err
 	}
-	return a.cfg.Normalized(DecodeOffers(body))
+	return a.Cfg.Normalized(DecodeOffers(body))
 }
 
 // gpuNames maps Vultr's gpu_type to a GPU spelling CanonicalGPU reads.
@@ -153,7 +149,7 @@ func (a *Adapter) Create(ctx context.Context, req providers.CreateRequest) (prov
 	var out struct {
 		Instance instance `json:"instance"`
 	}
-	if _, err := a.c.Do(ctx, providers.Request{Op: "create instance", Method: http.MethodPost, Path: "/instances", Body: body}, &out); err != nil {
+	if _, err := a.C.Do(ctx, providers.Request{Op: "create instance", Method: http.MethodPost, Path: "/instances", Body: body}, &out); err != nil {
 		return providers.Instance{}, err
 	}
 	if out.Instance.ID == "" {
@@ -181,13 +177,13 @@ func (a *Adapter) Stop(ctx context.Context, id string) error {
 }
 
 func (a *Adapter) action(ctx context.Context, op, id, suffix string) error {
-	_, err := a.c.Do(ctx, providers.Request{Op: op, Method: http.MethodPost, Path: "/instances/" + url.PathEscape(id) + suffix}, nil)
+	_, err := a.C.Do(ctx, providers.Request{Op: op, Method: http.MethodPost, Path: "/instances/" + url.PathEscape(id) + suffix}, nil)
 	return err
 }
 
 // Terminate deletes an instance.
 func (a *Adapter) Terminate(ctx context.Context, id string) error {
-	_, err := a.c.Do(ctx, providers.Request{Op: "delete instance", Method: http.MethodDelete, Path: "/instances/" + url.PathEscape(id)}, nil)
+	_, err := a.C.Do(ctx, providers.Request{Op: "delete instance", Method: http.MethodDelete, Path: "/instances/" + url.PathEscape(id)}, nil)
 	return err
 }
 
@@ -196,7 +192,7 @@ func (a *Adapter) Instance(ctx context.Context, id string) (providers.Instance, 
 	var out struct {
 		Instance instance `json:"instance"`
 	}
-	if _, err := a.c.Do(ctx, providers.Request{Op: "get instance", Path: "/instances/" + url.PathEscape(id)}, &out); err != nil {
+	if _, err := a.C.Do(ctx, providers.Request{Op: "get instance", Path: "/instances/" + url.PathEscape(id)}, &out); err != nil {
 		return providers.Instance{}, err
 	}
 	return out.Instance.normal(), nil
