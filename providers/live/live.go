@@ -24,6 +24,7 @@ import (
 	"github.com/gpubroker/pod/providers/latitude"
 	"github.com/gpubroker/pod/providers/oci"
 	"github.com/gpubroker/pod/providers/ovhcloud"
+	"github.com/gpubroker/pod/providers/paperspace"
 	"github.com/gpubroker/pod/providers/runpod"
 	"github.com/gpubroker/pod/providers/salad"
 	"github.com/gpubroker/pod/providers/scaleway"
@@ -52,6 +53,7 @@ func constructors() map[string]func(providers.Config) providers.Adapter {
 		latitude.ID:     func(c providers.Config) providers.Adapter { return latitude.New(c) },
 		oci.ID:          func(c providers.Config) providers.Adapter { return oci.New(c) },
 		ovhcloud.ID:     func(c providers.Config) providers.Adapter { return ovhcloud.New(c) },
+		paperspace.ID:   func(c providers.Config) providers.Adapter { return paperspace.New(c) },
 		runpod.ID:       func(c providers.Config) providers.Adapter { return runpod.New(c) },
 		salad.ID:        func(c providers.Config) providers.Adapter { return salad.New(c) },
 		scaleway.ID:     func(c providers.Config) providers.Adapter { return scaleway.New(c) },
