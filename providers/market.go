@@ -53,11 +53,14 @@ func (m *Market) For(ctx context.Context, tenantID string, live bool) (*Aggregat
 		m.built[tenantID] = liveEntry{agg: a}
 		return a, nil
 	}
+	// The fingerprint is read first: credentials changing during the build
+	// then cost one needless rebuild at worst, never a stale aggregator.
+	fp := m.credentials(tenantID)
 	a, err := m.live.Build(ctx, tenantID)
 	if err != nil {
 		return nil, err
 	}
-	m.built[tenantID] = liveEntry{agg: a, credentials: m.credentials(tenantID)}
+	m.built[tenantID] = liveEntry{agg: a, credentials: fp}
 	return a, nil
 }
 
