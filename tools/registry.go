@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"reflect"
 	"sort"
 	"strings"
 	"time"
@@ -122,6 +123,8 @@ func Register[In, Out any](r *Registry, d Def[In, Out]) error {
 	e.handle = func(ctx context.Context, c *Call, in any) (any, error) { return d.Handle(ctx, c, in.(*In)) }
 	if d.Redact != nil {
 		e.redact = func(in any) any { return d.Redact(in.(*In)) }
+	} else if fields := taggedSecrets(reflect.TypeFor[In]()); len(fields) > 0 {
+		e.redact = func(in any) any { return redactFields(in.(*In), fields) }
 	}
 	if d.AuditResult != nil {
 		e.result = func(out any) any {
@@ -363,11 +366,7 @@ func (r *Registry) audit(req Request, c *Call, e *entry, in any, res Result, sta
 	case e.redact != nil:
 		rec.Input = audit.JSON(e.redact(in))
 	default:
-		if red := redactTagged(in); red != in {
-			rec.Input = audit.JSON(red)
-		} else {
-			rec.Input = compact(req.Input)
-		}
+		rec.Input = compact(req.Input)
 	}
 	if res.Err != nil {
 		rec.Error = res.Err.Error()

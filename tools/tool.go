@@ -165,30 +165,31 @@ func (d *Def[In, Out]) meta() (Meta, error) {
 		InputSchema: inSchema, OutputSchema: outSchema}, nil
 }
 
-// redactTagged returns a copy of *in with string fields tagged
-// audit:"redact" replaced, or in itself when it has none.
-func redactTagged(in any) any {
-	v := reflect.ValueOf(in)
-	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
-		return in
+// taggedSecrets lists the string fields of struct type t tagged
+// audit:"redact". It runs once per tool, at registration, so an audit
+// record costs no reflection.
+func taggedSecrets(t reflect.Type) []int {
+	if t.Kind() != reflect.Struct {
+		return nil
 	}
-	t := v.Elem().Type()
-	var cp reflect.Value
+	var out []int
 	for i := range t.NumField() {
-		f := t.Field(i)
-		if f.Tag.Get("audit") != "redact" || f.Type.Kind() != reflect.String {
-			continue
-		}
-		if !cp.IsValid() {
-			cp = reflect.New(t)
-			cp.Elem().Set(v.Elem())
-		}
-		if cp.Elem().Field(i).String() != "" {
-			cp.Elem().Field(i).SetString("[redacted]")
+		if f := t.Field(i); f.Tag.Get("audit") == "redact" && f.Type.Kind() == reflect.String {
+			out = append(out, i)
 		}
 	}
-	if cp.IsValid() {
-		return cp.Interface()
+	return out
+}
+
+// redactFields returns a copy of *in with the given string fields, where
+// set, replaced by [redacted].
+func redactFields[In any](in *In, fields []int) any {
+	cp := *in
+	v := reflect.ValueOf(&cp).Elem()
+	for _, i := range fields {
+		if v.Field(i).String() != "" {
+			v.Field(i).SetString("[redacted]")
+		}
 	}
-	return in
+	return &cp
 }
