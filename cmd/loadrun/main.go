@@ -39,7 +39,8 @@ func main() {
 
 func run() error {
 	// The run raises the rate limit to its highest, a million calls a minute.
-	duration := flag.Duration("d", 3*time.Second, "wrk duration per target")
+	duration := flag.Duration("d", 3*time.Second, "wrk duration per target and round")
+	rounds := flag.Int("rounds", 3, "rounds of bare then REST runs per target; the median ratio is reported")
 	conns := flag.Int("c", 32, "wrk connections")
 	calls := flag.Int("mcp-calls", 2000, "sequential MCP tools/call requests")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of one REST run to this file")
@@ -81,7 +82,7 @@ func run() error {
 		if tg.tool == *profileTool {
 			profile = *cpuProfile
 		}
-		if err := compare(real, tg.tool, tg.path, token, *conns, *duration, profile); err != nil {
+		if err := compare(real, tg.tool, tg.path, token, *conns, *duration, max(*rounds, 1), profile); err != nil {
 			return err
 		}
 	}
@@ -94,9 +95,11 @@ func run() error {
 	return nil
 }
 
-// compare runs wrk against a REST route and against a bare net/http
-// handler serving the bytes that route answered, in the same run.
-func compare(real, tool, path, token string, conns int, d time.Duration, cpuProfile string) error {
+// compare runs wrk against a bare net/http handler serving the bytes a
+// REST route answered and then against the route, in turns, and reports
+// each round and the median ratio: on a small machine one pair of runs
+// swings by several percent, alternating rounds evens out the drift.
+func compare(real, tool, path, token string, conns int, d time.Duration, rounds int, cpuProfile string) error {
 	body, err := fetch(real+path, token)
 	if err != nil {
 		return err
@@ -108,28 +111,43 @@ func compare(real, tool, path, token string, conns int, d time.Duration, cpuProf
 	if err != nil {
 		return err
 	}
-	fmt.Printf("REST: GET %s (%d bytes), wrk -c%d -d%s\n", path, len(body), conns, d)
-	bareRPS, err := wrk(bare+path, token, conns, d)
-	if err != nil {
-		return err
-	}
-	if cpuProfile != "" {
-		f, err := os.Create(cpuProfile)
+	fmt.Printf("REST: GET %s (%d bytes), wrk -c%d -d%s, %d rounds\n", path, len(body), conns, d, rounds)
+	ratios := make([]float64, 0, rounds)
+	for round := range rounds {
+		bareRPS, err := wrk(bare+path, token, conns, d)
 		if err != nil {
 			return err
 		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
+		realRPS, err := profiled(cpuProfile, round == 0, func() (float64, error) { return wrk(real+path, token, conns, d) })
+		if err != nil {
 			return err
 		}
+		ratios = append(ratios, realRPS/bareRPS)
+		fmt.Printf("  round %d: bare net/http handler %9.0f req/s, %-12s over REST %9.0f req/s (%.0f%% of bare)\n",
+			round+1, bareRPS, tool, realRPS, 100*realRPS/bareRPS)
 	}
-	realRPS, err := wrk(real+path, token, conns, d)
-	pprof.StopCPUProfile()
-	if err != nil {
-		return err
-	}
-	fmt.Printf("  bare net/http handler  %9.0f req/s\n  %-12s over REST %9.0f req/s  (%.0f%% of bare)\n", bareRPS, tool, realRPS, 100*realRPS/bareRPS)
+	sort.Float64s(ratios)
+	fmt.Printf("  %-12s over REST: median %.0f%% of bare (range %.0f–%.0f%%)\n", tool,
+		100*ratios[len(ratios)/2], 100*ratios[0], 100*ratios[len(ratios)-1])
 	return nil
+}
+
+// profiled runs fn, under the CPU profiler writing to file when on and a
+// file is named.
+func profiled(file string, on bool, fn func() (float64, error)) (float64, error) {
+	if file == "" || !on {
+		return fn()
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return 0, err
+	}
+	defer pprof.StopCPUProfile()
+	return fn()
 }
 
 func serve(h http.Handler) (string, error) {
