@@ -22,6 +22,7 @@ import (
 	"github.com/gpubroker/pod/audit"
 	"github.com/gpubroker/pod/auth"
 	"github.com/gpubroker/pod/mcp"
+	"github.com/gpubroker/pod/mode"
 	"github.com/gpubroker/pod/params"
 	"github.com/gpubroker/pod/providers"
 	"github.com/gpubroker/pod/secrets"
@@ -123,10 +124,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		st.Close()
 		return nil, err
 	}
+	var weights providers.WeightsMemo
 	tools.RegisterOffers(a.Tools, tools.OfferServices{Markets: a.Market, Prices: st,
-		Weights: func(ctx context.Context, tenantID string) providers.Weights {
-			t, _ := a.Tenants.Lookup(ctx, tenantID)
-			return providers.WeightsFrom(a.Params.Snapshot(), tenantID, t.Mode)
+		Weights: func(tenantID string, m mode.Mode) providers.Weights {
+			return weights.From(a.Params.Snapshot(), tenantID, m)
 		}})
 	a.MCP = mcp.NewServer(a.Tools, cfg.Version, log)
 	return a, nil

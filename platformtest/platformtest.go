@@ -16,6 +16,7 @@ import (
 	"github.com/gpubroker/pod/auth"
 	"github.com/gpubroker/pod/dbtest"
 	"github.com/gpubroker/pod/fault"
+	"github.com/gpubroker/pod/mode"
 	"github.com/gpubroker/pod/params"
 	"github.com/gpubroker/pod/providers"
 	"github.com/gpubroker/pod/providers/sandbox"
@@ -103,7 +104,9 @@ func New(t testing.TB, backend string) *Platform {
 	market := providers.NewMarket(providers.NewAggregator(sandbox.Adapters(sims),
 		providers.Options{Mode: "sandbox", Settings: providers.SettingsFrom(ps.Snapshot()), Recorder: st}), providers.LiveBuilder{})
 	t.Cleanup(market.Close)
-	tools.RegisterOffers(reg, tools.OfferServices{Markets: market, Prices: st})
+	var weights providers.WeightsMemo
+	tools.RegisterOffers(reg, tools.OfferServices{Markets: market, Prices: st,
+		Weights: func(tenantID string, m mode.Mode) providers.Weights { return weights.From(ps.Snapshot(), tenantID, m) }})
 	return &Platform{Store: st, Params: ps, Tenants: ts, Audit: w, Identity: id, Registry: reg, Market: market,
 		Tokens: Tokens{"op": Operator, "acme-admin": AcmeAdmin, "acme-user": AcmeUser}}
 }

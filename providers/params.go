@@ -1,6 +1,9 @@
 package providers
 
 import (
+	"sync"
+	"sync/atomic"
+
 	"github.com/gpubroker/pod/mode"
 	"github.com/gpubroker/pod/params"
 )
@@ -34,11 +37,32 @@ func SettingsFrom(s *params.Snapshot) Settings {
 	}
 }
 
-// WeightsFrom reads a tenant's default TOPSIS weights.
-func WeightsFrom(s *params.Snapshot, tenantID string, m mode.Mode) Weights {
-	w, err := ParseWeights(s.String(tenantID, m, "providers.topsis_weights"))
-	if err != nil {
-		return DefaultWeights
+// WeightsMemo reads default TOPSIS weights from parameters, parsing each
+// distinct setting once rather than on every listing. The zero value is
+// ready; it is safe for concurrent use.
+type WeightsMemo struct {
+	parsed sync.Map // raw parameter value → Weights
+	size   atomic.Int64
+}
+
+// maxMemoWeights bounds a WeightsMemo: past it, the memo starts over.
+const maxMemoWeights = 256
+
+// From reads a tenant's default TOPSIS weights. The answer is
+// shared: callers must not change it.
+func (w *WeightsMemo) From(s *params.Snapshot, tenantID string, m mode.Mode) Weights {
+	raw := s.String(tenantID, m, "providers.topsis_weights")
+	if v, ok := w.parsed.Load(raw); ok {
+		return v.(Weights)
 	}
-	return w
+	parsed, err := ParseWeights(raw)
+	if err != nil {
+		parsed = DefaultWeights
+	}
+	if w.size.Add(1) > maxMemoWeights {
+		w.parsed.Clear()
+		w.size.Store(1)
+	}
+	w.parsed.Store(raw, parsed)
+	return parsed
 }

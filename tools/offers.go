@@ -53,10 +53,12 @@ func (in *ListOffersInput) Validate() error {
 
 var pricings = []string{"on_demand", "spot"}
 
-// gpuNames and providerIDs are the valid filter values, listed once.
+// The valid filter values, listed once.
 var (
-	gpuNames    = providers.GPUNames()
-	providerIDs = supportedIDs()
+	gpuNames          = providers.GPUNames()
+	providerIDs       = supportedIDs()
+	availabilityNames = names(providers.Availabilities)
+	sortKeyNames      = names(providers.SortKeys)
 )
 
 func supportedIDs() []string {
@@ -105,13 +107,13 @@ func (in *ListOffersInput) query(defaults providers.Weights) (providers.Query, e
 	add(p)
 	q.Regions = providers.ParseList(in.Region)
 	var avail []string
-	avail, p = oneOf("availability", in.Availability, names(providers.Availabilities))
+	avail, p = oneOf("availability", in.Availability, availabilityNames)
 	add(p)
 	for _, a := range avail {
 		q.Availability = append(q.Availability, providers.Availability(a))
 	}
 	if in.Sort != "" {
-		_, p = oneOf("sort", in.Sort, names(providers.SortKeys))
+		_, p = oneOf("sort", in.Sort, sortKeyNames)
 		add(p)
 		q.Sort = providers.SortKey(in.Sort)
 	}
@@ -269,15 +271,16 @@ type PriceSeries struct {
 type OfferServices struct {
 	Markets Markets
 	Prices  PriceHistory
-	// Weights returns the default TOPSIS weights (from parameters).
-	Weights func(ctx context.Context, tenantID string) providers.Weights
+	// Weights returns a tenant's default TOPSIS weights in a mode (from
+	// parameters); the answer is shared and must not be changed.
+	Weights func(tenantID string, m mode.Mode) providers.Weights
 }
 
 // RegisterOffers registers the offer and provider toolset.
 func RegisterOffers(r *Registry, s OfferServices) {
 	weights := func(ctx context.Context, c *Call) providers.Weights {
 		if s.Weights != nil {
-			return s.Weights(ctx, c.Tenant.ID)
+			return s.Weights(c.Tenant.ID, c.Tenant.Mode)
 		}
 		return providers.DefaultWeights
 	}
