@@ -110,18 +110,21 @@ func TOPSIS(cols [][]float64, weights []float64, benefit []bool, scores []float6
 		if w == 0 {
 			continue
 		}
-		ss := 0.0
+		// One pass finds the column's norm and its extremes.
+		ss, lo, hi := 0.0, math.Inf(1), math.Inf(-1)
 		for _, x := range col {
 			ss += x * x
+			if x < lo {
+				lo = x
+			}
+			if x > hi {
+				hi = x
+			}
 		}
 		if ss == 0 || math.IsInf(ss, 0) || math.IsNaN(ss) {
 			continue
 		}
 		k := w / math.Sqrt(ss)
-		lo, hi := math.Inf(1), math.Inf(-1)
-		for _, x := range col {
-			lo, hi = math.Min(lo, x), math.Max(hi, x)
-		}
 		best, worst := hi*k, lo*k
 		if !benefit[j] {
 			best, worst = worst, best
@@ -185,29 +188,37 @@ func Score(offers []Offer, w Weights, reliability func(provider string) float64)
 
 // scoreEach scores m offers reached through at; spot uses the spot price
 // as the price.
-func scoreEach(m int, at func(int) *Offer, spot bool, w Weights, reliability func(provider string) float64) ([]float64, error) {
+func scoreEach(m int, get func(int) *Offer, spot bool, w Weights, reliability func(provider string) float64) ([]float64, error) {
 	if err := w.Validate(); err != nil {
 		return nil, err
 	}
-	var crits []Criterion
-	for _, c := range Criteria {
+	// at[j] is the position in Criteria of the j-th weighted criterion.
+	var at []int
+	for k, c := range Criteria {
 		if w[c] > 0 {
-			crits = append(crits, c)
+			at = append(at, k)
 		}
 	}
-	backing := make([]float64, m*len(crits))
-	cols := make([][]float64, len(crits))
-	weights := make([]float64, len(crits))
-	benefit := make([]bool, len(crits))
-	for j, c := range crits {
+	n := len(at)
+	backing := make([]float64, m*n)
+	cols := make([][]float64, n)
+	weights := make([]float64, n)
+	benefit := make([]bool, n)
+	needRel := false
+	for j, k := range at {
+		c := Criteria[k]
 		cols[j], weights[j], benefit[j] = backing[j*m:(j+1)*m], w[c], c.Benefit()
+		needRel = needRel || c == CritReliability
 	}
-	// One pass over the offers fills every column, with one GPU lookup per
-	// offer and one reliability call per provider.
+	// One pass over the offers fills every column: each offer's values are
+	// computed once, in Criteria order, with one GPU lookup per run of the
+	// same model and one reliability call per provider.
 	relCache := map[string]float64{}
 	lastGPU, lastTFLOPS := "", 0.0
+	lastProvider, lastRel := "", 1.0
+	var vals [6]float64 // indexed like Criteria
 	for i := 0; i < m; i++ {
-		o := at(i)
+		o := get(i)
 		price := o.PriceHour
 		if spot {
 			price = o.SpotPriceHour
@@ -219,22 +230,12 @@ func scoreEach(m int, at func(int) *Offer, spot bool, w Weights, reliability fun
 			}
 		}
 		tflops := lastTFLOPS * float64(o.GPUCount)
-		for j, c := range crits {
-			var v float64
-			switch c {
-			case CritPrice:
-				v = price
-			case CritGPUMemory:
-				v = float64(o.GPUMemoryGB * o.GPUCount)
-			case CritPerformance:
-				v = tflops
-			case CritPricePerformance:
-				if price > 0 {
-					v = tflops / price
-				}
-			case CritAvailability:
-				v = float64(o.Availability.Rank())
-			case CritReliability:
+		vals[0], vals[1], vals[2], vals[3], vals[4] = price, float64(o.GPUMemoryGB*o.GPUCount), tflops, 0, float64(o.Availability.Rank())
+		if price > 0 {
+			vals[3] = tflops / price
+		}
+		if needRel {
+			if o.Provider != lastProvider {
 				r, ok := relCache[o.Provider]
 				if !ok {
 					r = 1
@@ -243,9 +244,12 @@ func scoreEach(m int, at func(int) *Offer, spot bool, w Weights, reliability fun
 					}
 					relCache[o.Provider] = r
 				}
-				v = r
+				lastProvider, lastRel = o.Provider, r
 			}
-			cols[j][i] = v
+			vals[5] = lastRel
+		}
+		for j, k := range at {
+			cols[j][i] = vals[k]
 		}
 	}
 	scores := make([]float64, m)
