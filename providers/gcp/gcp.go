@@ -44,26 +44,26 @@ const computeEngine = "services/6F81-5844-456A"
 const maxPages = 20
 
 type machine struct {
-	gpu      string
-	count    int
-	vcpu     int
-	ramGB    float64
-	family   string // core/RAM SKU prefix: "A3 Instance", "N1 Predefined Instance"
-	gpuSKU   string // GPU SKU description prefix
-	attached bool   // GPUs attached to an N1 machine rather than built in
+	gpu    string
+	count  int
+	vcpu   int
+	ramGB  float64
+	family string // core/RAM SKU prefix: "A3 Instance", "N1 Predefined Instance"
+	gpuSKU string // GPU SKU description prefix
+	attach string // accelerator type attached to an N1 machine; "" when the GPUs are built in
 }
 
 // machines are the GPU machine types priced, as Google documents them.
 var machines = map[string]machine{
-	"a3-highgpu-8g":  {"H100-SXM-80GB", 8, 208, 1872, "A3 Instance", "Nvidia H100 80GB GPU", false},
-	"a3-highgpu-1g":  {"H100-SXM-80GB", 1, 26, 234, "A3 Instance", "Nvidia H100 80GB GPU", false},
-	"a2-highgpu-1g":  {"A100-SXM-40GB", 1, 12, 85, "A2 Instance", "Nvidia Tesla A100 GPU", false},
-	"a2-highgpu-8g":  {"A100-SXM-40GB", 8, 96, 680, "A2 Instance", "Nvidia Tesla A100 GPU", false},
-	"a2-ultragpu-1g": {"A100-SXM-80GB", 1, 12, 170, "A2 Instance", "Nvidia A100 80GB GPU", false},
-	"a2-ultragpu-8g": {"A100-SXM-80GB", 8, 96, 1360, "A2 Instance", "Nvidia A100 80GB GPU", false},
-	"g2-standard-4":  {"L4-PCIE-24GB", 1, 4, 16, "G2 Instance", "Nvidia L4 GPU", false},
-	"g2-standard-48": {"L4-PCIE-24GB", 4, 48, 192, "G2 Instance", "Nvidia L4 GPU", false},
-	"n1-standard-8":  {"T4-PCIE-16GB", 1, 8, 30, "N1 Predefined Instance", "Nvidia Tesla T4 GPU", true},
+	"a3-highgpu-8g":  {"H100-SXM-80GB", 8, 208, 1872, "A3 Instance", "Nvidia H100 80GB GPU", ""},
+	"a3-highgpu-1g":  {"H100-SXM-80GB", 1, 26, 234, "A3 Instance", "Nvidia H100 80GB GPU", ""},
+	"a2-highgpu-1g":  {"A100-SXM-40GB", 1, 12, 85, "A2 Instance", "Nvidia Tesla A100 GPU", ""},
+	"a2-highgpu-8g":  {"A100-SXM-40GB", 8, 96, 680, "A2 Instance", "Nvidia Tesla A100 GPU", ""},
+	"a2-ultragpu-1g": {"A100-SXM-80GB", 1, 12, 170, "A2 Instance", "Nvidia A100 80GB GPU", ""},
+	"a2-ultragpu-8g": {"A100-SXM-80GB", 8, 96, 1360, "A2 Instance", "Nvidia A100 80GB GPU", ""},
+	"g2-standard-4":  {"L4-PCIE-24GB", 1, 4, 16, "G2 Instance", "Nvidia L4 GPU", ""},
+	"g2-standard-48": {"L4-PCIE-24GB", 4, 48, 192, "G2 Instance", "Nvidia L4 GPU", ""},
+	"n1-standard-8":  {"T4-PCIE-16GB", 1, 8, 30, "N1 Predefined Instance", "Nvidia Tesla T4 GPU", "nvidia-tesla-t4"},
 }
 
 // Adapter talks to Google Cloud.
@@ -308,8 +308,8 @@ func (a *Adapter) Create(ctx context.Context, req providers.CreateRequest) (prov
 		"networkInterfaces": []any{map[string]any{"network": "global/networks/default", "accessConfigs": []any{map[string]string{"type": "ONE_TO_ONE_NAT"}}}},
 		"scheduling":        sched,
 		"metadata":          map[string]any{"items": []any{map[string]string{"key": "ssh-keys", "value": "gpubroker:" + req.SSHPublicKey}}}}
-	if m.attached {
-		body["guestAccelerators"] = []any{map[string]any{"acceleratorType": "zones/" + zone + "/acceleratorTypes/nvidia-tesla-t4", "acceleratorCount": m.count}}
+	if m.attach != "" {
+		body["guestAccelerators"] = []any{map[string]any{"acceleratorType": "zones/" + zone + "/acceleratorTypes/" + m.attach, "acceleratorCount": m.count}}
 	}
 	if _, err := a.compute.Do(ctx, providers.Request{Op: "insert instance", Method: http.MethodPost, Path: a.instances(zone), Body: body}, nil); err != nil {
 		return providers.Instance{}, err
