@@ -165,8 +165,9 @@ func (a *App) watch(ctx context.Context) error {
 		set := providers.SettingsFrom(a.Params.Snapshot())
 		a.Market.Each(func(ag *providers.Aggregator) { ag.SetSettings(set) })
 		// A tenant whose LIVE credentials changed gets a new aggregator on
-		// next use; the others keep their breakers and cached offers.
-		a.Market.Resync()
+		// next use, one back in SANDBOX loses its own; the others keep
+		// their breakers and cached offers.
+		a.Market.Resync(ctx)
 	})
 }
 

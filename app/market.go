@@ -13,6 +13,7 @@ import (
 	"github.com/gpubroker/pod/providers"
 	"github.com/gpubroker/pod/providers/live"
 	"github.com/gpubroker/pod/providers/sandbox"
+	"github.com/gpubroker/pod/tenant"
 )
 
 // newMarket builds the SANDBOX aggregator over the simulated providers
@@ -39,7 +40,9 @@ func newMarket(a *App) (*providers.Market, error) {
 			return providers.NewAggregator(ads, providers.Options{Mode: "live", Settings: providers.SettingsFrom(snap),
 				Recorder: a.Store, Logger: a.log.With("mode", "live", "tenant", tenantID)}), nil
 		},
-		Credentials: func(tenantID string) string { return credentialsFingerprint(a.Params.Snapshot(), tenantID) },
+		Credentials: func(ctx context.Context, tenantID string) string {
+			return liveKey(ctx, a.Tenants, a.Params.Snapshot(), tenantID)
+		},
 	}), nil
 }
 
@@ -77,10 +80,14 @@ func liveAdapters(snap *params.Snapshot, tenantID string, hc *http.Client) []pro
 	return out
 }
 
-// credentialsFingerprint digests a tenant's complete LIVE credentials, so
-// a change to any of them (and to nothing else) rebuilds its aggregator.
-// Only the digest is kept.
-func credentialsFingerprint(snap *params.Snapshot, tenantID string) string {
+// liveKey is what a tenant's LIVE aggregator is built from: a digest of
+// its complete LIVE credentials, so that a change to any of them (and to
+// nothing else) rebuilds the aggregator, or "" when the tenant is not in
+// LIVE, so that its aggregator is dropped. Only the digest is kept.
+func liveKey(ctx context.Context, tenants *tenant.Service, snap *params.Snapshot, tenantID string) string {
+	if t, err := tenants.Lookup(ctx, tenantID); err != nil || t.Mode != mode.Live {
+		return ""
+	}
 	creds := liveCredentials(snap, tenantID)
 	h := sha256.New()
 	for _, p := range providers.Supported {

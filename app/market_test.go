@@ -9,8 +9,9 @@ import (
 	"github.com/gpubroker/pod/platformtest"
 )
 
-func TestCredentialsFingerprintFollowsOnlyCompleteLiveCredentials(t *testing.T) {
+func TestLiveKeyFollowsOnlyCompleteLiveCredentialsOfALiveTenant(t *testing.T) {
 	p := platformtest.New(t, "sqlite")
+	ctx := context.Background()
 	set := func(tenant string, m mode.Mode, key, value string) {
 		t.Helper()
 		if _, err := p.Params.Set(context.Background(), platformtest.Operator, params.SetRequest{
@@ -18,13 +19,23 @@ func TestCredentialsFingerprintFollowsOnlyCompleteLiveCredentials(t *testing.T) 
 			t.Fatal(err)
 		}
 	}
-	fp := func() string { return credentialsFingerprint(p.Params.Snapshot(), "acme") }
-	empty := fp()
-
+	fp := func() string { return liveKey(ctx, p.Tenants, p.Params.Snapshot(), "acme") }
+	switchTo := func(m mode.Mode) {
+		t.Helper()
+		if _, err := p.Tenants.SwitchMode(ctx, platformtest.Operator, "acme", m, "acme"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set("acme", mode.Live, "stripe.secret_key", "sk_live_123")
+	set("acme", mode.Live, "stripe.publishable_key", "pk_live_123")
 	set("acme", mode.Live, "providers.lambda.api_key", "secret-1")
+	if fp() != "" {
+		t.Fatal("a SANDBOX tenant has a LIVE key")
+	}
+	switchTo(mode.Live)
 	withLambda := fp()
-	if withLambda == empty {
-		t.Fatal("a complete credential set did not change the fingerprint")
+	if withLambda == "" {
+		t.Fatal("a LIVE tenant with complete credentials has no LIVE key")
 	}
 	if got := len(liveAdapters(p.Params.Snapshot(), "acme", nil)); got != 1 {
 		t.Fatalf("%d LIVE adapters, want lambda alone", got)
@@ -37,7 +48,12 @@ func TestCredentialsFingerprintFollowsOnlyCompleteLiveCredentials(t *testing.T) 
 		t.Fatal("an incomplete set, a SANDBOX key, an unrelated parameter or another tenant changed the fingerprint")
 	}
 	set("acme", mode.Live, "providers.lambda.api_key", "secret-2")
-	if fp() == withLambda {
+	rotated := fp()
+	if rotated == withLambda || rotated == "" {
 		t.Fatal("a rotated key kept the fingerprint")
+	}
+	switchTo(mode.Sandbox)
+	if fp() != "" {
+		t.Fatal("a tenant back in SANDBOX keeps its LIVE key")
 	}
 }

@@ -23,13 +23,15 @@ type liveEntry struct {
 
 // LiveBuilder builds a tenant's LIVE aggregator. Credentials names what
 // the aggregator of a tenant is built from (a fingerprint of the tenant's
-// provider credentials): Resync rebuilds an aggregator only when it
-// changes, so a parameter change elsewhere keeps each tenant's breakers,
-// rate limits and cached offers. A zero LiveBuilder means LIVE has no
-// providers configured.
+// provider credentials), or "" when the tenant no longer runs in LIVE:
+// Resync drops an aggregator only when that changes, so a parameter change
+// elsewhere keeps each tenant's breakers, rate limits and cached offers,
+// and a tenant back in SANDBOX stops calling real providers. Without
+// Credentials every Resync drops every LIVE aggregator. A zero LiveBuilder
+// means LIVE has no providers configured.
 type LiveBuilder struct {
 	Build       func(ctx context.Context, tenantID string) (*Aggregator, error)
-	Credentials func(tenantID string) string
+	Credentials func(ctx context.Context, tenantID string) string
 }
 
 // NewMarket takes the SANDBOX aggregator and the builder of a tenant's
@@ -55,7 +57,7 @@ func (m *Market) For(ctx context.Context, tenantID string, live bool) (*Aggregat
 	}
 	// The fingerprint is read first: credentials changing during the build
 	// then cost one needless rebuild at worst, never a stale aggregator.
-	fp := m.credentials(tenantID)
+	fp := m.credentials(ctx, tenantID)
 	a, err := m.live.Build(ctx, tenantID)
 	if err != nil {
 		return nil, err
@@ -64,18 +66,21 @@ func (m *Market) For(ctx context.Context, tenantID string, live bool) (*Aggregat
 	return a, nil
 }
 
-func (m *Market) credentials(tenantID string) string {
+func (m *Market) credentials(ctx context.Context, tenantID string) string {
 	if m.live.Credentials == nil {
 		return ""
 	}
-	return m.live.Credentials(tenantID)
+	return m.live.Credentials(ctx, tenantID)
 }
 
-// Resync drops the LIVE aggregator of every tenant whose credentials
-// changed since it was built; the next call builds it anew. Call it after
-// parameters reload.
-func (m *Market) Resync() {
-	m.drop(func(id string, e liveEntry) bool { return m.credentials(id) != e.credentials })
+// Resync drops the LIVE aggregator of every tenant that left LIVE or whose
+// credentials changed since it was built; the next LIVE call builds it
+// anew. Call it after parameters and tenants reload.
+func (m *Market) Resync(ctx context.Context) {
+	m.drop(func(id string, e liveEntry) bool {
+		now := m.credentials(ctx, id)
+		return now == "" || now != e.credentials
+	})
 }
 
 // Forget drops a tenant's LIVE aggregator so the next call rebuilds it;

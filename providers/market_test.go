@@ -17,7 +17,7 @@ func TestMarketRebuildsOnlyTheTenantsWhoseCredentialsChanged(t *testing.T) {
 			mu.Unlock()
 			return NewAggregator(nil, Options{Mode: "live"}), nil
 		},
-		Credentials: func(tenantID string) string { mu.Lock(); defer mu.Unlock(); return creds[tenantID] },
+		Credentials: func(_ context.Context, tenantID string) string { mu.Lock(); defer mu.Unlock(); return creds[tenantID] },
 	})
 	t.Cleanup(m.Close)
 	ctx := context.Background()
@@ -35,7 +35,7 @@ func TestMarketRebuildsOnlyTheTenantsWhoseCredentialsChanged(t *testing.T) {
 	}
 
 	t.Run("a reload that changes no credential keeps every aggregator", func(t *testing.T) {
-		m.Resync()
+		m.Resync(ctx)
 		if get("acme") != acme || get("globex") != globex || builds["acme"] != 1 || builds["globex"] != 1 {
 			t.Fatalf("rebuilt without cause: %v", builds)
 		}
@@ -44,7 +44,7 @@ func TestMarketRebuildsOnlyTheTenantsWhoseCredentialsChanged(t *testing.T) {
 		mu.Lock()
 		creds["acme"] = "key-2"
 		mu.Unlock()
-		m.Resync()
+		m.Resync(ctx)
 		if a := get("acme"); a == acme || builds["acme"] != 2 {
 			t.Fatalf("acme kept its old aggregator: %v", builds)
 		}
@@ -55,9 +55,27 @@ func TestMarketRebuildsOnlyTheTenantsWhoseCredentialsChanged(t *testing.T) {
 			t.Fatal("the replaced aggregator was not closed")
 		}
 	})
+	t.Run("a tenant that leaves LIVE loses its aggregator", func(t *testing.T) {
+		mu.Lock()
+		creds["globex"] = "" // back in SANDBOX
+		mu.Unlock()
+		m.Resync(ctx)
+		if globex.base.Err() == nil {
+			t.Fatal("the aggregator of a tenant out of LIVE still runs")
+		}
+		n := 0
+		m.Each(func(*Aggregator) { n++ })
+		if n != 2 { // SANDBOX and acme's
+			t.Fatalf("%d aggregators in use, want 2", n)
+		}
+		mu.Lock()
+		creds["globex"] = "key-9"
+		mu.Unlock()
+		globex = get("globex")
+	})
 	t.Run("forgetting a tenant rebuilds it on next use", func(t *testing.T) {
 		m.Forget("globex")
-		if get("globex") == globex || builds["globex"] != 2 {
+		if get("globex") == globex || builds["globex"] != 3 {
 			t.Fatalf("globex not rebuilt: %v", builds)
 		}
 	})
@@ -73,8 +91,8 @@ func TestMarketWithoutLiveProvidersServesAnEmptyAggregator(t *testing.T) {
 	if offers := a.Snapshot(context.Background()).Offers; len(offers) != 0 {
 		t.Fatalf("LIVE without providers offers %d", len(offers))
 	}
-	m.Resync()
-	if b, _ := m.For(context.Background(), "acme", true); b != a {
-		t.Fatal("an aggregator with no credentials was rebuilt")
+	m.Resync(context.Background())
+	if b, _ := m.For(context.Background(), "acme", true); b == a || len(b.Snapshot(context.Background()).Offers) != 0 {
+		t.Fatal("without a credentials fingerprint a reload must start LIVE afresh, still empty")
 	}
 }
