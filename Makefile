@@ -5,7 +5,7 @@ LDFLAGS  := -s -w -X main.version=$(VERSION)
 BIN      := bin/gpubroker
 STATICCHECK_VERSION ?= v0.8.2
 
-.PHONY: run build test bench fuzz lint fmt clean
+.PHONY: run build test test-deps bench fuzz lint fmt clean
 
 ## run: start the whole platform in SANDBOX mode on embedded defaults (SQLite under ./data)
 run: build
@@ -14,9 +14,20 @@ run: build
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/gpubroker
 
-## test: every test, with the race detector
-test:
+## test: every test, with the race detector; installs what the tests need first
+test: test-deps
 	$(GO) test -race -count=1 -timeout 8m ./...
+
+## test-deps: what the end-to-end tests drive, installed only when missing
+## (a stamp file makes a second run a no-op)
+MCPCLIENT := e2e/mcpclient
+test-deps: $(MCPCLIENT)/node_modules/.installed
+
+$(MCPCLIENT)/node_modules/.installed: $(MCPCLIENT)/package.json $(MCPCLIENT)/package-lock.json
+	@command -v npm >/dev/null || { echo "installing Node.js and npm"; \
+		apt-get update -qq && apt-get install -y -qq nodejs npm; }
+	cd $(MCPCLIENT) && npm ci --no-audit --no-fund
+	@touch $@
 
 ## bench: Go benchmarks, then the loopback load runs (needs wrk)
 bench:
