@@ -24,7 +24,7 @@ type Problem struct {
 	Errors   []fault.Problem `json:"errors,omitempty"`
 	Confirm  string          `json:"confirm,omitempty"`
 	Missing  []string        `json:"missing,omitempty"`
-	Rule     string          `json:"rule,omitempty"`
+	Rule     policies.Rule   `json:"rule,omitempty"`
 }
 
 const problemBase = "https://gpubroker.dev/problems/"
@@ -55,9 +55,9 @@ func problemFor(err error) Problem {
 			p.Title, p.Status = "confirmation required", http.StatusConflict
 		case v.Decision == policies.NeedsApproval:
 			p.Title, p.Status = "approval required", http.StatusAccepted
-		case v.Rule == "rate":
+		case v.Rule == policies.RuleRate:
 			p.Title, p.Status = "rate limited", http.StatusTooManyRequests
-		case v.Rule == "budget":
+		case v.Rule == policies.RuleBudget:
 			p.Title, p.Status = "over budget", http.StatusPaymentRequired
 		}
 		return p

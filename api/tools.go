@@ -13,6 +13,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/gpubroker/pod/actor"
+	"github.com/gpubroker/pod/audit"
 	"github.com/gpubroker/pod/fault"
 	"github.com/gpubroker/pod/tools"
 )
@@ -66,7 +67,7 @@ func (tr *toolRoute) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, tr.log, err)
 		return
 	}
-	res := tr.reg.Call(r.Context(), tools.Request{Actor: a, Face: "rest", RequestID: middleware.GetReqID(r.Context()),
+	res := tr.reg.Call(r.Context(), tools.Request{Actor: a, Face: audit.FaceREST, RequestID: middleware.GetReqID(r.Context()),
 		Tool: tr.meta.Name, Input: input})
 	if res.Err != nil {
 		writeProblem(w, r, tr.log, res.Err)

@@ -14,12 +14,29 @@ import (
 	"github.com/gpubroker/pod/mode"
 )
 
+// Face names the way a call reached the platform.
+type Face string
+
+// Faces.
+const (
+	FaceREST  Face = "rest"
+	FaceMCP   Face = "mcp"
+	FaceAgent Face = "agent"
+	FaceSlack Face = "slack"
+	FaceWeb   Face = "web"
+	// FaceCLI is the gpubroker command acting on the database directly.
+	FaceCLI Face = "cli"
+	// FaceDirect is a call made in process by the platform itself or a
+	// test, not on behalf of a face.
+	FaceDirect Face = "direct"
+)
+
 // Record is one audit entry.
 type Record struct {
 	ID       int64           `json:"id"`
 	At       time.Time       `json:"at"`
 	Actor    actor.Actor     `json:"actor"`
-	Face     string          `json:"face,omitempty"`
+	Face     Face            `json:"face,omitempty"`
 	TenantID string          `json:"tenant_id,omitempty"`
 	Mode     mode.Mode       `json:"mode,omitempty"`
 	Action   string          `json:"action"`

@@ -17,7 +17,9 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/gpubroker/pod/actor"
+	"github.com/gpubroker/pod/audit"
 	"github.com/gpubroker/pod/fault"
+	"github.com/gpubroker/pod/policies"
 	"github.com/gpubroker/pod/tools"
 )
 
@@ -69,7 +71,7 @@ type ErrorInfo struct {
 	Kind    string          `json:"kind"`
 	Message string          `json:"message"`
 	Verdict string          `json:"verdict,omitempty"`
-	Rule    string          `json:"rule,omitempty"`
+	Rule    policies.Rule   `json:"rule,omitempty"`
 	Confirm string          `json:"confirm,omitempty"`
 	Missing []string        `json:"missing,omitempty"`
 	Errors  []fault.Problem `json:"errors,omitempty"`
@@ -99,7 +101,7 @@ func handler(reg *tools.Registry, name string, log *slog.Logger) server.ToolHand
 		if err != nil || string(raw) == "null" {
 			raw = []byte("{}")
 		}
-		res := reg.Call(ctx, tools.Request{Actor: a, Face: "mcp", Tool: name, Input: raw})
+		res := reg.Call(ctx, tools.Request{Actor: a, Face: audit.FaceMCP, Tool: name, Input: raw})
 		if res.Err != nil {
 			info := errorInfo(res)
 			if info.Kind == "internal" {

@@ -27,11 +27,36 @@ const (
 	NeedsApproval     Decision = "needs_approval"
 )
 
+// Rule names the rule behind a verdict. Faces map verdicts by rule (a
+// refused rate is a 429, an exhausted budget a 402), so rules are typed
+// constants, never matched as text.
+type Rule string
+
+// Rules: the policies of Evaluate, and the pipeline's own refusals.
+const (
+	RuleRole      Rule = "role"
+	RuleScope     Rule = "scope"
+	RuleMFA       Rule = "mfa"
+	RuleTenant    Rule = "tenant"
+	RuleOwnership Rule = "ownership"
+	RuleRate      Rule = "rate"
+	RuleMode      Rule = "mode"
+	RuleApproval  Rule = "approval"
+	RuleBudget    Rule = "budget"
+	// RuleTool refuses an unknown tool; RuleInput an input that does not
+	// decode or validate; RuleTarget a target that cannot be resolved;
+	// RuleDomain a handler that asked for confirmation.
+	RuleTool   Rule = "tool"
+	RuleInput  Rule = "input"
+	RuleTarget Rule = "target"
+	RuleDomain Rule = "domain"
+)
+
 // Verdict is a decision with its reason and, for confirmation, the phrase
 // the caller must send back.
 type Verdict struct {
 	Decision Decision `json:"decision"`
-	Rule     string   `json:"rule,omitempty"`
+	Rule     Rule     `json:"rule,omitempty"`
 	Reason   string   `json:"reason,omitempty"`
 	Confirm  string   `json:"confirm,omitempty"`
 }
@@ -41,7 +66,7 @@ func (v Verdict) Allowed() bool { return v.Decision == Allow }
 
 func allow() Verdict { return Verdict{Decision: Allow} }
 
-func deny(rule, format string, args ...any) Verdict {
+func deny(rule Rule, format string, args ...any) Verdict {
 	return Verdict{Decision: Deny, Rule: rule, Reason: fmt.Sprintf(format, args...)}
 }
 
@@ -59,6 +84,9 @@ type Tool struct {
 	// Platform marks a tool that acts across tenants (creating tenants,
 	// global parameters): only a platform operator may call it.
 	Platform bool
+	// MFAExempt keeps the tool open to a POD Admin who signed in without
+	// a second factor while MFA is required, so the admin can enrol.
+	MFAExempt bool
 }
 
 // Target is the tenant a call acts on and, for owned resources, the owner.
@@ -83,8 +111,14 @@ type Call struct {
 	// Rate: calls this actor made to this tool in the current window,
 	// including this one, and the limit.
 	RateCount, RateLimit int
-	// Approved is set when an admin approved this exact call (agent flow).
+	// Approved is set only by the registry, when it executes a stored
+	// pending call that an admin approved; no face can set it.
 	Approved bool
+	// EstimateMicros is a spending call's estimated cost, and
+	// ApprovalAboveMicros the tenant's threshold above which a spending
+	// call of anyone but a POD Admin waits for an admin's approval (0: no
+	// threshold).
+	EstimateMicros, ApprovalAboveMicros int64
 	// MFARequired is the parameter auth.mfa_required_for_admins.
 	MFARequired bool
 }
@@ -137,34 +171,25 @@ func Scope(c Call) Verdict {
 			return allow()
 		}
 	}
-	return deny("scope", "this API token's scopes (%s) do not cover %s", c.Actor.Scope, c.Tool.Name)
+	return deny(RuleScope, "this API token's scopes (%s) do not cover %s", c.Actor.Scope, c.Tool.Name)
 }
-
-// MFAEnrolTools stay open to an admin without MFA, so the admin can turn
-// it on.
-var MFAEnrolTools = []string{"enroll_mfa", "confirm_mfa"}
 
 // MFA requires POD Admins who signed in with a password to have used a
 // second factor, when the parameter auth.mfa_required_for_admins is on.
 func MFA(c Call) Verdict {
-	if !c.MFARequired || c.Actor.Kind != actor.KindUser || c.Actor.Role != actor.RolePodAdmin || c.Actor.MFA {
+	if !c.MFARequired || c.Actor.Kind != actor.KindUser || c.Actor.Role != actor.RolePodAdmin || c.Actor.MFA || c.Tool.MFAExempt {
 		return allow()
 	}
-	for _, t := range MFAEnrolTools {
-		if c.Tool.Name == t {
-			return allow()
-		}
-	}
-	return deny("mfa", "POD Admins must sign in with MFA (auth.mfa_required_for_admins): enrol with enroll_mfa and confirm_mfa, then sign in again with a code")
+	return deny(RuleMFA, "POD Admins must sign in with MFA (auth.mfa_required_for_admins): enrol with enroll_mfa and confirm_mfa, then sign in again with a code")
 }
 
 // Role enforces RBAC (R19.7): the actor's role must reach the tool's.
 func Role(c Call) Verdict {
 	if !c.Actor.Role.Valid() {
-		return deny("role", "caller has no valid role")
+		return deny(RuleRole, "caller has no valid role")
 	}
 	if !c.Actor.Role.AtLeast(c.Tool.MinRole) {
-		return deny("role", "%s needs role %s; caller is %s", c.Tool.Name, c.Tool.MinRole, c.Actor.Role)
+		return deny(RuleRole, "%s needs role %s; caller is %s", c.Tool.Name, c.Tool.MinRole, c.Actor.Role)
 	}
 	return allow()
 }
@@ -176,11 +201,11 @@ func Tenant(c Call) Verdict {
 	op := IsPlatformOperator(c.Actor)
 	switch {
 	case c.Tool.Platform && !op:
-		return deny("tenant", "%s acts across tenants and is for platform operators only", c.Tool.Name)
+		return deny(RuleTenant, "%s acts across tenants and is for platform operators only", c.Tool.Name)
 	case c.Target.Platform && !op:
-		return deny("tenant", "this %s call reaches beyond tenant %s; only platform operators may make it", c.Tool.Name, c.Actor.TenantID)
+		return deny(RuleTenant, "this %s call reaches beyond tenant %s; only platform operators may make it", c.Tool.Name, c.Actor.TenantID)
 	case c.Target.TenantID != "" && c.Target.TenantID != c.Actor.TenantID && !op:
-		return deny("tenant", "caller belongs to tenant %q and may not act on tenant %q", c.Actor.TenantID, c.Target.TenantID)
+		return deny(RuleTenant, "caller belongs to tenant %q and may not act on tenant %q", c.Actor.TenantID, c.Target.TenantID)
 	}
 	return allow()
 }
@@ -194,13 +219,13 @@ func Ownership(c Call) Verdict {
 	if c.Actor.Kind == actor.KindUser && c.Actor.ID == c.Target.OwnerID {
 		return allow()
 	}
-	return deny("ownership", "the resource belongs to another user")
+	return deny(RuleOwnership, "the resource belongs to another user")
 }
 
 // Rate limits calls per actor and tool within a window.
 func Rate(c Call) Verdict {
 	if c.RateLimit > 0 && c.RateCount > c.RateLimit {
-		return deny("rate", "rate limit: at most %d calls per minute to %s", c.RateLimit, c.Tool.Name)
+		return deny(RuleRate, "rate limit: at most %d calls per minute to %s", c.RateLimit, c.Tool.Name)
 	}
 	return allow()
 }
@@ -212,25 +237,37 @@ func Mode(c Call) Verdict {
 		return allow()
 	}
 	if c.Confirm != c.Target.TenantID {
-		return Verdict{Decision: NeedsConfirmation, Rule: "mode",
+		return Verdict{Decision: NeedsConfirmation, Rule: RuleMode,
 			Reason:  fmt.Sprintf("tenant %s is LIVE: %s changes real resources; repeat with confirm=%q", c.Target.TenantID, c.Tool.Name, c.Target.TenantID),
 			Confirm: c.Target.TenantID}
 	}
 	return allow()
 }
 
-// Approval holds the agent's spending calls until an admin approves them.
+// Approval holds a spending call until an admin approves it: every
+// spending call of the agent, and a spending call of anyone but a POD Admin
+// whose estimate passes the tenant's approval threshold.
 func Approval(c Call) Verdict {
-	if c.Actor.Kind == actor.KindAgent && c.Tool.Spends && !c.Approved {
-		return Verdict{Decision: NeedsApproval, Rule: "approval", Reason: fmt.Sprintf("%s can spend money: an admin must approve the agent's call", c.Tool.Name)}
+	if !c.Tool.Spends || c.Approved {
+		return allow()
+	}
+	switch {
+	case c.Actor.Kind == actor.KindAgent:
+		return Verdict{Decision: NeedsApproval, Rule: RuleApproval, Reason: fmt.Sprintf("%s can spend money: an admin must approve the agent's call", c.Tool.Name)}
+	case c.ApprovalAboveMicros > 0 && c.EstimateMicros > c.ApprovalAboveMicros && c.Actor.Role != actor.RolePodAdmin:
+		return Verdict{Decision: NeedsApproval, Rule: RuleApproval, Reason: fmt.Sprintf("%s would cost about %s, above the approval threshold of %s: an admin must approve it",
+			c.Tool.Name, formatMicros(c.EstimateMicros), formatMicros(c.ApprovalAboveMicros))}
 	}
 	return allow()
 }
+
+// formatMicros shows micro-dollars as dollars and cents.
+func formatMicros(m int64) string { return fmt.Sprintf("$%.2f", float64(m)/1e6) }
 
 // Budget turns the outcome of an atomic reservation into a verdict.
 func Budget(tool string, ok bool, estimateUSD, remainingUSD float64) Verdict {
 	if ok {
 		return allow()
 	}
-	return deny("budget", "%s would cost about $%.2f but only $%.2f of the budget remains", tool, estimateUSD, remainingUSD)
+	return deny(RuleBudget, "%s would cost about $%.2f but only $%.2f of the budget remains", tool, estimateUSD, remainingUSD)
 }

@@ -30,7 +30,7 @@ func TestEvaluate(t *testing.T) {
 		name string
 		call Call
 		want Decision
-		rule string
+		rule Rule
 	}{
 		{"a user may call a user tool in its tenant", Call{Actor: user, Tool: read, Target: acme}, Allow, ""},
 		{"a user may not call a pro tool", Call{Actor: user, Tool: proTool, Target: acme}, Deny, "role"},
@@ -58,6 +58,12 @@ func TestEvaluate(t *testing.T) {
 		{"the agent's spending call needs approval", Call{Actor: agent, Tool: spend, Target: acme}, NeedsApproval, "approval"},
 		{"an approved spending call of the agent passes", Call{Actor: agent, Tool: spend, Target: acme, Approved: true}, Allow, ""},
 		{"a user's spending call needs no approval", Call{Actor: user, Tool: spend, Target: acme}, Allow, ""},
+		{"a user's spending call under the threshold passes", Call{Actor: user, Tool: spend, Target: acme, EstimateMicros: 5e6, ApprovalAboveMicros: 5e6}, Allow, ""},
+		{"a user's spending call over the threshold needs approval", Call{Actor: user, Tool: spend, Target: acme, EstimateMicros: 5e6 + 1, ApprovalAboveMicros: 5e6}, NeedsApproval, "approval"},
+		{"an approved call over the threshold passes", Call{Actor: user, Tool: spend, Target: acme, EstimateMicros: 9e6, ApprovalAboveMicros: 5e6, Approved: true}, Allow, ""},
+		{"a POD Admin's spending call is never held by the threshold", Call{Actor: acmeAdmin, Tool: spend, Target: acme, EstimateMicros: 9e6, ApprovalAboveMicros: 5e6}, Allow, ""},
+		{"a threshold of zero holds nothing", Call{Actor: user, Tool: spend, Target: acme, EstimateMicros: 9e6}, Allow, ""},
+		{"the threshold holds only spending tools", Call{Actor: user, Tool: read, Target: acme, EstimateMicros: 9e6, ApprovalAboveMicros: 5e6}, Allow, ""},
 		{"a token without scopes reaches what its role allows", Call{Actor: readToken(""), Tool: adminTool, Target: acme}, Allow, ""},
 		{"a read-scoped token reads", Call{Actor: readToken("read"), Tool: read, Target: acme}, Allow, ""},
 		{"a read-scoped token may not mutate", Call{Actor: readToken("read"), Tool: adminTool, Target: acme}, Deny, "scope"},
@@ -68,7 +74,8 @@ func TestEvaluate(t *testing.T) {
 		{"scopes bind tokens, not users", Call{Actor: actor.Actor{Kind: actor.KindUser, ID: "a", TenantID: "acme", Role: actor.RolePodAdmin, Scope: "read"}, Tool: adminTool, Target: acme}, Allow, ""},
 		{"an admin without MFA passes when MFA is not required", Call{Actor: acmeAdmin, Tool: adminTool, Target: acme}, Allow, ""},
 		{"an admin without MFA is refused when it is required", Call{Actor: acmeAdmin, Tool: adminTool, Target: acme, MFARequired: true}, Deny, "mfa"},
-		{"an admin without MFA may still enrol", Call{Actor: acmeAdmin, Tool: Tool{Name: "enroll_mfa", MinRole: actor.RoleUser}, Target: acme, MFARequired: true}, Allow, ""},
+		{"an admin without MFA may still enrol", Call{Actor: acmeAdmin, Tool: Tool{Name: "enroll_mfa", MinRole: actor.RoleUser, MFAExempt: true}, Target: acme, MFARequired: true}, Allow, ""},
+		{"a tool is exempt from MFA by its definition, not its name", Call{Actor: acmeAdmin, Tool: Tool{Name: "enroll_mfa", MinRole: actor.RoleUser}, Target: acme, MFARequired: true}, Deny, "mfa"},
 		{"an admin who signed in with MFA passes", Call{Actor: withMFA(acmeAdmin), Tool: adminTool, Target: acme, MFARequired: true}, Allow, ""},
 		{"the admin MFA rule leaves users alone", Call{Actor: user, Tool: read, Target: acme, MFARequired: true}, Allow, ""},
 		{"the admin MFA rule leaves API tokens alone", Call{Actor: operator, Tool: adminTool, Target: beta, MFARequired: true}, Allow, ""},

@@ -45,7 +45,7 @@ func appendAudit(ctx context.Context, x execer, r audit.Record) (int64, error) {
 	err := x.QueryRowContext(ctx, `INSERT INTO audit_log
 		(at, actor_kind, actor_id, actor_role, face, tenant_id, mode, action, input, verdict, result, error, duration_us)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
-		r.At.UTC(), string(r.Actor.Kind), r.Actor.ID, string(r.Actor.Role), r.Face, r.TenantID, string(r.Mode),
+		r.At.UTC(), string(r.Actor.Kind), r.Actor.ID, string(r.Actor.Role), string(r.Face), r.TenantID, string(r.Mode),
 		r.Action, nullJSON(r.Input), r.Verdict, nullJSON(r.Result), r.Error, r.Duration.Microseconds()).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("append audit %s: %w", r.Action, err)
@@ -130,7 +130,7 @@ func (s *Store) AppendAudits(ctx context.Context, rs []audit.Record) error {
 			if r.At.IsZero() {
 				r.At = now()
 			}
-			rows[i] = []any{r.At.UTC(), string(r.Actor.Kind), r.Actor.ID, string(r.Actor.Role), r.Face, r.TenantID, string(r.Mode),
+			rows[i] = []any{r.At.UTC(), string(r.Actor.Kind), r.Actor.ID, string(r.Actor.Role), string(r.Face), r.TenantID, string(r.Mode),
 				r.Action, jsonb(r.Input), r.Verdict, jsonb(r.Result), r.Error, r.Duration.Microseconds()}
 		}
 		if _, err := s.pool.CopyFrom(ctx, pgx.Identifier{"audit_log"}, auditColumns, pgx.CopyFromRows(rows)); err != nil {
@@ -150,7 +150,7 @@ func (s *Store) AppendAudits(ctx context.Context, rs []audit.Record) error {
 			if r.At.IsZero() {
 				r.At = now()
 			}
-			if _, err := st.ExecContext(ctx, r.At.UTC(), string(r.Actor.Kind), r.Actor.ID, string(r.Actor.Role), r.Face, r.TenantID,
+			if _, err := st.ExecContext(ctx, r.At.UTC(), string(r.Actor.Kind), r.Actor.ID, string(r.Actor.Role), string(r.Face), r.TenantID,
 				string(r.Mode), r.Action, nullJSON(r.Input), r.Verdict, nullJSON(r.Result), r.Error, r.Duration.Microseconds()); err != nil {
 				return fmt.Errorf("append audit %s: %w", r.Action, err)
 			}

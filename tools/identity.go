@@ -130,7 +130,7 @@ func registerIdentityTools(r *Registry, s Services) {
 		},
 	})
 	MustRegister(r, Def[Control, MFAEnrolment]{
-		Name: "enroll_mfa", Title: "Enrol in MFA", Group: "users", MinRole: actor.RoleUser,
+		Name: "enroll_mfa", Title: "Enrol in MFA", Group: "users", MinRole: actor.RoleUser, MFAExempt: true,
 		Description: "Start TOTP multi-factor enrolment for the signed-in user: returns the secret and an otpauth:// URL " +
 			"for an authenticator app. MFA turns on once confirm_mfa sees a valid code.",
 		Method: http.MethodPost, Path: "/me/mfa",
@@ -147,7 +147,7 @@ func registerIdentityTools(r *Registry, s Services) {
 		},
 	})
 	MustRegister(r, Def[MFACodeInput, MFAState]{
-		Name: "confirm_mfa", Title: "Confirm MFA", Group: "users", MinRole: actor.RoleUser,
+		Name: "confirm_mfa", Title: "Confirm MFA", Group: "users", MinRole: actor.RoleUser, MFAExempt: true,
 		Description: "Turn TOTP multi-factor authentication on for the signed-in user with a code from the enrolled app; " +
 			"from then on signing in asks for a code.",
 		Method: http.MethodPost, Path: "/me/mfa/confirm",

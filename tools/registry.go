@@ -180,7 +180,7 @@ func (r *Registry) Visible(a actor.Actor) []Meta {
 // Request is one call from a face.
 type Request struct {
 	Actor     actor.Actor
-	Face      string
+	Face      audit.Face
 	RequestID string
 	Tool      string
 	Input     json.RawMessage
@@ -211,19 +211,19 @@ func (r *Registry) Call(ctx context.Context, req Request) (res Result) {
 		r.audit(req, c, e, in, res, start)
 	}()
 	if e == nil {
-		return refused(policies.Verdict{Decision: policies.Deny, Rule: "tool", Reason: fmt.Sprintf("unknown tool %q", req.Tool)},
+		return refused(policies.Verdict{Decision: policies.Deny, Rule: policies.RuleTool, Reason: fmt.Sprintf("unknown tool %q", req.Tool)},
 			fault.NotFound("tool", req.Tool))
 	}
 	var err error
 	if in, err = e.decode(req.Input); err != nil {
-		return refused(policies.Verdict{Decision: policies.Deny, Rule: "input", Reason: err.Error()}, err)
+		return refused(policies.Verdict{Decision: policies.Deny, Rule: policies.RuleInput, Reason: err.Error()}, err)
 	}
 	if ctl, ok := in.(controlled); ok {
 		c.Confirm, c.DryRun = ctl.control().Confirm, ctl.control().DryRun
 	}
 	target, err := r.target(ctx, c, e, in)
 	if err != nil {
-		return refused(policies.Verdict{Decision: policies.Deny, Rule: "target", Reason: err.Error()}, err)
+		return refused(policies.Verdict{Decision: policies.Deny, Rule: policies.RuleTarget, Reason: err.Error()}, err)
 	}
 	pc := policies.Call{Actor: c.Actor, Tool: e.policy, Target: target, Confirm: c.Confirm, Approved: c.Approved,
 		MFARequired: r.deps.Limits.MFARequired()}
@@ -255,7 +255,7 @@ func (r *Registry) Call(ctx context.Context, req Request) (res Result) {
 	}
 	if err != nil {
 		if fe, ok := fault.As(err); ok && fe.Kind == fault.KindNeedsConfirmation {
-			verdict = policies.Verdict{Decision: policies.NeedsConfirmation, Rule: "domain", Reason: fe.Message, Confirm: fe.Confirm}
+			verdict = policies.Verdict{Decision: policies.NeedsConfirmation, Rule: policies.RuleDomain, Reason: fe.Message, Confirm: fe.Confirm}
 		}
 		return Result{Verdict: verdict, Err: err}
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/google/jsonschema-go/jsonschema"
 
 	"github.com/gpubroker/pod/actor"
+	"github.com/gpubroker/pod/audit"
 	"github.com/gpubroker/pod/policies"
 	"github.com/gpubroker/pod/tenant"
 )
@@ -37,7 +38,7 @@ type Targeter interface{ TargetTenant() string }
 // Call is what a handler knows about the call it serves.
 type Call struct {
 	Actor     actor.Actor
-	Face      string
+	Face      audit.Face
 	RequestID string
 	// Tenant is the tenant the call acts on (zero for platform-wide calls).
 	Tenant   tenant.Tenant
@@ -69,6 +70,9 @@ type Def[In, Out any] struct {
 	OpenWorld   bool
 	// Platform marks a tool that acts across tenants.
 	Platform bool
+	// MFAExempt keeps the tool open to a POD Admin without MFA while MFA is
+	// required, so the admin can enrol.
+	MFAExempt bool
 	// Spends marks a tool that can cost money; Estimate must say how much.
 	Spends bool
 	// Method and Path place the tool in the REST face (Path under /api/v1,
@@ -107,6 +111,7 @@ type Meta struct {
 	Idempotent   bool            `json:"idempotent"`
 	OpenWorld    bool            `json:"open_world"`
 	Platform     bool            `json:"platform,omitempty"`
+	MFAExempt    bool            `json:"mfa_exempt,omitempty"`
 	Spends       bool            `json:"spends"`
 	Method       string          `json:"method,omitempty"`
 	Path         string          `json:"path,omitempty"`
@@ -117,7 +122,7 @@ type Meta struct {
 
 // Policy returns what policies need to know about the tool.
 func (m *Meta) Policy() policies.Tool {
-	return policies.Tool{Name: m.Name, Group: m.Group, MinRole: m.MinRole, ReadOnly: m.ReadOnly, Spends: m.Spends, Platform: m.Platform}
+	return policies.Tool{Name: m.Name, Group: m.Group, MinRole: m.MinRole, ReadOnly: m.ReadOnly, Spends: m.Spends, Platform: m.Platform, MFAExempt: m.MFAExempt}
 }
 
 var namePattern = regexp.MustCompile(`^[a-z][a-z0-9_]{2,63}$`)
@@ -161,7 +166,7 @@ func (d *Def[In, Out]) meta() (Meta, error) {
 	}
 	return Meta{Name: d.Name, Title: d.Title, Description: d.Description, Group: d.Group, MinRole: d.MinRole,
 		ReadOnly: d.ReadOnly, Destructive: d.Destructive, Idempotent: d.Idempotent || d.ReadOnly, OpenWorld: d.OpenWorld,
-		Platform: d.Platform, Spends: d.Spends, Method: d.Method, Path: d.Path, Status: d.Status,
+		Platform: d.Platform, MFAExempt: d.MFAExempt, Spends: d.Spends, Method: d.Method, Path: d.Path, Status: d.Status,
 		InputSchema: inSchema, OutputSchema: outSchema}, nil
 }
 
