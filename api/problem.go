@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-chi/chi/v5/middleware"
 
+	"github.com/gpubroker/pod/approval"
 	"github.com/gpubroker/pod/fault"
 	"github.com/gpubroker/pod/policies"
 	"github.com/gpubroker/pod/tools"
@@ -25,6 +26,8 @@ type Problem struct {
 	Confirm  string          `json:"confirm,omitempty"`
 	Missing  []string        `json:"missing,omitempty"`
 	Rule     policies.Rule   `json:"rule,omitempty"`
+	// Approval is the stored call an admin must decide (status 202).
+	Approval *approval.Approval `json:"approval,omitempty"`
 }
 
 const problemBase = "https://gpubroker.dev/problems/"
@@ -41,6 +44,7 @@ var status = map[fault.Kind]int{
 	fault.KindNeedsConfirmation: http.StatusConflict,
 	fault.KindUnavailable:       http.StatusServiceUnavailable,
 	fault.KindRateLimited:       http.StatusTooManyRequests,
+	fault.KindGone:              http.StatusGone,
 }
 
 // problemFor turns any error from a tool call into a problem document.
@@ -49,7 +53,7 @@ func problemFor(err error) Problem {
 	if errors.As(err, &ref) {
 		v := ref.Verdict
 		p := Problem{Type: problemBase + string(v.Decision), Title: "call refused", Status: http.StatusForbidden,
-			Detail: v.Reason, Rule: v.Rule, Confirm: v.Confirm}
+			Detail: v.Reason, Rule: v.Rule, Confirm: v.Confirm, Approval: ref.Approval}
 		switch {
 		case v.Decision == policies.NeedsConfirmation:
 			p.Title, p.Status = "confirmation required", http.StatusConflict
@@ -84,6 +88,9 @@ func problemFor(err error) Problem {
 func writeProblem(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	p := problemFor(err)
 	p.Instance = r.URL.Path
+	if p.Approval != nil {
+		w.Header().Set("Location", "/api/v1/approvals/"+p.Approval.ID)
+	}
 	if p.Status >= 500 {
 		log.Error("request failed", "request_id", middleware.GetReqID(r.Context()), "path", r.URL.Path, "err", err)
 	}

@@ -116,7 +116,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.Identity = auth.NewService(st, a.Sealer, st, identityOptions(a.Params, a))
 	a.Audit = audit.NewWriter(st, 4096, log)
 	a.Tools = tools.NewRegistry(tools.Deps{Tenants: a.Tenants, Limits: tools.ParamLimits{Params: a.Params},
-		Budget: st, Audit: a.Audit, Log: log})
+		Budget: st, Audit: a.Audit, Approvals: st, Log: log})
 	tools.RegisterCore(a.Tools, tools.Services{Tenants: a.Tenants, Params: a.Params, Audit: st, Identity: a.Identity, Flush: a.Audit.Flush})
 	if a.Market, err = newMarket(a); err != nil {
 		a.Identity.Close()

@@ -45,6 +45,13 @@ type Record struct {
 	Result   json.RawMessage `json:"result,omitempty"`
 	Error    string          `json:"error,omitempty"`
 	Duration time.Duration   `json:"duration_ns,omitempty"`
+	// RequestID is the id of the request that carried the call (the REST
+	// request id, or the MCP session and request).
+	RequestID string `json:"request_id,omitempty"`
+	// ApprovalID and ApprovedBy name the stored approval a call was
+	// executed from and the admin who approved it.
+	ApprovalID string `json:"approval_id,omitempty"`
+	ApprovedBy string `json:"approved_by,omitempty"`
 }
 
 // Filter selects records, newest first. Zero fields do not filter.

@@ -23,6 +23,9 @@ const (
 	KindNeedsConfirmation Kind = "needs_confirmation"
 	KindUnavailable       Kind = "unavailable"
 	KindRateLimited       Kind = "rate_limited"
+	// KindGone reports a thing that existed but can no longer be used (an
+	// expired approval).
+	KindGone Kind = "gone"
 )
 
 // Problem is one thing wrong with an input, located by a field path such as
@@ -114,6 +117,11 @@ func Unauthenticated(format string, args ...any) *Error {
 // Unavailable reports a dependency that cannot serve now.
 func Unavailable(format string, args ...any) *Error {
 	return &Error{Kind: KindUnavailable, Message: fmt.Sprintf(format, args...)}
+}
+
+// Gone reports a thing past its end: it existed, and will not come back.
+func Gone(format string, args ...any) *Error {
+	return &Error{Kind: KindGone, Message: fmt.Sprintf(format, args...)}
 }
 
 // RateLimited reports a caller who must wait before trying again.

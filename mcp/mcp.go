@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"time"
 
 	mcpgo "github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
@@ -75,6 +76,10 @@ type ErrorInfo struct {
 	Confirm string          `json:"confirm,omitempty"`
 	Missing []string        `json:"missing,omitempty"`
 	Errors  []fault.Problem `json:"errors,omitempty"`
+	// ApprovalID names the stored call an admin must decide (with
+	// approve_call or reject_call) when Kind is needs_approval.
+	ApprovalID string     `json:"approval_id,omitempty"`
+	ExpiresAt  *time.Time `json:"expires_at,omitempty"`
 }
 
 // errorInfo maps a call's error for MCP clients; this is the one place the
@@ -85,6 +90,9 @@ func errorInfo(res tools.Result) ErrorInfo {
 	switch fe, ok := fault.As(res.Err); {
 	case errors.As(res.Err, &ref):
 		info.Kind, info.Message, info.Confirm = string(ref.Verdict.Decision), ref.Verdict.Reason, ref.Verdict.Confirm
+		if ref.Approval != nil {
+			info.ApprovalID, info.ExpiresAt = ref.Approval.ID, &ref.Approval.ExpiresAt
+		}
 	case ok:
 		info.Kind, info.Message, info.Confirm, info.Missing, info.Errors = string(fe.Kind), fe.Error(), fe.Confirm, fe.Missing, fe.Problems
 	}

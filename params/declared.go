@@ -75,6 +75,13 @@ func Platform() []Spec {
 		{Key: "ratelimit.tool_calls_per_minute", Type: TypeInt, Default: "120", Affects: AffectsBoth,
 			Description: "Tool calls one actor may make per minute, per tool.", Rules: []Rule{Range(1, 1_000_000)}},
 
+		{Key: "approvals.ttl", Type: TypeDuration, Default: "24h", Affects: AffectsBoth,
+			Description: "How long a call waiting for an admin's approval stays decidable before it expires.",
+			Rules:       []Rule{DurationRange(time.Minute, 30*24*time.Hour)}},
+		{Key: "approvals.spend_threshold_usd", Type: TypeFloat, Default: "0", Affects: AffectsBoth,
+			Description: "A spending call of anyone but a POD Admin estimated above this many USD waits for an admin's approval; 0 means none does (the agent's spending calls always wait).",
+			Rules:       []Rule{Range(0, 10_000_000)}},
+
 		{Key: "email.from", Type: TypeString, Default: "GPUBROKER POD <no-reply@gpubroker.local>", Affects: AffectsBoth,
 			Description: "Sender of every email.", Rules: []Rule{NotEmpty()}},
 

@@ -8,6 +8,7 @@ package platformtest
 import (
 	"context"
 	"crypto/rand"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -31,7 +32,18 @@ var (
 	Operator  = actor.Actor{Kind: actor.KindUser, ID: "op", TenantID: "default", Role: actor.RolePodAdmin}
 	AcmeAdmin = actor.Actor{Kind: actor.KindUser, ID: "acme-admin", TenantID: "acme", Role: actor.RolePodAdmin}
 	AcmeUser  = actor.Actor{Kind: actor.KindUser, ID: "acme-user", TenantID: "acme", Role: actor.RoleUser}
+	BetaAdmin = actor.Actor{Kind: actor.KindUser, ID: "beta-admin", TenantID: "beta", Role: actor.RolePodAdmin}
 )
+
+// Clock is the registry's clock: real time plus an offset a test advances
+// (to expire an approval, say).
+type Clock struct{ offset atomic.Int64 }
+
+// Now implements the registry's clock.
+func (c *Clock) Now() time.Time { return time.Now().Add(time.Duration(c.offset.Load())) }
+
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
 
 // Tokens is a small fake authenticator: token text → actor.
 type Tokens map[string]actor.Actor
@@ -55,6 +67,7 @@ type Platform struct {
 	Registry *tools.Registry
 	Market   *providers.Market
 	Tokens   Tokens
+	Clock    *Clock
 }
 
 // simNow is the simulated time of every test platform in this process.
@@ -90,7 +103,8 @@ func New(t testing.TB, backend string) *Platform {
 	t.Cleanup(w.Close)
 	id := auth.NewService(st, secrets.NewEnvelope(lk), st, auth.Options{})
 	t.Cleanup(id.Close)
-	reg := tools.NewRegistry(tools.Deps{Tenants: ts, Limits: tools.ParamLimits{Params: ps}, Budget: st, Audit: w})
+	clock := &Clock{}
+	reg := tools.NewRegistry(tools.Deps{Tenants: ts, Limits: tools.ParamLimits{Params: ps}, Budget: st, Audit: w, Approvals: st, Now: clock.Now})
 	tools.RegisterCore(reg, tools.Services{Tenants: ts, Params: ps, Audit: st, Identity: id, Flush: w.Flush})
 	entries, err := sandbox.Catalog()
 	if err != nil {
@@ -108,5 +122,5 @@ func New(t testing.TB, backend string) *Platform {
 	tools.RegisterOffers(reg, tools.OfferServices{Markets: market, Prices: st,
 		Weights: func(tenantID string, m mode.Mode) providers.Weights { return weights.From(ps.Snapshot(), tenantID, m) }})
 	return &Platform{Store: st, Params: ps, Tenants: ts, Audit: w, Identity: id, Registry: reg, Market: market,
-		Tokens: Tokens{"op": Operator, "acme-admin": AcmeAdmin, "acme-user": AcmeUser}}
+		Tokens: Tokens{"op": Operator, "acme-admin": AcmeAdmin, "acme-user": AcmeUser, "beta-admin": BetaAdmin}, Clock: clock}
 }

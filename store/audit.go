@@ -43,10 +43,12 @@ func appendAudit(ctx context.Context, x execer, r audit.Record) (int64, error) {
 	}
 	var id int64
 	err := x.QueryRowContext(ctx, `INSERT INTO audit_log
-		(at, actor_kind, actor_id, actor_role, face, tenant_id, mode, action, input, verdict, result, error, duration_us)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
+		(at, actor_kind, actor_id, actor_role, face, tenant_id, mode, action, input, verdict, result, error, duration_us,
+		 request_id, approval_id, approved_by)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id`,
 		r.At.UTC(), string(r.Actor.Kind), r.Actor.ID, string(r.Actor.Role), string(r.Face), r.TenantID, string(r.Mode),
-		r.Action, nullJSON(r.Input), r.Verdict, nullJSON(r.Result), r.Error, r.Duration.Microseconds()).Scan(&id)
+		r.Action, nullJSON(r.Input), r.Verdict, nullJSON(r.Result), r.Error, r.Duration.Microseconds(),
+		r.RequestID, r.ApprovalID, r.ApprovedBy).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("append audit %s: %w", r.Action, err)
 	}
@@ -88,7 +90,8 @@ func (s *Store) QueryAudit(ctx context.Context, f audit.Filter) ([]audit.Record,
 	if limit <= 0 || limit > 1000 {
 		limit = 1000
 	}
-	q := `SELECT id, at, actor_kind, actor_id, actor_role, face, tenant_id, mode, action, input, verdict, result, error, duration_us FROM audit_log`
+	q := `SELECT id, at, actor_kind, actor_id, actor_role, face, tenant_id, mode, action, input, verdict, result, error, duration_us,
+		request_id, approval_id, approved_by FROM audit_log`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -101,15 +104,15 @@ func (s *Store) QueryAudit(ctx context.Context, f audit.Filter) ([]audit.Record,
 	var out []audit.Record
 	for rows.Next() {
 		var r audit.Record
-		var kind, role, m string
+		var kind, role, m, face string
 		var input, result []byte
 		var us int64
-		if err := rows.Scan(&r.ID, &r.At, &kind, &r.Actor.ID, &role, &r.Face, &r.TenantID, &m,
-			&r.Action, &input, &r.Verdict, &result, &r.Error, &us); err != nil {
+		if err := rows.Scan(&r.ID, &r.At, &kind, &r.Actor.ID, &role, &face, &r.TenantID, &m,
+			&r.Action, &input, &r.Verdict, &result, &r.Error, &us, &r.RequestID, &r.ApprovalID, &r.ApprovedBy); err != nil {
 			return nil, fmt.Errorf("scan audit: %w", err)
 		}
 		r.At = r.At.UTC()
-		r.Actor.Kind, r.Actor.Role, r.Mode = actor.Kind(kind), actor.Role(role), mode.Mode(m)
+		r.Actor.Kind, r.Actor.Role, r.Mode, r.Face = actor.Kind(kind), actor.Role(role), mode.Mode(m), audit.Face(face)
 		r.Input, r.Result = input, result
 		r.Duration = time.Duration(us) * time.Microsecond
 		out = append(out, r)
@@ -118,7 +121,7 @@ func (s *Store) QueryAudit(ctx context.Context, f audit.Filter) ([]audit.Record,
 }
 
 var auditColumns = []string{"at", "actor_kind", "actor_id", "actor_role", "face", "tenant_id", "mode", "action",
-	"input", "verdict", "result", "error", "duration_us"}
+	"input", "verdict", "result", "error", "duration_us", "request_id", "approval_id", "approved_by"}
 
 // AppendAudits writes a batch of records so the audit log keeps up with the
 // call rate: PostgreSQL takes them by COPY, SQLite through one prepared
@@ -131,7 +134,7 @@ func (s *Store) AppendAudits(ctx context.Context, rs []audit.Record) error {
 				r.At = now()
 			}
 			rows[i] = []any{r.At.UTC(), string(r.Actor.Kind), r.Actor.ID, string(r.Actor.Role), string(r.Face), r.TenantID, string(r.Mode),
-				r.Action, jsonb(r.Input), r.Verdict, jsonb(r.Result), r.Error, r.Duration.Microseconds()}
+				r.Action, jsonb(r.Input), r.Verdict, jsonb(r.Result), r.Error, r.Duration.Microseconds(), r.RequestID, r.ApprovalID, r.ApprovedBy}
 		}
 		if _, err := s.pool.CopyFrom(ctx, pgx.Identifier{"audit_log"}, auditColumns, pgx.CopyFromRows(rows)); err != nil {
 			return fmt.Errorf("copy %d audit records: %w", len(rs), err)
@@ -140,8 +143,9 @@ func (s *Store) AppendAudits(ctx context.Context, rs []audit.Record) error {
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		st, err := tx.PrepareContext(ctx, `INSERT INTO audit_log
-			(at, actor_kind, actor_id, actor_role, face, tenant_id, mode, action, input, verdict, result, error, duration_us)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`)
+			(at, actor_kind, actor_id, actor_role, face, tenant_id, mode, action, input, verdict, result, error, duration_us,
+			 request_id, approval_id, approved_by)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`)
 		if err != nil {
 			return fmt.Errorf("prepare audit insert: %w", err)
 		}
@@ -151,7 +155,8 @@ func (s *Store) AppendAudits(ctx context.Context, rs []audit.Record) error {
 				r.At = now()
 			}
 			if _, err := st.ExecContext(ctx, r.At.UTC(), string(r.Actor.Kind), r.Actor.ID, string(r.Actor.Role), string(r.Face), r.TenantID,
-				string(r.Mode), r.Action, nullJSON(r.Input), r.Verdict, nullJSON(r.Result), r.Error, r.Duration.Microseconds()); err != nil {
+				string(r.Mode), r.Action, nullJSON(r.Input), r.Verdict, nullJSON(r.Result), r.Error, r.Duration.Microseconds(),
+				r.RequestID, r.ApprovalID, r.ApprovedBy); err != nil {
 				return fmt.Errorf("append audit %s: %w", r.Action, err)
 			}
 		}

@@ -38,6 +38,7 @@ func TestConformance(t *testing.T) {
 		{"UsersAreUniqueByEmail", testUsers},
 		{"PriceHistoryRoundTripsByOfferAndGPU", testPriceHistory},
 		{"SandboxInstancesMoveOnlyFromTheStatesGiven", testSandboxInstances},
+		{"ApprovalsAreDecidedOnceAndExpire", testApprovals},
 	}
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		for _, c := range cases {

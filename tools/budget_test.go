@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -18,36 +17,9 @@ import (
 	"github.com/gpubroker/pod/tools"
 )
 
-// SpendInput is the input of the test's spending tool.
-type SpendInput struct {
-	tools.Control
-	CostUSD float64 `json:"cost_usd"`
-	Fail    bool    `json:"fail,omitempty"`
-}
-
-// Spent is its output.
-type Spent struct {
-	OK bool `json:"ok"`
-}
-
 // registerSpend adds a tool that spends what it is told, so the budget
 // mechanism is exercised through the real pipeline and ledger.
-func registerSpend(r *tools.Registry) {
-	tools.MustRegister(r, tools.Def[SpendInput, Spent]{
-		Name: "spend_money", Description: "Spend cost_usd.", Group: "test", MinRole: actor.RoleUser, Spends: true,
-		Method:   http.MethodPost,
-		Estimate: func(_ context.Context, _ *tools.Call, in *SpendInput) (float64, error) { return in.CostUSD, nil },
-		Preview: func(_ context.Context, _ *tools.Call, in *SpendInput) (tools.Preview, error) {
-			return tools.Preview{Effect: "spend"}, nil
-		},
-		Handle: func(_ context.Context, _ *tools.Call, in *SpendInput) (Spent, error) {
-			if in.Fail {
-				return Spent{}, errors.New("provider refused")
-			}
-			return Spent{OK: true}, nil
-		},
-	})
-}
+func registerSpend(r *tools.Registry) { platformtest.RegisterSpend(r) }
 
 func setLimit(t *testing.T, p *platformtest.Platform, key, value string) {
 	t.Helper()

@@ -22,14 +22,14 @@ type LoginInput struct {
 func TestTaggedSecretsNeverReachTheAuditLog(t *testing.T) {
 	p := platformtest.New(t, "sqlite")
 	var seen []string
-	tools.MustRegister(p.Registry, tools.Def[LoginInput, Spent]{
+	tools.MustRegister(p.Registry, tools.Def[LoginInput, platformtest.Spent]{
 		Name: "store_login", Description: "Store a login.", Group: "test", MinRole: actor.RoleUser, Method: http.MethodPost,
 		Preview: func(context.Context, *tools.Call, *LoginInput) (tools.Preview, error) {
 			return tools.Preview{Effect: "store"}, nil
 		},
-		Handle: func(_ context.Context, _ *tools.Call, in *LoginInput) (Spent, error) {
+		Handle: func(_ context.Context, _ *tools.Call, in *LoginInput) (platformtest.Spent, error) {
 			seen = append(seen, in.Secret)
-			return Spent{OK: true}, nil
+			return platformtest.Spent{OK: true}, nil
 		},
 	})
 	call := func(input string) {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gpubroker/pod/actor"
+	"github.com/gpubroker/pod/approval"
 	"github.com/gpubroker/pod/audit"
 	"github.com/gpubroker/pod/budget"
 	"github.com/gpubroker/pod/fault"
@@ -37,6 +38,21 @@ type Limits interface {
 	BudgetUSD(tenantID string, m mode.Mode) (tenantLimit, userLimit float64)
 	// MFARequired says whether POD Admins must have signed in with MFA.
 	MFARequired() bool
+	// ApprovalTTL is how long a held call stays decidable.
+	ApprovalTTL(tenantID string, m mode.Mode) time.Duration
+	// ApprovalAboveMicros is the estimate, in micro-dollars, above which a
+	// spending call of anyone but a POD Admin waits for approval (0: none).
+	ApprovalAboveMicros(tenantID string, m mode.Mode) int64
+}
+
+// Approvals keeps the calls that wait for an admin. The store implements
+// it; every change of state is one conditional write.
+type Approvals interface {
+	CreateApproval(ctx context.Context, a approval.Approval) error
+	GetApproval(ctx context.Context, tenantID, id string) (approval.Approval, error)
+	DecideApproval(ctx context.Context, d approval.Decision) (approval.Approval, error)
+	FinishApproval(ctx context.Context, o approval.Outcome) error
+	ListApprovals(ctx context.Context, f approval.Filter) ([]approval.Approval, error)
 }
 
 // AuditSink receives one record per call.
@@ -50,8 +66,11 @@ type Deps struct {
 	Limits  Limits
 	Budget  budget.Ledger
 	Audit   AuditSink
-	Log     *slog.Logger
-	Now     func() time.Time
+	// Approvals stores held calls; without it a call that needs approval
+	// is refused with nothing stored.
+	Approvals Approvals
+	Log       *slog.Logger
+	Now       func() time.Time
 }
 
 // entry is a registered tool with its typed closures erased.
@@ -184,9 +203,12 @@ type Request struct {
 	RequestID string
 	Tool      string
 	Input     json.RawMessage
-	// Approved is set by the approval flow for an agent call an admin
-	// approved.
-	Approved bool
+}
+
+// approved is what the registry knows of a stored approval it executes.
+type approved struct {
+	id string
+	by actor.Actor
 }
 
 // Result is a call's outcome: the output, or the error, and the verdict.
@@ -196,19 +218,30 @@ type Result struct {
 	Err     error
 }
 
-// Refusal is the error of a call the policies did not allow.
-type Refusal struct{ Verdict policies.Verdict }
+// Refusal is the error of a call the policies did not allow. A call held
+// for approval carries its stored approval.
+type Refusal struct {
+	Verdict  policies.Verdict
+	Approval *approval.Approval
+}
 
 func (r *Refusal) Error() string { return r.Verdict.Reason }
 
 // Call runs one tool call through the pipeline and audits it.
-func (r *Registry) Call(ctx context.Context, req Request) (res Result) {
+func (r *Registry) Call(ctx context.Context, req Request) Result {
+	return r.call(ctx, req, nil)
+}
+
+func (r *Registry) call(ctx context.Context, req Request, ap *approved) (res Result) {
 	start := r.deps.Now()
-	c := &Call{Actor: req.Actor, Face: req.Face, RequestID: req.RequestID, Approved: req.Approved}
+	c := &Call{Actor: req.Actor, Face: req.Face, RequestID: req.RequestID}
+	if ap != nil {
+		c.ApprovalID = ap.id
+	}
 	e := r.tools[req.Tool]
 	var in any
 	defer func() {
-		r.audit(req, c, e, in, res, start)
+		r.audit(req, c, e, in, ap, res, start)
 	}()
 	if e == nil {
 		return refused(policies.Verdict{Decision: policies.Deny, Rule: policies.RuleTool, Reason: fmt.Sprintf("unknown tool %q", req.Tool)},
@@ -225,13 +258,28 @@ func (r *Registry) Call(ctx context.Context, req Request) (res Result) {
 	if err != nil {
 		return refused(policies.Verdict{Decision: policies.Deny, Rule: policies.RuleTarget, Reason: err.Error()}, err)
 	}
-	pc := policies.Call{Actor: c.Actor, Tool: e.policy, Target: target, Confirm: c.Confirm, Approved: c.Approved,
+	pc := policies.Call{Actor: c.Actor, Tool: e.policy, Target: target, Confirm: c.Confirm, Approved: ap != nil,
 		MFARequired: r.deps.Limits.MFARequired()}
-	if !c.DryRun {
+	// A spending call is estimated once: the approval threshold reads the
+	// estimate and the budget reserves it.
+	cost := -1.0
+	if e.meta.Spends && !c.DryRun && ap == nil {
+		if pc.ApprovalAboveMicros = r.deps.Limits.ApprovalAboveMicros(target.TenantID, target.Mode); pc.ApprovalAboveMicros > 0 {
+			if cost, err = e.estimate(ctx, c, in); err != nil {
+				return Result{Verdict: policies.Verdict{Decision: policies.Allow}, Err: fmt.Errorf("estimate %s: %w", e.meta.Name, err)}
+			}
+			pc.EstimateMicros = usdMicros(cost)
+		}
+	}
+	// The rate was counted when a held call was asked for.
+	if !c.DryRun && ap == nil {
 		pc.RateLimit = r.deps.Limits.RatePerMinute(target.TenantID, target.Mode)
 		pc.RateCount = r.limits.hit(c.Actor.String()+"\x00"+e.meta.Name, start)
 	}
 	if v := policies.Evaluate(pc); !v.Allowed() && !(c.DryRun && v.Decision != policies.Deny) {
+		if v.Decision == policies.NeedsApproval {
+			return r.hold(ctx, req, c, e, in, v, start)
+		}
 		return refused(v, &Refusal{Verdict: v})
 	}
 	verdict := policies.Verdict{Decision: policies.Allow}
@@ -241,7 +289,7 @@ func (r *Registry) Call(ctx context.Context, req Request) (res Result) {
 	var reservation string
 	if e.meta.Spends {
 		var v policies.Verdict
-		reservation, v, err = r.reserve(ctx, c, e, in, start)
+		reservation, v, err = r.reserve(ctx, c, e, in, cost, start)
 		if err != nil {
 			return Result{Verdict: verdict, Err: err}
 		}
@@ -304,24 +352,34 @@ func (r *Registry) dryRun(ctx context.Context, c *Call, e *entry, in any) Result
 		out, err := r.handle(ctx, c, e, in)
 		return Result{Output: out, Verdict: allow, Err: err}
 	}
+	p, err := r.preview(ctx, c, e, in)
+	return Result{Output: p, Verdict: allow, Err: err}
+}
+
+// preview is what a mutating call would do and, for a spending call, cost.
+func (r *Registry) preview(ctx context.Context, c *Call, e *entry, in any) (any, error) {
 	p, err := e.preview(ctx, c, in)
 	if err != nil {
-		return Result{Verdict: allow, Err: err}
+		return nil, err
 	}
 	if pv, ok := p.(Preview); ok && e.estimate != nil {
 		if pv.CostUSD, err = e.estimate(ctx, c, in); err != nil {
-			return Result{Verdict: allow, Err: err}
+			return nil, err
 		}
 		pv.DryRun = true
 		p = pv
 	}
-	return Result{Output: p, Verdict: allow}
+	return p, nil
 }
 
-func (r *Registry) reserve(ctx context.Context, c *Call, e *entry, in any, now time.Time) (string, policies.Verdict, error) {
-	cost, err := e.estimate(ctx, c, in)
-	if err != nil {
-		return "", policies.Verdict{}, fmt.Errorf("estimate %s: %w", e.meta.Name, err)
+// reserve holds the call's cost against the budgets; cost < 0 means it has
+// not been estimated yet.
+func (r *Registry) reserve(ctx context.Context, c *Call, e *entry, in any, cost float64, now time.Time) (string, policies.Verdict, error) {
+	if cost < 0 {
+		var err error
+		if cost, err = e.estimate(ctx, c, in); err != nil {
+			return "", policies.Verdict{}, fmt.Errorf("estimate %s: %w", e.meta.Name, err)
+		}
 	}
 	tcap, ucap := r.deps.Limits.BudgetUSD(c.Tenant.ID, c.Tenant.Mode)
 	userID := ""
@@ -352,9 +410,16 @@ func (r *Registry) settle(ctx context.Context, id string, callErr error) {
 	}
 }
 
-func (r *Registry) audit(req Request, c *Call, e *entry, in any, res Result, start time.Time) {
+func (r *Registry) audit(req Request, c *Call, e *entry, in any, ap *approved, res Result, start time.Time) {
 	rec := audit.Record{At: start.UTC(), Actor: c.Actor, Face: req.Face, TenantID: c.Tenant.ID, Mode: c.Tenant.Mode,
-		Action: req.Tool, Verdict: string(res.Verdict.Decision), Duration: r.deps.Now().Sub(start)}
+		Action: req.Tool, Verdict: string(res.Verdict.Decision), Duration: r.deps.Now().Sub(start), RequestID: req.RequestID}
+	if ap != nil {
+		rec.ApprovalID, rec.ApprovedBy = ap.id, ap.by.String()
+	}
+	var ref *Refusal
+	if errors.As(res.Err, &ref) && ref.Approval != nil {
+		rec.ApprovalID = ref.Approval.ID
+	}
 	if rec.TenantID == "" {
 		rec.TenantID = c.Actor.TenantID
 	}

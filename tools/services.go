@@ -25,6 +25,7 @@ func RegisterCore(r *Registry, s Services) {
 	registerTenantTools(r, s)
 	registerParamTools(r, s)
 	registerAuditTools(r, s)
+	registerApprovalTools(r, s)
 	if s.Identity != nil {
 		registerIdentityTools(r, s)
 	}

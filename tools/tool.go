@@ -41,10 +41,12 @@ type Call struct {
 	Face      audit.Face
 	RequestID string
 	// Tenant is the tenant the call acts on (zero for platform-wide calls).
-	Tenant   tenant.Tenant
-	Confirm  string
-	DryRun   bool
-	Approved bool
+	Tenant  tenant.Tenant
+	Confirm string
+	DryRun  bool
+	// ApprovalID names the stored approval this call executes, when an
+	// admin approved it.
+	ApprovalID string
 }
 
 // Preview is what a dry run answers: the effect in words, the changes it
@@ -127,9 +129,13 @@ func (m *Meta) Policy() policies.Tool {
 
 var namePattern = regexp.MustCompile(`^[a-z][a-z0-9_]{2,63}$`)
 
+// rawJSON is the schema of a json.RawMessage field: any JSON value, not
+// the array of bytes its Go type would suggest.
+var rawJSON = map[reflect.Type]*jsonschema.Schema{reflect.TypeFor[json.RawMessage](): {}}
+
 // schemaOf derives the JSON Schema of T.
 func schemaOf[T any]() (json.RawMessage, error) {
-	s, err := jsonschema.For[T](&jsonschema.ForOptions{})
+	s, err := jsonschema.For[T](&jsonschema.ForOptions{TypeSchemas: rawJSON})
 	if err != nil {
 		return nil, err
 	}
