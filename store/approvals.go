@@ -119,7 +119,7 @@ func (s *Store) ListApprovals(ctx context.Context, f approval.Filter) ([]approva
 		limit = 500
 	}
 	q += fmt.Sprintf(" ORDER BY created_at DESC, id DESC LIMIT %d", limit)
-	rows, err := s.db.QueryContext(ctx, q, args...)
+	rows, err := s.conn(ctx).QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list approvals: %w", err)
 	}

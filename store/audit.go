@@ -57,7 +57,7 @@ func appendAudit(ctx context.Context, x execer, r audit.Record) (int64, error) {
 
 // AppendAudit writes one record.
 func (s *Store) AppendAudit(ctx context.Context, r audit.Record) (int64, error) {
-	return appendAudit(ctx, s.db, r)
+	return appendAudit(ctx, s.conn(ctx), r)
 }
 
 // QueryAudit returns records matching f, newest first (at most 1000).
@@ -96,7 +96,7 @@ func (s *Store) QueryAudit(ctx context.Context, f audit.Filter) ([]audit.Record,
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
 	q += fmt.Sprintf(" ORDER BY id DESC LIMIT %d", limit)
-	rows, err := s.db.QueryContext(ctx, q, args...)
+	rows, err := s.conn(ctx).QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("query audit: %w", err)
 	}
@@ -124,10 +124,11 @@ var auditColumns = []string{"at", "actor_kind", "actor_id", "actor_role", "face"
 	"input", "verdict", "result", "error", "duration_us", "request_id", "approval_id", "approved_by"}
 
 // AppendAudits writes a batch of records so the audit log keeps up with the
-// call rate: PostgreSQL takes them by COPY, SQLite through one prepared
+// call rate: PostgreSQL takes them by COPY, SQLite (and a batch written
+// inside InTx, which COPY on the pool would escape) through one prepared
 // statement in one transaction.
 func (s *Store) AppendAudits(ctx context.Context, rs []audit.Record) error {
-	if s.dialect == Postgres {
+	if s.dialect == Postgres && !inTx(ctx) {
 		rows := make([][]any, len(rs))
 		for i, r := range rs {
 			if r.At.IsZero() {

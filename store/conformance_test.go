@@ -39,6 +39,7 @@ func TestConformance(t *testing.T) {
 		{"PriceHistoryRoundTripsByOfferAndGPU", testPriceHistory},
 		{"SandboxInstancesMoveOnlyFromTheStatesGiven", testSandboxInstances},
 		{"ApprovalsAreDecidedOnceAndExpire", testApprovals},
+		{"OutboxRowsCommitWithTheirChangeOrNotAtAll", testOutbox},
 	}
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		for _, c := range cases {

@@ -50,7 +50,7 @@ func (s *Store) PriceHistory(ctx context.Context, q providers.PriceQuery) ([]pro
 	if q.OfferID == "" {
 		col, val = "gpu", q.GPU
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT offer_id, provider, gpu, region, price_micros, spot_micros, availability, observed_at
+	rows, err := s.conn(ctx).QueryContext(ctx, `SELECT offer_id, provider, gpu, region, price_micros, spot_micros, availability, observed_at
 		FROM price_points WHERE mode = $1 AND `+col+` = $2 AND observed_at >= $3 AND observed_at < $4
 		ORDER BY observed_at, offer_id LIMIT $5`, q.Mode, val, q.Since.UTC(), q.Until.UTC(), q.Limit)
 	if err != nil {
@@ -138,7 +138,7 @@ func (s *Store) SetSandboxInstanceState(ctx context.Context, id string, to provi
 		}
 		q += ")"
 	}
-	res, err := s.db.ExecContext(ctx, q, args...)
+	res, err := s.conn(ctx).ExecContext(ctx, q, args...)
 	if err != nil {
 		return false, fmt.Errorf("set sandbox instance state: %w", err)
 	}

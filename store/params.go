@@ -151,7 +151,7 @@ func (s *Store) ParamHistory(ctx context.Context, q params.HistoryQuery) ([]para
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
 	query += fmt.Sprintf(" ORDER BY id DESC LIMIT %d", limit)
-	rows, err := s.db.QueryContext(ctx, query, args...)
+	rows, err := s.conn(ctx).QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("query parameter history: %w", err)
 	}

@@ -36,6 +36,9 @@ func (s *Store) prepared(ctx context.Context, q string) (*sql.Stmt, error) {
 
 // queryRow runs a constant query expected to return one row.
 func (s *Store) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	if inTx(ctx) {
+		return s.conn(ctx).QueryRowContext(ctx, q, args...)
+	}
 	if s.dialect == SQLite {
 		if st, err := s.prepared(ctx, q); err == nil {
 			return st.QueryRowContext(ctx, args...)
@@ -46,6 +49,9 @@ func (s *Store) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 
 // query runs a constant query.
 func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if inTx(ctx) {
+		return s.conn(ctx).QueryContext(ctx, q, args...)
+	}
 	if s.dialect == SQLite {
 		st, err := s.prepared(ctx, q)
 		if err != nil {
@@ -58,6 +64,9 @@ func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, er
 
 // exec runs a constant statement.
 func (s *Store) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if inTx(ctx) {
+		return s.conn(ctx).ExecContext(ctx, q, args...)
+	}
 	if s.dialect == SQLite {
 		st, err := s.prepared(ctx, q)
 		if err != nil {

@@ -201,22 +201,6 @@ func (s *Store) Close() error {
 	return err
 }
 
-// tx runs fn in one transaction, committing when fn returns nil.
-func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
-}
-
 // isUniqueViolation reports a unique or primary-key conflict on either
 // backend.
 func isUniqueViolation(err error) bool {

@@ -1,0 +1,80 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gpubroker/pod/events"
+	"github.com/gpubroker/pod/fault"
+)
+
+// Enqueue writes events to the outbox. Called with the context of InTx, the
+// rows commit or vanish with the change they report.
+func (s *Store) Enqueue(ctx context.Context, es ...events.Event) error {
+	for _, e := range es {
+		if e.ID == "" || !e.Type.Valid() || e.Key == "" {
+			return fault.Invalid("event", "an event needs an id, a domain.event type and a key (got %q, %q, %q)", e.ID, e.Type, e.Key)
+		}
+		_, err := s.exec(ctx, `INSERT INTO outbox (id, type, key, tenant_id, payload, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+			e.ID, string(e.Type), e.Key, e.TenantID, string(e.Payload), e.CreatedAt.UTC())
+		if err != nil {
+			return fmt.Errorf("enqueue %s: %w", e.Type, err)
+		}
+	}
+	return nil
+}
+
+// PendingEvents returns up to limit unpublished events in commit order.
+func (s *Store) PendingEvents(ctx context.Context, limit int) ([]events.Event, error) {
+	if limit <= 0 || limit > 10_000 {
+		limit = 1000
+	}
+	rows, err := s.query(ctx, `SELECT id, type, key, tenant_id, payload, created_at FROM outbox
+		WHERE published_at IS NULL ORDER BY seq LIMIT $1`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read outbox: %w", err)
+	}
+	defer rows.Close()
+	out := []events.Event{}
+	for rows.Next() {
+		var e events.Event
+		var typ, payload string
+		if err := rows.Scan(&e.ID, &typ, &e.Key, &e.TenantID, &payload, &e.CreatedAt); err != nil {
+			return nil, fmt.Errorf("scan outbox: %w", err)
+		}
+		e.Type, e.Payload, e.CreatedAt = events.Type(typ), []byte(payload), e.CreatedAt.UTC()
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// MarkPublished records that the relay delivered the events with these ids.
+func (s *Store) MarkPublished(ctx context.Context, ids []string, at time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	args := []any{at.UTC()}
+	marks := make([]string, len(ids))
+	for i, id := range ids {
+		args = append(args, id)
+		marks[i] = fmt.Sprintf("$%d", i+2)
+	}
+	_, err := s.conn(ctx).ExecContext(ctx, `UPDATE outbox SET published_at = $1
+		WHERE published_at IS NULL AND id IN (`+strings.Join(marks, ", ")+`)`, args...)
+	if err != nil {
+		return fmt.Errorf("mark %d events published: %w", len(ids), err)
+	}
+	return nil
+}
+
+// OutboxDepth counts unpublished events: how far the relay is behind.
+func (s *Store) OutboxDepth(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.queryRow(ctx, `SELECT COUNT(*) FROM outbox WHERE published_at IS NULL`).Scan(&n); err != nil && err != sql.ErrNoRows {
+		return 0, fmt.Errorf("count outbox: %w", err)
+	}
+	return n, nil
+}
