@@ -51,7 +51,7 @@ func NewRouter(d Deps) http.Handler {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, middleware.Recoverer)
+	r.Use(middleware.RequestID, requestLog(d.Log))
 	r.Get("/healthz", health(d.Health))
 	if d.Tools != nil {
 		r.Route("/api/v1", func(r chi.Router) {
@@ -114,6 +114,7 @@ func Authenticate(auth Authenticator, log *slog.Logger) func(http.Handler) http.
 				writeProblem(w, r, log, err)
 				return
 			}
+			noteActor(r.Context(), a)
 			next.ServeHTTP(w, r.WithContext(actor.With(r.Context(), a)))
 		})
 	}

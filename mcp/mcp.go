@@ -9,11 +9,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
+	"github.com/go-chi/chi/v5/middleware"
 	mcpgo "github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
@@ -48,8 +51,9 @@ func NewServer(reg *tools.Registry, version string, log *slog.Logger) *server.MC
 	})
 	s := server.NewMCPServer("gpubroker", version, server.WithToolCapabilities(false), server.WithHooks(hooks),
 		server.WithInstructions("GPUBROKER POD: browse GPU offers, manage pods, parameters and tenants. Mutating tools accept dry_run to preview and confirm to confirm LIVE changes."))
+	calls := new(atomic.Uint64)
 	for _, m := range reg.Tools() {
-		s.AddTool(toolOf(m), handler(reg, m.Name, log))
+		s.AddTool(toolOf(m), handler(reg, m.Name, calls, log))
 	}
 	return s
 }
@@ -99,7 +103,7 @@ func errorInfo(res tools.Result) ErrorInfo {
 	return info
 }
 
-func handler(reg *tools.Registry, name string, log *slog.Logger) server.ToolHandlerFunc {
+func handler(reg *tools.Registry, name string, calls *atomic.Uint64, log *slog.Logger) server.ToolHandlerFunc {
 	return func(ctx context.Context, req mcpgo.CallToolRequest) (*mcpgo.CallToolResult, error) {
 		a, ok := actor.From(ctx)
 		if !ok {
@@ -109,7 +113,7 @@ func handler(reg *tools.Registry, name string, log *slog.Logger) server.ToolHand
 		if err != nil || string(raw) == "null" {
 			raw = []byte("{}")
 		}
-		res := reg.Call(ctx, tools.Request{Actor: a, Face: audit.FaceMCP, Tool: name, Input: raw})
+		res := reg.Call(ctx, tools.Request{Actor: a, Face: audit.FaceMCP, RequestID: requestID(ctx, calls), Tool: name, Input: raw})
 		if res.Err != nil {
 			info := errorInfo(res)
 			if info.Kind == "internal" {
@@ -133,11 +137,29 @@ func handler(reg *tools.Registry, name string, log *slog.Logger) server.ToolHand
 func HTTPHandler(s *server.MCPServer) http.Handler {
 	return server.NewStreamableHTTPServer(s, server.WithEndpointPath("/mcp"),
 		server.WithHTTPContextFunc(func(ctx context.Context, r *http.Request) context.Context {
+			// Each tools/call arrives in its own POST: its request id is
+			// the one the HTTP log line and the audit record share.
+			if id := middleware.GetReqID(r.Context()); id != "" {
+				ctx = context.WithValue(ctx, middleware.RequestIDKey, id)
+			}
 			if a, ok := actor.From(r.Context()); ok {
 				return actor.With(ctx, a)
 			}
 			return ctx
 		}))
+}
+
+// requestID is the id of the HTTP request carrying the call, or over stdio
+// (no HTTP request) one naming the session and numbering its calls.
+func requestID(ctx context.Context, stdioCalls *atomic.Uint64) string {
+	if id := middleware.GetReqID(ctx); id != "" {
+		return id
+	}
+	session := "stdio"
+	if s := server.ClientSessionFromContext(ctx); s != nil && s.SessionID() != "" {
+		session = s.SessionID()
+	}
+	return fmt.Sprintf("mcp-%s-%06d", session, stdioCalls.Add(1))
 }
 
 // ServeStdio serves the server on in/out as the given actor until ctx ends

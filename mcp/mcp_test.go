@@ -147,13 +147,18 @@ func TestMCPOverStreamableHTTP(t *testing.T) {
 			t.Fatalf("result = %s", b)
 		}
 	})
-	t.Run("MCP calls are audited with face mcp", func(t *testing.T) {
+	t.Run("MCP calls are audited with face mcp and the id of the request that carried each", func(t *testing.T) {
 		p.Audit.Flush()
 		recs, _ := p.Store.QueryAudit(ctx, audit.Filter{Action: "set_parameter"})
 		n := 0
+		ids := map[string]bool{}
 		for _, r := range recs {
-			if r.Face == "mcp" {
+			if r.Face == audit.FaceMCP {
 				n++
+				if r.RequestID == "" || ids[r.RequestID] {
+					t.Errorf("record %d has request id %q: want one of its own", r.ID, r.RequestID)
+				}
+				ids[r.RequestID] = true
 			}
 		}
 		if n != 4 {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"reflect"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"time"
@@ -317,7 +318,9 @@ func refused(v policies.Verdict, err error) Result { return Result{Verdict: v, E
 func (r *Registry) handle(ctx context.Context, c *Call, e *entry, in any) (out any, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			r.deps.Log.Error("tool handler panicked", "tool", e.meta.Name, "panic", p)
+			r.deps.Log.LogAttrs(ctx, slog.LevelError, "tool handler panicked", slog.String("tool", e.meta.Name),
+				slog.String("tenant", c.Tenant.ID), slog.String("actor", c.Actor.String()), slog.String("face", string(c.Face)),
+				slog.String("request_id", c.RequestID), slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
 			err = fmt.Errorf("internal error in %s", e.meta.Name)
 		}
 	}()

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"runtime/pprof"
 	"sort"
@@ -52,7 +53,14 @@ func run() error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	a, err := app.New(ctx, app.Config{DataDir: dir, Version: "loadrun"}, slog.New(slog.DiscardHandler))
+	// The platform logs as it does in production: a JSON line per request,
+	// written to a file, so the runs pay for the request log.
+	logFile, err := os.Create(filepath.Join(dir, "requests.log"))
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	a, err := app.New(ctx, app.Config{DataDir: dir, Version: "loadrun"}, slog.New(slog.NewJSONHandler(logFile, nil)))
 	if err != nil {
 		return err
 	}
