@@ -108,7 +108,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		st.Close()
 		return nil, fmt.Errorf("load parameters: %w", err)
 	}
-	a.Tenants = tenant.NewService(st, tenant.NewLiveCheck(a.Params, providers.CredentialGroups()))
+	a.Tenants = tenant.NewService(st, tenant.NewLiveCheck(a.Params))
 	if err := a.Tenants.Reload(ctx); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("load tenants: %w", err)

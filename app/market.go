@@ -46,23 +46,10 @@ func newMarket(a *App) (*providers.Market, error) {
 	}), nil
 }
 
-// liveCredentials reads the LIVE credentials of every provider the tenant
-// has set in full, by provider id; the others stay inactive.
+// liveCredentials reads the credentials of every provider that is LIVE
+// for the tenant, by provider id; the others stay inactive.
 func liveCredentials(snap *params.Snapshot, tenantID string) map[string]map[string]string {
-	out := map[string]map[string]string{}
-	for _, p := range providers.Supported {
-		creds := map[string]string{}
-		complete := true
-		for _, c := range p.Credentials {
-			v := snap.String(tenantID, mode.Live, "providers."+p.ID+"."+c)
-			complete = complete && v != ""
-			creds[c] = v
-		}
-		if complete {
-			out[p.ID] = creds
-		}
-	}
-	return out
+	return providers.LiveCredentials(func(key string) string { return snap.String(tenantID, mode.Live, key) })
 }
 
 // liveAdapters builds the LIVE adapter of every provider whose credentials

@@ -80,7 +80,7 @@ func New(t testing.TB, backend string) *Platform {
 	if err := ps.Reload(ctx); err != nil {
 		t.Fatal(err)
 	}
-	ts := tenant.NewService(st, tenant.NewLiveCheck(ps, providers.CredentialGroups()))
+	ts := tenant.NewService(st, tenant.NewLiveCheck(ps))
 	for _, id := range []string{"default", "acme", "beta"} {
 		if _, err := ts.Create(ctx, actor.System("test"), id, id); err != nil {
 			t.Fatal(err)
