@@ -9,6 +9,7 @@ import (
 
 	"github.com/gpubroker/pod/fault"
 	"github.com/gpubroker/pod/providers"
+	"github.com/gpubroker/pod/providers/sandbox"
 )
 
 // RecordPrices stores price observations of one mode in one transaction.
@@ -71,20 +72,8 @@ func (s *Store) PriceHistory(ctx context.Context, q providers.PriceQuery) ([]pro
 	return out, rows.Err()
 }
 
-// SandboxInstance is a machine of a simulated provider: what the
-// simulation needs to answer status calls across restarts.
-type SandboxInstance struct {
-	providers.Instance
-	Name string
-	// Fail marks an instance the simulation decided will fail to boot.
-	Fail bool
-	// ReadyAt is when a pending instance finishes booting.
-	ReadyAt   time.Time
-	UpdatedAt time.Time
-}
-
-// CreateSandboxInstance stores a new simulated machine.
-func (s *Store) CreateSandboxInstance(ctx context.Context, in SandboxInstance) error {
+// CreateSandboxInstance stores a new simulated machine (sandbox.Machines).
+func (s *Store) CreateSandboxInstance(ctx context.Context, in sandbox.Machine) error {
 	fail := 0
 	if in.Fail {
 		fail = 1
@@ -101,8 +90,8 @@ func (s *Store) CreateSandboxInstance(ctx context.Context, in SandboxInstance) e
 }
 
 // GetSandboxInstance reads one simulated machine.
-func (s *Store) GetSandboxInstance(ctx context.Context, id string) (SandboxInstance, error) {
-	var in SandboxInstance
+func (s *Store) GetSandboxInstance(ctx context.Context, id string) (sandbox.Machine, error) {
+	var in sandbox.Machine
 	var state string
 	var price int64
 	var fail int

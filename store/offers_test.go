@@ -8,6 +8,7 @@ import (
 	"github.com/gpubroker/pod/dbtest"
 	"github.com/gpubroker/pod/fault"
 	"github.com/gpubroker/pod/providers"
+	"github.com/gpubroker/pod/providers/sandbox"
 	"github.com/gpubroker/pod/store"
 )
 
@@ -53,7 +54,7 @@ func testPriceHistory(t *testing.T, s *store.Store, _ dbtest.Backend) {
 func testSandboxInstances(t *testing.T, s *store.Store, _ dbtest.Backend) {
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Second)
-	in := store.SandboxInstance{Instance: providers.Instance{ID: "sbx-1", Provider: "lambda", SKU: "gpu_1x_h100_pcie", Region: "us-east-1",
+	in := sandbox.Machine{Instance: providers.Instance{ID: "sbx-1", Provider: "lambda", SKU: "gpu_1x_h100_pcie", Region: "us-east-1",
 		State: providers.StatePending, PriceHour: 2.49, PublicIP: "203.0.113.7", SSHPort: 22, CreatedAt: now}, Name: "pod-1", Fail: true, ReadyAt: now.Add(time.Minute), UpdatedAt: now}
 	if err := s.CreateSandboxInstance(ctx, in); err != nil {
 		t.Fatal(err)
