@@ -1,11 +1,9 @@
-// Package providers aggregates GPU offers from many clouds into one
-// normalized catalogue. This file declares which providers the platform
-// supports and the credential parameters each needs per tenant and mode.
 package providers
 
 import "github.com/gpubroker/pod/params"
 
-// Provider describes a supported GPU cloud.
+// Provider describes a supported GPU cloud and the credential parameters
+// its API needs per tenant and mode.
 type Provider struct {
 	ID   string
 	Name string

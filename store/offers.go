@@ -8,13 +8,14 @@ import (
 	"time"
 
 	"github.com/gpubroker/pod/fault"
+	"github.com/gpubroker/pod/market"
 	"github.com/gpubroker/pod/providers"
 	"github.com/gpubroker/pod/providers/sandbox"
 )
 
 // RecordPrices stores price observations of one mode in one transaction.
 // An observation already stored (same offer and instant) is kept as is.
-func (s *Store) RecordPrices(ctx context.Context, mode string, points []providers.PricePoint) error {
+func (s *Store) RecordPrices(ctx context.Context, mode string, points []market.PricePoint) error {
 	if len(points) == 0 {
 		return nil
 	}
@@ -37,7 +38,7 @@ func (s *Store) RecordPrices(ctx context.Context, mode string, points []provider
 }
 
 // PriceHistory returns observations oldest first.
-func (s *Store) PriceHistory(ctx context.Context, q providers.PriceQuery) ([]providers.PricePoint, error) {
+func (s *Store) PriceHistory(ctx context.Context, q market.PriceQuery) ([]market.PricePoint, error) {
 	if q.OfferID == "" && q.GPU == "" {
 		return nil, fault.Invalid("offer_id", "give an offer id or a GPU model")
 	}
@@ -58,9 +59,9 @@ func (s *Store) PriceHistory(ctx context.Context, q providers.PriceQuery) ([]pro
 		return nil, fmt.Errorf("price history: %w", err)
 	}
 	defer rows.Close()
-	var out []providers.PricePoint
+	var out []market.PricePoint
 	for rows.Next() {
-		var p providers.PricePoint
+		var p market.PricePoint
 		var price, spot int64
 		var avail string
 		if err := rows.Scan(&p.OfferID, &p.Provider, &p.GPU, &p.Region, &price, &spot, &avail, &p.At); err != nil {

@@ -12,18 +12,19 @@ import (
 
 	"github.com/gpubroker/pod/actor"
 	"github.com/gpubroker/pod/fault"
+	"github.com/gpubroker/pod/market"
 	"github.com/gpubroker/pod/mode"
 	"github.com/gpubroker/pod/providers"
 )
 
 // Markets give the aggregator serving a tenant in its mode.
 type Markets interface {
-	For(ctx context.Context, tenantID string, live bool) (*providers.Aggregator, error)
+	For(ctx context.Context, tenantID string, live bool) (*market.Aggregator, error)
 }
 
 // PriceHistory reads stored price observations.
 type PriceHistory interface {
-	PriceHistory(ctx context.Context, q providers.PriceQuery) ([]providers.PricePoint, error)
+	PriceHistory(ctx context.Context, q market.PriceQuery) ([]market.PricePoint, error)
 }
 
 // ListOffersInput is the input of list_offers. List filters take
@@ -58,7 +59,7 @@ var (
 	gpuNames          = providers.GPUNames()
 	providerIDs       = supportedIDs()
 	availabilityNames = names(providers.Availabilities)
-	sortKeyNames      = names(providers.SortKeys)
+	sortKeyNames      = names(market.SortKeys)
 )
 
 func supportedIDs() []string {
@@ -71,7 +72,7 @@ func supportedIDs() []string {
 
 // oneOf checks each comma-separated value against valid.
 func oneOf(field, raw string, valid []string) ([]string, *fault.Problem) {
-	vals := providers.ParseList(raw)
+	vals := market.ParseList(raw)
 	for _, v := range vals {
 		if !slices.Contains(valid, v) {
 			return nil, &fault.Problem{Field: field, Message: fmt.Sprintf("unknown value %q; valid values: %s", v, strings.Join(valid, ", "))}
@@ -88,24 +89,24 @@ func names[T ~string](xs []T) []string {
 	return out
 }
 
-// query turns the input into a providers.Query; bad values are reported
+// query turns the input into a market.Query; bad values are reported
 // together, each with its field and the valid values. Unknown filter
 // values are malformed requests (400), as a misspelt query parameter is.
-func (in *ListOffersInput) query(defaults providers.Weights) (providers.Query, error) {
+func (in *ListOffersInput) query(defaults market.Weights) (market.Query, error) {
 	var probs []fault.Problem
 	add := func(p *fault.Problem) {
 		if p != nil {
 			probs = append(probs, *p)
 		}
 	}
-	q := providers.Query{GPUCount: in.GPUCount, MinGPUMemoryGB: in.MinGPUMemoryGB, MinPrice: in.MinPrice,
+	q := market.Query{GPUCount: in.GPUCount, MinGPUMemoryGB: in.MinGPUMemoryGB, MinPrice: in.MinPrice,
 		MaxPrice: in.MaxPrice, Limit: in.Limit, Cursor: in.Cursor, Weights: defaults}
 	var p *fault.Problem
 	q.GPUs, p = oneOf("gpu", in.GPU, gpuNames)
 	add(p)
 	q.Providers, p = oneOf("provider", in.Provider, providerIDs)
 	add(p)
-	q.Regions = providers.ParseList(in.Region)
+	q.Regions = market.ParseList(in.Region)
 	var avail []string
 	avail, p = oneOf("availability", in.Availability, availabilityNames)
 	add(p)
@@ -115,7 +116,7 @@ func (in *ListOffersInput) query(defaults providers.Weights) (providers.Query, e
 	if in.Sort != "" {
 		_, p = oneOf("sort", in.Sort, sortKeyNames)
 		add(p)
-		q.Sort = providers.SortKey(in.Sort)
+		q.Sort = market.SortKey(in.Sort)
 	}
 	if in.Pricing != "" {
 		_, p = oneOf("pricing", in.Pricing, pricings)
@@ -123,7 +124,7 @@ func (in *ListOffersInput) query(defaults providers.Weights) (providers.Query, e
 		q.Spot = in.Pricing == "spot"
 	}
 	if in.Weights != "" {
-		w, err := providers.ParseWeights(in.Weights)
+		w, err := market.ParseWeights(in.Weights)
 		if err != nil {
 			add(&fault.Problem{Field: "weights", Message: err.Error()})
 		}
@@ -142,7 +143,7 @@ func (in *ListOffersInput) query(defaults providers.Weights) (providers.Query, e
 		add(&fault.Problem{Field: "min_price", Message: "is above max_price"})
 	}
 	if in.Cursor != "" {
-		if _, ok := providers.CursorSnapshot(in.Cursor); !ok {
+		if _, ok := market.CursorSnapshot(in.Cursor); !ok {
 			add(&fault.Problem{Field: "cursor", Message: "not a cursor this listing gave out"})
 		}
 	}
@@ -157,15 +158,15 @@ func (in *ListOffersInput) query(defaults providers.Weights) (providers.Query, e
 // OfferDetail is the output of get_offer: the offer with what it is worth.
 type OfferDetail struct {
 	providers.Offer
-	PricePerGPUHour  float64                `json:"price_per_gpu_hour"`
-	TFLOPS           float64                `json:"tflops"`
-	PricePerformance float64                `json:"price_performance"`
-	Model            *providers.GPUModel    `json:"model,omitempty"`
-	ProviderName     string                 `json:"provider_name"`
-	ProviderHealth   providers.Health       `json:"provider_health"`
-	Mode             mode.Mode              `json:"mode"`
-	AsOf             time.Time              `json:"as_of"`
-	Recent           []providers.PricePoint `json:"recent_prices,omitempty"`
+	PricePerGPUHour  float64             `json:"price_per_gpu_hour"`
+	TFLOPS           float64             `json:"tflops"`
+	PricePerformance float64             `json:"price_performance"`
+	Model            *providers.GPUModel `json:"model,omitempty"`
+	ProviderName     string              `json:"provider_name"`
+	ProviderHealth   market.Health       `json:"provider_health"`
+	Mode             mode.Mode           `json:"mode"`
+	AsOf             time.Time           `json:"as_of"`
+	Recent           []market.PricePoint `json:"recent_prices,omitempty"`
 }
 
 // OfferInput names one offer.
@@ -181,12 +182,12 @@ type CompareOffersInput struct {
 
 // Validate implements Validator.
 func (in *CompareOffersInput) Validate() error {
-	ids := providers.ParseList(in.IDs)
+	ids := market.ParseList(in.IDs)
 	if len(ids) < 2 || len(ids) > 10 {
 		return fault.Invalid("ids", "give 2 to 10 offer ids, comma-separated; got %d", len(ids))
 	}
 	if in.Weights != "" {
-		if _, err := providers.ParseWeights(in.Weights); err != nil {
+		if _, err := market.ParseWeights(in.Weights); err != nil {
 			return fault.Malformed("weights", "%v", err)
 		}
 	}
@@ -196,15 +197,15 @@ func (in *CompareOffersInput) Validate() error {
 // Comparison is the output of compare_offers: the offers ranked by TOPSIS
 // among themselves, with the best offer on each criterion.
 type Comparison struct {
-	Offers  []ComparedOffer                `json:"offers"`
-	Best    map[providers.Criterion]string `json:"best"`
-	Weights providers.Weights              `json:"weights"`
+	Offers  []ComparedOffer             `json:"offers"`
+	Best    map[market.Criterion]string `json:"best"`
+	Weights market.Weights              `json:"weights"`
 }
 
 // ComparedOffer is one offer in a comparison with its criterion values.
 type ComparedOffer struct {
-	providers.Ranked
-	Values map[providers.Criterion]float64 `json:"values"`
+	market.Ranked
+	Values map[market.Criterion]float64 `json:"values"`
 }
 
 // ProviderHealthInput is the input of provider_health.
@@ -221,7 +222,7 @@ type ProviderStatus struct {
 	// SANDBOX when the simulation covers it, in LIVE when the tenant has
 	// set its credentials.
 	Active bool `json:"active"`
-	providers.Health
+	market.Health
 }
 
 // ProviderList is the output of provider_health.
@@ -260,11 +261,11 @@ func (in *PriceHistoryInput) Validate() error {
 
 // PriceSeries is the output of price_history.
 type PriceSeries struct {
-	Mode   mode.Mode              `json:"mode"`
-	Points []providers.PricePoint `json:"points"`
-	Min    float64                `json:"min"`
-	Max    float64                `json:"max"`
-	Latest float64                `json:"latest"`
+	Mode   mode.Mode           `json:"mode"`
+	Points []market.PricePoint `json:"points"`
+	Min    float64             `json:"min"`
+	Max    float64             `json:"max"`
+	Latest float64             `json:"latest"`
 }
 
 // OfferServices are what the offer tools need.
@@ -273,43 +274,43 @@ type OfferServices struct {
 	Prices  PriceHistory
 	// Weights returns a tenant's default TOPSIS weights in a mode (from
 	// parameters); the answer is shared and must not be changed.
-	Weights func(tenantID string, m mode.Mode) providers.Weights
+	Weights func(tenantID string, m mode.Mode) market.Weights
 }
 
 // RegisterOffers registers the offer and provider toolset.
 func RegisterOffers(r *Registry, s OfferServices) {
-	weights := func(ctx context.Context, c *Call) providers.Weights {
+	weights := func(ctx context.Context, c *Call) market.Weights {
 		if s.Weights != nil {
 			return s.Weights(c.Tenant.ID, c.Tenant.Mode)
 		}
-		return providers.DefaultWeights
+		return market.DefaultWeights
 	}
 	// current returns the tenant's aggregator and its snapshot of offers
 	// (the first call of a fresh aggregator waits for its first refresh).
-	current := func(ctx context.Context, c *Call) (*providers.Aggregator, *providers.Snapshot, error) {
+	current := func(ctx context.Context, c *Call) (*market.Aggregator, *market.Snapshot, error) {
 		agg, err := s.Markets.For(ctx, c.Tenant.ID, c.Tenant.Mode == mode.Live)
 		if err != nil {
 			return nil, nil, err
 		}
 		return agg, agg.Snapshot(ctx), nil
 	}
-	MustRegister(r, Def[ListOffersInput, providers.Page]{
+	MustRegister(r, Def[ListOffersInput, market.Page]{
 		Name: "list_offers", Title: "List GPU offers", Group: "offers", MinRole: actor.RoleUser, ReadOnly: true, OpenWorld: true,
 		Description: "List GPU offers from every provider in the tenant's mode (simulated in SANDBOX, real in LIVE), " +
 			"filtered by GPU model, count, memory, price, region, provider, spot or on-demand and availability, sorted by " +
 			"price, performance, price/performance, TOPSIS score or availability. Pages with next_cursor; a cursor keeps " +
 			"its page exact even while prices change.",
 		Method: http.MethodGet, Path: "/offers",
-		Handle: func(ctx context.Context, c *Call, in *ListOffersInput) (providers.Page, error) {
+		Handle: func(ctx context.Context, c *Call, in *ListOffersInput) (market.Page, error) {
 			q, err := in.query(weights(ctx, c))
 			if err != nil {
-				return providers.Page{}, err
+				return market.Page{}, err
 			}
 			agg, snap, err := current(ctx, c)
 			if err != nil {
-				return providers.Page{}, err
+				return market.Page{}, err
 			}
-			if at, ok := providers.CursorSnapshot(q.Cursor); ok {
+			if at, ok := market.CursorSnapshot(q.Cursor); ok {
 				if pinned, ok := agg.SnapshotAt(at); ok {
 					snap = pinned
 				}
@@ -343,7 +344,7 @@ func RegisterOffers(r *Registry, s OfferServices) {
 			d.ProviderName = providerName(o.Provider)
 			d.ProviderHealth, _ = agg.ProviderHealth(o.Provider)
 			if s.Prices != nil {
-				pts, err := s.Prices.PriceHistory(ctx, providers.PriceQuery{Mode: modeKey(c.Tenant.Mode), OfferID: o.ID,
+				pts, err := s.Prices.PriceHistory(ctx, market.PriceQuery{Mode: modeKey(c.Tenant.Mode), OfferID: o.ID,
 					Since: time.Now().Add(-24 * time.Hour), Limit: 200})
 				if err != nil {
 					return d, err
@@ -361,34 +362,34 @@ func RegisterOffers(r *Registry, s OfferServices) {
 		Handle: func(ctx context.Context, c *Call, in *CompareOffersInput) (Comparison, error) {
 			w := weights(ctx, c)
 			if in.Weights != "" {
-				w, _ = providers.ParseWeights(in.Weights)
+				w, _ = market.ParseWeights(in.Weights)
 			}
 			_, snap, err := current(ctx, c)
 			if err != nil {
 				return Comparison{}, err
 			}
 			var offers []providers.Offer
-			for _, id := range providers.ParseList(in.IDs) {
+			for _, id := range market.ParseList(in.IDs) {
 				o, ok := snap.Offer(id)
 				if !ok {
 					return Comparison{}, fault.NotFound("offer", id)
 				}
 				offers = append(offers, o)
 			}
-			ranked, err := providers.Rank(offers, w, snap.Reliability)
+			ranked, err := market.Rank(offers, w, snap.Reliability)
 			if err != nil {
 				return Comparison{}, fault.Malformed("weights", "%v", err)
 			}
-			out := Comparison{Best: map[providers.Criterion]string{}, Weights: w}
-			best := map[providers.Criterion]float64{}
+			out := Comparison{Best: map[market.Criterion]string{}, Weights: w}
+			best := map[market.Criterion]float64{}
 			for _, r := range ranked {
-				v := map[providers.Criterion]float64{
-					providers.CritPrice:            r.PriceHour,
-					providers.CritGPUMemory:        float64(r.GPUMemoryGB * r.GPUCount),
-					providers.CritPerformance:      r.TFLOPS(),
-					providers.CritPricePerformance: round4(r.PricePerformance()),
-					providers.CritAvailability:     float64(r.Availability.Rank()),
-					providers.CritReliability:      snap.Reliability(r.Provider),
+				v := map[market.Criterion]float64{
+					market.CritPrice:            r.PriceHour,
+					market.CritGPUMemory:        float64(r.GPUMemoryGB * r.GPUCount),
+					market.CritPerformance:      r.TFLOPS(),
+					market.CritPricePerformance: round4(r.PricePerformance()),
+					market.CritAvailability:     float64(r.Availability.Rank()),
+					market.CritReliability:      snap.Reliability(r.Provider),
 				}
 				for crit, x := range v {
 					cur, seen := best[crit]
@@ -421,7 +422,7 @@ func RegisterOffers(r *Registry, s OfferServices) {
 				if h, ok := agg.ProviderHealth(p.ID); ok {
 					st.Active, st.Health = true, h
 				} else {
-					st.Health = providers.Health{Provider: p.ID, Status: "inactive"}
+					st.Health = market.Health{Provider: p.ID, Status: "inactive"}
 				}
 				out.Providers = append(out.Providers, st)
 			}
@@ -444,14 +445,14 @@ func RegisterOffers(r *Registry, s OfferServices) {
 			if limit == 0 {
 				limit = 1000
 			}
-			pts, err := s.Prices.PriceHistory(ctx, providers.PriceQuery{Mode: modeKey(c.Tenant.Mode), OfferID: in.OfferID,
+			pts, err := s.Prices.PriceHistory(ctx, market.PriceQuery{Mode: modeKey(c.Tenant.Mode), OfferID: in.OfferID,
 				GPU: in.GPU, Since: time.Now().Add(-time.Duration(hours) * time.Hour), Limit: limit})
 			if err != nil {
 				return PriceSeries{}, err
 			}
 			out := PriceSeries{Mode: c.Tenant.Mode, Points: pts}
 			if out.Points == nil {
-				out.Points = []providers.PricePoint{}
+				out.Points = []market.PricePoint{}
 			}
 			for i, p := range pts {
 				if i == 0 || p.PriceHour < out.Min {
