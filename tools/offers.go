@@ -194,20 +194,6 @@ func (in *CompareOffersInput) Validate() error {
 	return nil
 }
 
-// Comparison is the output of compare_offers: the offers ranked by TOPSIS
-// among themselves, with the best offer on each criterion.
-type Comparison struct {
-	Offers  []ComparedOffer             `json:"offers"`
-	Best    map[market.Criterion]string `json:"best"`
-	Weights market.Weights              `json:"weights"`
-}
-
-// ComparedOffer is one offer in a comparison with its criterion values.
-type ComparedOffer struct {
-	market.Ranked
-	Values map[market.Criterion]float64 `json:"values"`
-}
-
 // ProviderHealthInput is the input of provider_health.
 type ProviderHealthInput struct {
 	Provider string `json:"provider,omitempty" jsonschema:"one provider id; all when empty"`
@@ -354,51 +340,31 @@ func RegisterOffers(r *Registry, s OfferServices) {
 			return d, nil
 		},
 	})
-	MustRegister(r, Def[CompareOffersInput, Comparison]{
+	MustRegister(r, Def[CompareOffersInput, market.Comparison]{
 		Name: "compare_offers", Title: "Compare offers", Group: "offers", MinRole: actor.RoleUser, ReadOnly: true, OpenWorld: true,
 		Description: "Compare 2 to 10 offers side by side: rank them with TOPSIS among themselves and name the best " +
 			"on each criterion (price, GPU memory, performance, price/performance, availability, provider reliability).",
 		Method: http.MethodGet, Path: "/offers/compare",
-		Handle: func(ctx context.Context, c *Call, in *CompareOffersInput) (Comparison, error) {
+		Handle: func(ctx context.Context, c *Call, in *CompareOffersInput) (market.Comparison, error) {
 			w := weights(ctx, c)
 			if in.Weights != "" {
 				w, _ = market.ParseWeights(in.Weights)
 			}
 			_, snap, err := current(ctx, c)
 			if err != nil {
-				return Comparison{}, err
+				return market.Comparison{}, err
 			}
 			var offers []providers.Offer
 			for _, id := range market.ParseList(in.IDs) {
 				o, ok := snap.Offer(id)
 				if !ok {
-					return Comparison{}, fault.NotFound("offer", id)
+					return market.Comparison{}, fault.NotFound("offer", id)
 				}
 				offers = append(offers, o)
 			}
-			ranked, err := market.Rank(offers, w, snap.Reliability)
+			out, err := market.Compare(offers, w, snap.Reliability)
 			if err != nil {
-				return Comparison{}, fault.Malformed("weights", "%v", err)
-			}
-			out := Comparison{Best: map[market.Criterion]string{}, Weights: w}
-			best := map[market.Criterion]float64{}
-			for _, r := range ranked {
-				v := map[market.Criterion]float64{
-					market.CritPrice:            r.PriceHour,
-					market.CritGPUMemory:        float64(r.GPUMemoryGB * r.GPUCount),
-					market.CritPerformance:      r.TFLOPS(),
-					market.CritPricePerformance: round4(r.PricePerformance()),
-					market.CritAvailability:     float64(r.Availability.Rank()),
-					market.CritReliability:      snap.Reliability(r.Provider),
-				}
-				for crit, x := range v {
-					cur, seen := best[crit]
-					if !seen || (crit.Benefit() && x > cur) || (!crit.Benefit() && x < cur) {
-						best[crit], out.Best[crit] = x, r.ID
-					}
-				}
-				r.Score = round4(r.Score)
-				out.Offers = append(out.Offers, ComparedOffer{Ranked: r, Values: v})
+				return out, fault.Malformed("weights", "%v", err)
 			}
 			return out, nil
 		},
