@@ -28,7 +28,7 @@ type AuditList struct {
 
 func registerAuditTools(r *Registry, s Services) {
 	MustRegister(r, Def[AuditInput, AuditList]{
-		Name: "query_audit", Title: "Query the audit log", Group: "audit", MinRole: actor.RolePodAdmin, ReadOnly: true,
+		Name: "query_audit", Title: "Query the audit log", Group: ToolsetAudit, MinRole: actor.RolePodAdmin, ReadOnly: true,
 		Description: "List audit records newest first: every tool call on every face (actor, face, tenant, mode, tool, input with secrets redacted, verdict, result or error, duration) and every authentication event.",
 		Method:      http.MethodGet, Path: "/audit",
 		Handle: func(ctx context.Context, c *Call, in *AuditInput) (AuditList, error) {

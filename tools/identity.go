@@ -98,7 +98,7 @@ type Revoked struct {
 
 func registerIdentityTools(r *Registry, s Services) {
 	MustRegister(r, Def[TenantInput, UserList]{
-		Name: "list_users", Title: "List users", Group: "users", MinRole: actor.RolePodAdmin, ReadOnly: true,
+		Name: "list_users", Title: "List users", Group: ToolsetUsers, MinRole: actor.RolePodAdmin, ReadOnly: true,
 		Description: "List the users of a tenant with their roles.",
 		Method:      http.MethodGet, Path: "/users",
 		Handle: func(ctx context.Context, c *Call, _ *TenantInput) (UserList, error) {
@@ -107,7 +107,7 @@ func registerIdentityTools(r *Registry, s Services) {
 		},
 	})
 	MustRegister(r, Def[CreateUserInput, auth.User]{
-		Name: "create_user", Title: "Create a user", Group: "users", MinRole: actor.RolePodAdmin,
+		Name: "create_user", Title: "Create a user", Group: ToolsetUsers, MinRole: actor.RolePodAdmin,
 		Description: "Create a user in a tenant with a role (at most the caller's own) and an initial password.",
 		Method:      http.MethodPost, Path: "/users", Status: http.StatusCreated,
 		Preview: func(ctx context.Context, c *Call, in *CreateUserInput) (Preview, error) {
@@ -119,7 +119,7 @@ func registerIdentityTools(r *Registry, s Services) {
 		},
 	})
 	MustRegister(r, Def[SetRoleInput, auth.User]{
-		Name: "set_user_role", Title: "Change a user's role", Group: "users", MinRole: actor.RolePodAdmin, Idempotent: true,
+		Name: "set_user_role", Title: "Change a user's role", Group: ToolsetUsers, MinRole: actor.RolePodAdmin, Idempotent: true,
 		Description: "Change a user's role (User, Pro User, Enterprise User, POD Admin); nobody may grant above their own role or change their own.",
 		Method:      http.MethodPut, Path: "/users/{id}/role",
 		Preview: func(ctx context.Context, c *Call, in *SetRoleInput) (Preview, error) {
@@ -130,7 +130,7 @@ func registerIdentityTools(r *Registry, s Services) {
 		},
 	})
 	MustRegister(r, Def[Control, MFAEnrolment]{
-		Name: "enroll_mfa", Title: "Enrol in MFA", Group: "users", MinRole: actor.RoleUser,
+		Name: "enroll_mfa", Title: "Enrol in MFA", Group: ToolsetUsers, MinRole: actor.RoleUser,
 		Description: "Start TOTP multi-factor enrolment for the signed-in user: returns the secret and an otpauth:// URL " +
 			"for an authenticator app. MFA turns on once confirm_mfa sees a valid code.",
 		Method: http.MethodPost, Path: "/me/mfa",
@@ -147,7 +147,7 @@ func registerIdentityTools(r *Registry, s Services) {
 		},
 	})
 	MustRegister(r, Def[MFACodeInput, MFAState]{
-		Name: "confirm_mfa", Title: "Confirm MFA", Group: "users", MinRole: actor.RoleUser,
+		Name: "confirm_mfa", Title: "Confirm MFA", Group: ToolsetUsers, MinRole: actor.RoleUser,
 		Description: "Turn TOTP multi-factor authentication on for the signed-in user with a code from the enrolled app; " +
 			"from then on signing in asks for a code.",
 		Method: http.MethodPost, Path: "/me/mfa/confirm",
@@ -165,7 +165,7 @@ func registerIdentityTools(r *Registry, s Services) {
 		},
 	})
 	MustRegister(r, Def[MFACodeInput, MFAState]{
-		Name: "disable_mfa", Title: "Disable MFA", Group: "users", MinRole: actor.RoleUser, Destructive: true,
+		Name: "disable_mfa", Title: "Disable MFA", Group: ToolsetUsers, MinRole: actor.RoleUser, Destructive: true,
 		Description: "Turn TOTP multi-factor authentication off for the signed-in user, given a current code.",
 		Method:      http.MethodPost, Path: "/me/mfa/disable",
 		Preview: func(ctx context.Context, c *Call, _ *MFACodeInput) (Preview, error) {
@@ -179,7 +179,7 @@ func registerIdentityTools(r *Registry, s Services) {
 		},
 	})
 	MustRegister(r, Def[TenantInput, TokenList]{
-		Name: "list_api_tokens", Title: "List API tokens", Group: "tokens", MinRole: actor.RolePodAdmin, ReadOnly: true,
+		Name: "list_api_tokens", Title: "List API tokens", Group: ToolsetTokens, MinRole: actor.RolePodAdmin, ReadOnly: true,
 		Description: "List a tenant's API tokens (never their secrets): name, role, creator, expiry, last use, revocation.",
 		Method:      http.MethodGet, Path: "/tokens",
 		Handle: func(ctx context.Context, c *Call, _ *TenantInput) (TokenList, error) {
@@ -191,7 +191,7 @@ func registerIdentityTools(r *Registry, s Services) {
 		},
 	})
 	MustRegister(r, Def[CreateTokenInput, NewToken]{
-		Name: "create_api_token", Title: "Create an API token", Group: "tokens", MinRole: actor.RolePodAdmin,
+		Name: "create_api_token", Title: "Create an API token", Group: ToolsetTokens, MinRole: actor.RolePodAdmin,
 		Description: "Create an API token for MCP clients and scripts, scoped to a tenant and a role no higher than the caller's. The secret is shown once.",
 		Method:      http.MethodPost, Path: "/tokens", Status: http.StatusCreated,
 		AuditResult: func(out *NewToken) any { return out.Token },
@@ -215,7 +215,7 @@ func registerIdentityTools(r *Registry, s Services) {
 		},
 	})
 	MustRegister(r, Def[RevokeTokenInput, Revoked]{
-		Name: "revoke_api_token", Title: "Revoke an API token", Group: "tokens", MinRole: actor.RolePodAdmin, Destructive: true, Idempotent: true,
+		Name: "revoke_api_token", Title: "Revoke an API token", Group: ToolsetTokens, MinRole: actor.RolePodAdmin, Destructive: true, Idempotent: true,
 		Description: "Revoke an API token at once; calls made with it are refused from then on.",
 		Method:      http.MethodDelete, Path: "/tokens/{id}",
 		Preview: func(ctx context.Context, c *Call, in *RevokeTokenInput) (Preview, error) {
@@ -234,7 +234,7 @@ func registerIdentityTools(r *Registry, s Services) {
 func checkScopes(r *Registry, scopes []string) error {
 	known := map[string]bool{policies.ScopeRead: true}
 	for _, m := range r.Tools() {
-		known[m.Name], known[m.Group] = true, true
+		known[m.Name], known[string(m.Group)] = true, true
 	}
 	for i, sc := range scopes {
 		if !known[sc] {

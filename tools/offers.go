@@ -281,7 +281,7 @@ func RegisterOffers(r *Registry, s OfferServices) {
 		return agg, agg.Snapshot(ctx), nil
 	}
 	MustRegister(r, Def[ListOffersInput, market.Page]{
-		Name: "list_offers", Title: "List GPU offers", Group: "offers", MinRole: actor.RoleUser, ReadOnly: true, OpenWorld: true,
+		Name: "list_offers", Title: "List GPU offers", Group: ToolsetOffers, MinRole: actor.RoleUser, ReadOnly: true, OpenWorld: true,
 		Description: "List GPU offers from every provider in the tenant's mode (simulated in SANDBOX, real in LIVE), " +
 			"filtered by GPU model, count, memory, price, region, provider, spot or on-demand and availability, sorted by " +
 			"price, performance, price/performance, TOPSIS score or availability. Pages with next_cursor; a cursor keeps " +
@@ -309,7 +309,7 @@ func RegisterOffers(r *Registry, s OfferServices) {
 		},
 	})
 	MustRegister(r, Def[OfferInput, OfferDetail]{
-		Name: "get_offer", Title: "Get an offer", Group: "offers", MinRole: actor.RoleUser, ReadOnly: true, OpenWorld: true,
+		Name: "get_offer", Title: "Get an offer", Group: ToolsetOffers, MinRole: actor.RoleUser, ReadOnly: true, OpenWorld: true,
 		Description: "Show one offer with its price per GPU hour, performance, price/performance, GPU model, " +
 			"its provider's health and its recent prices.",
 		Method: http.MethodGet, Path: "/offers/{id}",
@@ -341,7 +341,7 @@ func RegisterOffers(r *Registry, s OfferServices) {
 		},
 	})
 	MustRegister(r, Def[CompareOffersInput, market.Comparison]{
-		Name: "compare_offers", Title: "Compare offers", Group: "offers", MinRole: actor.RoleUser, ReadOnly: true, OpenWorld: true,
+		Name: "compare_offers", Title: "Compare offers", Group: ToolsetOffers, MinRole: actor.RoleUser, ReadOnly: true, OpenWorld: true,
 		Description: "Compare 2 to 10 offers side by side: rank them with TOPSIS among themselves and name the best " +
 			"on each criterion (price, GPU memory, performance, price/performance, availability, provider reliability).",
 		Method: http.MethodGet, Path: "/offers/compare",
@@ -370,7 +370,7 @@ func RegisterOffers(r *Registry, s OfferServices) {
 		},
 	})
 	MustRegister(r, Def[ProviderHealthInput, ProviderList]{
-		Name: "provider_health", Title: "Provider health", Group: "offers", MinRole: actor.RoleUser, ReadOnly: true, OpenWorld: true,
+		Name: "provider_health", Title: "Provider health", Group: ToolsetOffers, MinRole: actor.RoleUser, ReadOnly: true, OpenWorld: true,
 		Description: "List every provider the platform supports with its health in the tenant's mode: whether it is " +
 			"active, its status, circuit breaker state, latency, error rate, offers and last success or error.",
 		Method: http.MethodGet, Path: "/providers",
@@ -399,7 +399,7 @@ func RegisterOffers(r *Registry, s OfferServices) {
 		},
 	})
 	MustRegister(r, Def[PriceHistoryInput, PriceSeries]{
-		Name: "price_history", Title: "Price history", Group: "offers", MinRole: actor.RoleUser, ReadOnly: true,
+		Name: "price_history", Title: "Price history", Group: ToolsetOffers, MinRole: actor.RoleUser, ReadOnly: true,
 		Description: "Prices of one offer, or of every offer of a GPU model, over the last hours, from stored snapshots " +
 			"of the tenant's mode; with the lowest, highest and latest price.",
 		Method: http.MethodGet, Path: "/prices",

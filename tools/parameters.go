@@ -111,7 +111,7 @@ func registerParamTools(r *Registry, s Services) {
 		return mode.Sandbox
 	}
 	MustRegister(r, Def[ListParamsInput, ParamList]{
-		Name: "list_parameters", Title: "List parameters", Group: "parameters", MinRole: actor.RolePodAdmin, ReadOnly: true,
+		Name: "list_parameters", Title: "List parameters", Group: ToolsetParameters, MinRole: actor.RolePodAdmin, ReadOnly: true,
 		Description: "List every configurable parameter with its type, rules, the modes it affects, the value a tenant reads and where that value comes from, and every stored value. Secrets show as [redacted].",
 		Method:      http.MethodGet, Path: "/parameters",
 		Handle: func(ctx context.Context, c *Call, in *ListParamsInput) (ParamList, error) {
@@ -123,7 +123,7 @@ func registerParamTools(r *Registry, s Services) {
 		},
 	})
 	MustRegister(r, Def[GetParamInput, params.Item]{
-		Name: "get_parameter", Title: "Get a parameter", Group: "parameters", MinRole: actor.RolePodAdmin, ReadOnly: true,
+		Name: "get_parameter", Title: "Get a parameter", Group: ToolsetParameters, MinRole: actor.RolePodAdmin, ReadOnly: true,
 		Description: "Show one parameter: declaration, resolved value for the tenant and mode, its source scope and every stored value.",
 		Method:      http.MethodGet, Path: "/parameters/{key}",
 		Handle: func(ctx context.Context, c *Call, in *GetParamInput) (params.Item, error) {
@@ -131,7 +131,7 @@ func registerParamTools(r *Registry, s Services) {
 		},
 	})
 	MustRegister(r, Def[SetParamInput, params.Change]{
-		Name: "set_parameter", Title: "Set a parameter", Group: "parameters", MinRole: actor.RolePodAdmin, Idempotent: true,
+		Name: "set_parameter", Title: "Set a parameter", Group: ToolsetParameters, MinRole: actor.RolePodAdmin, Idempotent: true,
 		Description: "Set a parameter's value at a scope (global or one tenant; one mode or both). The value is validated against the parameter's type and rules. A value LIVE mode can read needs confirm set to the tenant id (or \"global\"). The change is visible to every instance within a second.",
 		Method:      http.MethodPut, Path: "/parameters/{key}",
 		Target: globalScope(func(in *SetParamInput) ParamScope { return in.ParamScope }),
@@ -159,7 +159,7 @@ func registerParamTools(r *Registry, s Services) {
 		},
 	})
 	MustRegister(r, Def[DeleteParamInput, params.Change]{
-		Name: "delete_parameter", Title: "Delete a parameter value", Group: "parameters", MinRole: actor.RolePodAdmin, Destructive: true,
+		Name: "delete_parameter", Title: "Delete a parameter value", Group: ToolsetParameters, MinRole: actor.RolePodAdmin, Destructive: true,
 		Description: "Remove the value stored at one scope, so readers fall back to the next scope (tenant+mode → tenant → global+mode → global → default).",
 		Method:      http.MethodDelete, Path: "/parameters/{key}",
 		Target: globalScope(func(in *DeleteParamInput) ParamScope { return in.ParamScope }),
@@ -171,7 +171,7 @@ func registerParamTools(r *Registry, s Services) {
 		},
 	})
 	MustRegister(r, Def[HistoryInput, HistoryList]{
-		Name: "parameter_history", Title: "Parameter history", Group: "parameters", MinRole: actor.RolePodAdmin, ReadOnly: true,
+		Name: "parameter_history", Title: "Parameter history", Group: ToolsetParameters, MinRole: actor.RolePodAdmin, ReadOnly: true,
 		Description: "Show who changed a parameter, when, at which scope, and from what to what (secrets redacted), newest first.",
 		Method:      http.MethodGet, Path: "/parameters/{key}/history",
 		Handle: func(ctx context.Context, c *Call, in *HistoryInput) (HistoryList, error) {
@@ -190,7 +190,7 @@ func registerParamTools(r *Registry, s Services) {
 		},
 	})
 	MustRegister(r, Def[ExportInput, params.File]{
-		Name: "export_parameters", Title: "Export parameters", Group: "parameters", MinRole: actor.RolePodAdmin, ReadOnly: true, Platform: true,
+		Name: "export_parameters", Title: "Export parameters", Group: ToolsetParameters, MinRole: actor.RolePodAdmin, ReadOnly: true, Platform: true,
 		Description: "Export every stored parameter value as a JSON file for backup or transfer. Secrets appear only sealed under this installation's master key.",
 		Method:      http.MethodGet, Path: "/parameters/export",
 		Handle: func(ctx context.Context, c *Call, in *ExportInput) (params.File, error) {
@@ -202,7 +202,7 @@ func registerParamTools(r *Registry, s Services) {
 		},
 	})
 	MustRegister(r, Def[ImportInput, params.ImportResult]{
-		Name: "import_parameters", Title: "Import parameters", Group: "parameters", MinRole: actor.RolePodAdmin, Platform: true,
+		Name: "import_parameters", Title: "Import parameters", Group: ToolsetParameters, MinRole: actor.RolePodAdmin, Platform: true,
 		Description: "Import an export file. The whole file is validated first (every problem is listed with its path) and applied in one transaction, or nothing is. Values LIVE mode reads need confirm naming every target, as the refusal states.",
 		Method:      http.MethodPost, Path: "/parameters/import",
 		Redact: func(in *ImportInput) any { return map[string]int{"file_bytes": len(in.File)} },

@@ -58,7 +58,7 @@ func (in *SwitchModeInput) Validate() error {
 
 func registerTenantTools(r *Registry, s Services) {
 	MustRegister(r, Def[struct{}, TenantList]{
-		Name: "list_tenants", Title: "List tenants", Group: "tenants", MinRole: actor.RolePodAdmin, ReadOnly: true, Platform: true,
+		Name: "list_tenants", Title: "List tenants", Group: ToolsetTenants, MinRole: actor.RolePodAdmin, ReadOnly: true, Platform: true,
 		Description: "List every tenant (POD) of the platform with its mode.",
 		Method:      http.MethodGet, Path: "/tenants",
 		Handle: func(ctx context.Context, c *Call, _ *struct{}) (TenantList, error) {
@@ -70,7 +70,7 @@ func registerTenantTools(r *Registry, s Services) {
 		},
 	})
 	MustRegister(r, Def[TenantInput, tenant.Tenant]{
-		Name: "get_tenant", Title: "Get a tenant", Group: "tenants", MinRole: actor.RoleUser, ReadOnly: true,
+		Name: "get_tenant", Title: "Get a tenant", Group: ToolsetTenants, MinRole: actor.RoleUser, ReadOnly: true,
 		Description: "Show one tenant (POD): its name and whether it runs in SANDBOX or LIVE mode.",
 		Method:      http.MethodGet, Path: "/tenants/{tenant}",
 		Handle: func(ctx context.Context, c *Call, in *TenantInput) (tenant.Tenant, error) {
@@ -78,7 +78,7 @@ func registerTenantTools(r *Registry, s Services) {
 		},
 	})
 	MustRegister(r, Def[CreateTenantInput, tenant.Tenant]{
-		Name: "create_tenant", Title: "Create a tenant", Group: "tenants", MinRole: actor.RolePodAdmin, Platform: true,
+		Name: "create_tenant", Title: "Create a tenant", Group: ToolsetTenants, MinRole: actor.RolePodAdmin, Platform: true,
 		Description: "Create a tenant (POD). It starts in SANDBOX mode: simulated providers, Stripe test keys, no real money.",
 		Method:      http.MethodPost, Path: "/tenants", Status: http.StatusCreated,
 		Preview: func(ctx context.Context, c *Call, in *CreateTenantInput) (Preview, error) {
@@ -92,7 +92,7 @@ func registerTenantTools(r *Registry, s Services) {
 		},
 	})
 	MustRegister(r, Def[RenameTenantInput, tenant.Tenant]{
-		Name: "rename_tenant", Title: "Rename a tenant", Group: "tenants", MinRole: actor.RolePodAdmin, Idempotent: true,
+		Name: "rename_tenant", Title: "Rename a tenant", Group: ToolsetTenants, MinRole: actor.RolePodAdmin, Idempotent: true,
 		Description: "Change a tenant's display name.",
 		Method:      http.MethodPatch, Path: "/tenants/{tenant}",
 		Preview: func(ctx context.Context, c *Call, in *RenameTenantInput) (Preview, error) {
@@ -103,7 +103,7 @@ func registerTenantTools(r *Registry, s Services) {
 		},
 	})
 	MustRegister(r, Def[DeleteTenantInput, tenant.Tenant]{
-		Name: "delete_tenant", Title: "Delete a tenant", Group: "tenants", MinRole: actor.RolePodAdmin, Platform: true, Destructive: true,
+		Name: "delete_tenant", Title: "Delete a tenant", Group: ToolsetTenants, MinRole: actor.RolePodAdmin, Platform: true, Destructive: true,
 		Description: "Delete a SANDBOX tenant with its users and parameters. Needs the tenant id as confirm.",
 		Method:      http.MethodDelete, Path: "/tenants/{tenant}",
 		Preview: func(ctx context.Context, c *Call, in *DeleteTenantInput) (Preview, error) {
@@ -114,7 +114,7 @@ func registerTenantTools(r *Registry, s Services) {
 		},
 	})
 	MustRegister(r, Def[SwitchModeInput, tenant.Tenant]{
-		Name: "switch_mode", Title: "Switch a tenant's mode", Group: "tenants", MinRole: actor.RolePodAdmin, Idempotent: true,
+		Name: "switch_mode", Title: "Switch a tenant's mode", Group: ToolsetTenants, MinRole: actor.RolePodAdmin, Idempotent: true,
 		Description: "Switch a tenant between SANDBOX and LIVE. Needs the tenant id as confirm; going LIVE also needs live Stripe keys and one provider's live credentials, and the refusal lists what is missing.",
 		Method:      http.MethodPut, Path: "/tenants/{tenant}/mode",
 		Preview: func(ctx context.Context, c *Call, in *SwitchModeInput) (Preview, error) {
