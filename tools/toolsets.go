@@ -1,5 +1,7 @@
 package tools
 
+import "fmt"
+
 // Toolset groups tools by domain. An API token scope may name a toolset to
 // reach all of its tools; policies receives the name as a string for that
 // match (it cannot import tools).
@@ -14,3 +16,27 @@ const (
 	ToolsetAudit      Toolset = "audit"      // the audit log
 	ToolsetOffers     Toolset = "offers"     // offers, providers and prices
 )
+
+// listed is a tool definition with its input and output types erased, so
+// one toolset can list tools of different types.
+type listed interface {
+	group() Toolset
+	register(r *Registry) error
+}
+
+func (d Def[In, Out]) group() Toolset             { return d.Group }
+func (d Def[In, Out]) register(r *Registry) error { return Register(r, d) }
+
+// registerToolset registers the tools of one toolset, each built by its
+// own constructor. A tool filed under another toolset, like any bad
+// definition, stops start-up.
+func registerToolset(r *Registry, ts Toolset, tools ...listed) {
+	for _, t := range tools {
+		if t.group() != ts {
+			panic(fmt.Sprintf("tool of toolset %q listed under %q", t.group(), ts))
+		}
+		if err := t.register(r); err != nil {
+			panic(err)
+		}
+	}
+}
