@@ -263,36 +263,35 @@ type OfferServices struct {
 	Weights func(tenantID string, m mode.Mode) market.Weights
 }
 
-// RegisterOffers registers the offer and provider toolset.
+// Tool names of the offers toolset, for the packages that call them by name.
+const (
+	ToolListOffers     = "list_offers"
+	ToolGetOffer       = "get_offer"
+	ToolCompareOffers  = "compare_offers"
+	ToolProviderHealth = "provider_health"
+	ToolPriceHistory   = "price_history"
+)
+
+// RegisterOffers registers the offers toolset.
 func RegisterOffers(r *Registry, s OfferServices) {
-	weights := func(ctx context.Context, c *Call) market.Weights {
-		if s.Weights != nil {
-			return s.Weights(c.Tenant.ID, c.Tenant.Mode)
-		}
-		return market.DefaultWeights
-	}
-	// current returns the tenant's aggregator and its snapshot of offers
-	// (the first call of a fresh aggregator waits for its first refresh).
-	current := func(ctx context.Context, c *Call) (*market.Aggregator, *market.Snapshot, error) {
-		agg, err := s.Markets.For(ctx, c.Tenant.ID, c.Tenant.Mode == mode.Live)
-		if err != nil {
-			return nil, nil, err
-		}
-		return agg, agg.Snapshot(ctx), nil
-	}
-	MustRegister(r, Def[ListOffersInput, market.Page]{
-		Name: "list_offers", Title: "List GPU offers", Group: ToolsetOffers, MinRole: actor.RoleUser, ReadOnly: true, OpenWorld: true,
+	registerToolset(r, ToolsetOffers,
+		listOffers(s), getOffer(s), compareOffers(s), providerHealth(s), priceHistory(s))
+}
+
+func listOffers(s OfferServices) Def[ListOffersInput, market.Page] {
+	return Def[ListOffersInput, market.Page]{
+		Name: ToolListOffers, Title: "List GPU offers", Group: ToolsetOffers, MinRole: actor.RoleUser, ReadOnly: true, OpenWorld: true,
 		Description: "List GPU offers from every provider in the tenant's mode (simulated in SANDBOX, real in LIVE), " +
 			"filtered by GPU model, count, memory, price, region, provider, spot or on-demand and availability, sorted by " +
 			"price, performance, price/performance, TOPSIS score or availability. Pages with next_cursor; a cursor keeps " +
 			"its page exact even while prices change.",
 		Method: http.MethodGet, Path: "/offers",
 		Handle: func(ctx context.Context, c *Call, in *ListOffersInput) (market.Page, error) {
-			q, err := in.query(weights(ctx, c))
+			q, err := in.query(s.weights(c))
 			if err != nil {
 				return market.Page{}, err
 			}
-			agg, snap, err := current(ctx, c)
+			agg, snap, err := s.current(ctx, c)
 			if err != nil {
 				return market.Page{}, err
 			}
@@ -307,14 +306,17 @@ func RegisterOffers(r *Registry, s OfferServices) {
 			}
 			return page, nil
 		},
-	})
-	MustRegister(r, Def[OfferInput, OfferDetail]{
-		Name: "get_offer", Title: "Get an offer", Group: ToolsetOffers, MinRole: actor.RoleUser, ReadOnly: true, OpenWorld: true,
+	}
+}
+
+func getOffer(s OfferServices) Def[OfferInput, OfferDetail] {
+	return Def[OfferInput, OfferDetail]{
+		Name: ToolGetOffer, Title: "Get an offer", Group: ToolsetOffers, MinRole: actor.RoleUser, ReadOnly: true, OpenWorld: true,
 		Description: "Show one offer with its price per GPU hour, performance, price/performance, GPU model, " +
 			"its provider's health and its recent prices.",
 		Method: http.MethodGet, Path: "/offers/{id}",
 		Handle: func(ctx context.Context, c *Call, in *OfferInput) (OfferDetail, error) {
-			agg, snap, err := current(ctx, c)
+			agg, snap, err := s.current(ctx, c)
 			if err != nil {
 				return OfferDetail{}, err
 			}
@@ -339,18 +341,21 @@ func RegisterOffers(r *Registry, s OfferServices) {
 			}
 			return d, nil
 		},
-	})
-	MustRegister(r, Def[CompareOffersInput, market.Comparison]{
-		Name: "compare_offers", Title: "Compare offers", Group: ToolsetOffers, MinRole: actor.RoleUser, ReadOnly: true, OpenWorld: true,
+	}
+}
+
+func compareOffers(s OfferServices) Def[CompareOffersInput, market.Comparison] {
+	return Def[CompareOffersInput, market.Comparison]{
+		Name: ToolCompareOffers, Title: "Compare offers", Group: ToolsetOffers, MinRole: actor.RoleUser, ReadOnly: true, OpenWorld: true,
 		Description: "Compare 2 to 10 offers side by side: rank them with TOPSIS among themselves and name the best " +
 			"on each criterion (price, GPU memory, performance, price/performance, availability, provider reliability).",
 		Method: http.MethodGet, Path: "/offers/compare",
 		Handle: func(ctx context.Context, c *Call, in *CompareOffersInput) (market.Comparison, error) {
-			w := weights(ctx, c)
+			w := s.weights(c)
 			if in.Weights != "" {
 				w, _ = market.ParseWeights(in.Weights)
 			}
-			_, snap, err := current(ctx, c)
+			_, snap, err := s.current(ctx, c)
 			if err != nil {
 				return market.Comparison{}, err
 			}
@@ -368,14 +373,17 @@ func RegisterOffers(r *Registry, s OfferServices) {
 			}
 			return out, nil
 		},
-	})
-	MustRegister(r, Def[ProviderHealthInput, ProviderList]{
-		Name: "provider_health", Title: "Provider health", Group: ToolsetOffers, MinRole: actor.RoleUser, ReadOnly: true, OpenWorld: true,
+	}
+}
+
+func providerHealth(s OfferServices) Def[ProviderHealthInput, ProviderList] {
+	return Def[ProviderHealthInput, ProviderList]{
+		Name: ToolProviderHealth, Title: "Provider health", Group: ToolsetOffers, MinRole: actor.RoleUser, ReadOnly: true, OpenWorld: true,
 		Description: "List every provider the platform supports with its health in the tenant's mode: whether it is " +
 			"active, its status, circuit breaker state, latency, error rate, offers and last success or error.",
 		Method: http.MethodGet, Path: "/providers",
 		Handle: func(ctx context.Context, c *Call, in *ProviderHealthInput) (ProviderList, error) {
-			agg, _, err := current(ctx, c)
+			agg, _, err := s.current(ctx, c)
 			if err != nil {
 				return ProviderList{}, err
 			}
@@ -397,9 +405,12 @@ func RegisterOffers(r *Registry, s OfferServices) {
 			}
 			return out, nil
 		},
-	})
-	MustRegister(r, Def[PriceHistoryInput, PriceSeries]{
-		Name: "price_history", Title: "Price history", Group: ToolsetOffers, MinRole: actor.RoleUser, ReadOnly: true,
+	}
+}
+
+func priceHistory(s OfferServices) Def[PriceHistoryInput, PriceSeries] {
+	return Def[PriceHistoryInput, PriceSeries]{
+		Name: ToolPriceHistory, Title: "Price history", Group: ToolsetOffers, MinRole: actor.RoleUser, ReadOnly: true,
 		Description: "Prices of one offer, or of every offer of a GPU model, over the last hours, from stored snapshots " +
 			"of the tenant's mode; with the lowest, highest and latest price.",
 		Method: http.MethodGet, Path: "/prices",
@@ -432,7 +443,25 @@ func RegisterOffers(r *Registry, s OfferServices) {
 			}
 			return out, nil
 		},
-	})
+	}
+}
+
+// weights returns the tenant's default TOPSIS weights in its mode.
+func (s OfferServices) weights(c *Call) market.Weights {
+	if s.Weights != nil {
+		return s.Weights(c.Tenant.ID, c.Tenant.Mode)
+	}
+	return market.DefaultWeights
+}
+
+// current returns the tenant's aggregator and its snapshot of offers
+// (the first call of a fresh aggregator waits for its first refresh).
+func (s OfferServices) current(ctx context.Context, c *Call) (*market.Aggregator, *market.Snapshot, error) {
+	agg, err := s.Markets.For(ctx, c.Tenant.ID, c.Tenant.Mode == mode.Live)
+	if err != nil {
+		return nil, nil, err
+	}
+	return agg, agg.Snapshot(ctx), nil
 }
 
 // modeKey is how price points record a mode.
