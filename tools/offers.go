@@ -261,6 +261,9 @@ type OfferServices struct {
 	// Weights returns a tenant's default TOPSIS weights in a mode (from
 	// parameters); the answer is shared and must not be changed.
 	Weights func(tenantID string, m mode.Mode) market.Weights
+	// Now is the clock recent prices are read back from; RegisterOffers
+	// sets the registry's (Deps.Now) when it is nil.
+	Now func() time.Time
 }
 
 // Tool names of the offers toolset, for the packages that call them by name.
@@ -274,6 +277,9 @@ const (
 
 // RegisterOffers registers the offers toolset.
 func RegisterOffers(r *Registry, s OfferServices) {
+	if s.Now == nil {
+		s.Now = r.deps.Now
+	}
 	registerToolset(r, ToolsetOffers,
 		listOffers(s), getOffer(s), compareOffers(s), providerHealth(s), priceHistory(s))
 }
@@ -333,7 +339,7 @@ func getOffer(s OfferServices) Def[OfferInput, OfferDetail] {
 			d.ProviderHealth, _ = agg.ProviderHealth(o.Provider)
 			if s.Prices != nil {
 				pts, err := s.Prices.PriceHistory(ctx, market.PriceQuery{Mode: modeKey(c.Tenant.Mode), OfferID: o.ID,
-					Since: time.Now().Add(-24 * time.Hour), Limit: 200})
+					Since: s.Now().Add(-24 * time.Hour), Limit: 200})
 				if err != nil {
 					return d, err
 				}
@@ -423,7 +429,7 @@ func priceHistory(s OfferServices) Def[PriceHistoryInput, PriceSeries] {
 				limit = 1000
 			}
 			pts, err := s.Prices.PriceHistory(ctx, market.PriceQuery{Mode: modeKey(c.Tenant.Mode), OfferID: in.OfferID,
-				GPU: in.GPU, Since: time.Now().Add(-time.Duration(hours) * time.Hour), Limit: limit})
+				GPU: in.GPU, Since: s.Now().Add(-time.Duration(hours) * time.Hour), Limit: limit})
 			if err != nil {
 				return PriceSeries{}, err
 			}
