@@ -31,8 +31,8 @@ func golden(t *testing.T, name string, got []byte) {
 	if err != nil {
 		t.Fatalf("%v (run go test ./api -update to create it)", err)
 	}
-	if string(want) != string(got) {
-		t.Fatalf("%s changed; review the difference and run go test ./api -update if it is intended", path)
+	if d := lineDiff(string(want), string(got)); d != "" {
+		t.Fatalf("%s changed (- snapshot, + now); review the difference and run go test ./api -update if it is intended:\n%s", path, d)
 	}
 }
 

@@ -39,7 +39,7 @@ func OpenAPI(metas []tools.Meta, version string) map[string]any {
 			"operationId": m.Name,
 			"summary":     m.Title,
 			"description": m.Description,
-			"tags":        []string{m.Group},
+			"tags":        []string{string(m.Group)},
 			"x-min-role":  m.MinRole,
 			"responses": map[string]any{
 				statusText(m.Status): map[string]any{"description": "success",

@@ -21,6 +21,7 @@ import (
 	"github.com/gpubroker/pod/api"
 	"github.com/gpubroker/pod/audit"
 	"github.com/gpubroker/pod/auth"
+	"github.com/gpubroker/pod/market"
 	"github.com/gpubroker/pod/mcp"
 	"github.com/gpubroker/pod/mode"
 	"github.com/gpubroker/pod/params"
@@ -48,14 +49,14 @@ type App struct {
 	Identity *auth.Service
 	// Market serves offers: simulated providers for SANDBOX tenants, each
 	// LIVE tenant's own adapters for LIVE.
-	Market *providers.Market
+	Market *market.Market
 	// KeyCreated is true when this start created the local key file.
 	KeyCreated bool
 }
 
 // Catalog joins every package's declared parameters.
 func Catalog() (*params.Catalog, error) {
-	return params.NewCatalog(params.Platform(), providers.CredentialParams(), providers.Params())
+	return params.NewCatalog(params.Platform(), providers.CredentialParams(), market.Params())
 }
 
 // New opens the database (migrating it), the master key and the parameter
@@ -108,7 +109,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		st.Close()
 		return nil, fmt.Errorf("load parameters: %w", err)
 	}
-	a.Tenants = tenant.NewService(st, tenant.NewLiveCheck(a.Params, providers.CredentialGroups()))
+	a.Tenants = tenant.NewService(st, tenant.NewLiveCheck(a.Params))
 	if err := a.Tenants.Reload(ctx); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("load tenants: %w", err)
@@ -124,9 +125,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		st.Close()
 		return nil, err
 	}
-	var weights providers.WeightsMemo
+	var weights market.WeightsMemo
 	tools.RegisterOffers(a.Tools, tools.OfferServices{Markets: a.Market, Prices: st,
-		Weights: func(tenantID string, m mode.Mode) providers.Weights {
+		Weights: func(tenantID string, m mode.Mode) market.Weights {
 			return weights.From(a.Params.Snapshot(), tenantID, m)
 		}})
 	a.MCP = mcp.NewServer(a.Tools, cfg.Version, log)
@@ -162,8 +163,8 @@ func (a *App) watch(ctx context.Context) error {
 			a.log.Error("reload tenants", "err", err)
 		}
 		a.Identity.ForgetTokens()
-		set := providers.SettingsFrom(a.Params.Snapshot())
-		a.Market.Each(func(ag *providers.Aggregator) { ag.SetSettings(set) })
+		set := market.SettingsFrom(a.Params.Snapshot())
+		a.Market.Each(func(ag *market.Aggregator) { ag.SetSettings(set) })
 		// A tenant whose LIVE credentials changed gets a new aggregator on
 		// next use, one back in SANDBOX loses its own; the others keep
 		// their breakers and cached offers.
@@ -177,7 +178,7 @@ func (a *App) keepPricesFresh(ctx context.Context) {
 	t := time.NewTicker(5 * time.Second)
 	defer t.Stop()
 	for {
-		a.Market.Each(func(ag *providers.Aggregator) { ag.Snapshot(ctx) })
+		a.Market.Each(func(ag *market.Aggregator) { ag.Snapshot(ctx) })
 		select {
 		case <-ctx.Done():
 			return

@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/http"
 
+	"github.com/gpubroker/pod/market"
 	"github.com/gpubroker/pod/mode"
 	"github.com/gpubroker/pod/params"
 	"github.com/gpubroker/pod/providers"
@@ -19,7 +20,7 @@ import (
 // newMarket builds the SANDBOX aggregator over the simulated providers
 // (their machines in the store, their behaviour from parameters) and the
 // builder of each LIVE tenant's aggregator.
-func newMarket(a *App) (*providers.Market, error) {
+func newMarket(a *App) (*market.Market, error) {
 	entries, err := sandbox.Catalog()
 	if err != nil {
 		return nil, fmt.Errorf("sandbox catalog: %w", err)
@@ -30,14 +31,14 @@ func newMarket(a *App) (*providers.Market, error) {
 			FailureRate: math.Max(0, s.Float("", mode.Sandbox, "sandbox.failure_rate"))}
 	}
 	sims := sandbox.Providers(entries, sandbox.Options{Machines: a.Store, Behaviour: behaviour})
-	set := providers.SettingsFrom(a.Params.Snapshot())
-	sbx := providers.NewAggregator(sandbox.Adapters(sims), providers.Options{Mode: "sandbox", Settings: set,
+	set := market.SettingsFrom(a.Params.Snapshot())
+	sbx := market.NewAggregator(sandbox.Adapters(sims), market.Options{Mode: "sandbox", Settings: set,
 		Recorder: a.Store, Logger: a.log.With("mode", "sandbox")})
-	return providers.NewMarket(sbx, providers.LiveBuilder{
-		Build: func(ctx context.Context, tenantID string) (*providers.Aggregator, error) {
+	return market.New(sbx, market.LiveBuilder{
+		Build: func(ctx context.Context, tenantID string) (*market.Aggregator, error) {
 			snap := a.Params.Snapshot()
-			ads := liveAdapters(snap, tenantID, &http.Client{Timeout: providers.SettingsFrom(snap).Timeout})
-			return providers.NewAggregator(ads, providers.Options{Mode: "live", Settings: providers.SettingsFrom(snap),
+			ads := liveAdapters(snap, tenantID, &http.Client{Timeout: market.SettingsFrom(snap).Timeout})
+			return market.NewAggregator(ads, market.Options{Mode: "live", Settings: market.SettingsFrom(snap),
 				Recorder: a.Store, Logger: a.log.With("mode", "live", "tenant", tenantID)}), nil
 		},
 		Credentials: func(ctx context.Context, tenantID string) string {
@@ -46,23 +47,10 @@ func newMarket(a *App) (*providers.Market, error) {
 	}), nil
 }
 
-// liveCredentials reads the LIVE credentials of every provider the tenant
-// has set in full, by provider id; the others stay inactive.
+// liveCredentials reads the credentials of every provider that is LIVE
+// for the tenant, by provider id; the others stay inactive.
 func liveCredentials(snap *params.Snapshot, tenantID string) map[string]map[string]string {
-	out := map[string]map[string]string{}
-	for _, p := range providers.Supported {
-		creds := map[string]string{}
-		complete := true
-		for _, c := range p.Credentials {
-			v := snap.String(tenantID, mode.Live, "providers."+p.ID+"."+c)
-			complete = complete && v != ""
-			creds[c] = v
-		}
-		if complete {
-			out[p.ID] = creds
-		}
-	}
-	return out
+	return providers.LiveCredentials(func(key string) string { return snap.String(tenantID, mode.Live, key) })
 }
 
 // liveAdapters builds the LIVE adapter of every provider whose credentials

@@ -17,6 +17,7 @@ import (
 	"github.com/gpubroker/pod/auth"
 	"github.com/gpubroker/pod/dbtest"
 	"github.com/gpubroker/pod/fault"
+	"github.com/gpubroker/pod/market"
 	"github.com/gpubroker/pod/mode"
 	"github.com/gpubroker/pod/params"
 	"github.com/gpubroker/pod/providers"
@@ -65,7 +66,7 @@ type Platform struct {
 	Audit    *audit.Writer
 	Identity *auth.Service
 	Registry *tools.Registry
-	Market   *providers.Market
+	Market   *market.Market
 	Tokens   Tokens
 	Clock    *Clock
 }
@@ -82,7 +83,7 @@ func New(t testing.TB, backend string) *Platform {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	cat, err := params.NewCatalog(params.Platform(), providers.CredentialParams(), providers.Params())
+	cat, err := params.NewCatalog(params.Platform(), providers.CredentialParams(), market.Params())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +94,7 @@ func New(t testing.TB, backend string) *Platform {
 	if err := ps.Reload(ctx); err != nil {
 		t.Fatal(err)
 	}
-	ts := tenant.NewService(st, tenant.NewLiveCheck(ps, providers.CredentialGroups()))
+	ts := tenant.NewService(st, tenant.NewLiveCheck(ps))
 	for _, id := range []string{"default", "acme", "beta"} {
 		if _, err := ts.Create(ctx, actor.System("test"), id, id); err != nil {
 			t.Fatal(err)
@@ -115,12 +116,12 @@ func New(t testing.TB, backend string) *Platform {
 	// whenever it was built, and keeps the stored price points within the
 	// recent hours that price_history reads.
 	sims := sandbox.Providers(entries, sandbox.Options{Machines: st, Now: func() time.Time { return simNow }})
-	market := providers.NewMarket(providers.NewAggregator(sandbox.Adapters(sims),
-		providers.Options{Mode: "sandbox", Settings: providers.SettingsFrom(ps.Snapshot()), Recorder: st}), providers.LiveBuilder{})
-	t.Cleanup(market.Close)
-	var weights providers.WeightsMemo
-	tools.RegisterOffers(reg, tools.OfferServices{Markets: market, Prices: st,
-		Weights: func(tenantID string, m mode.Mode) providers.Weights { return weights.From(ps.Snapshot(), tenantID, m) }})
-	return &Platform{Store: st, Params: ps, Tenants: ts, Audit: w, Identity: id, Registry: reg, Market: market,
+	mkt := market.New(market.NewAggregator(sandbox.Adapters(sims),
+		market.Options{Mode: "sandbox", Settings: market.SettingsFrom(ps.Snapshot()), Recorder: st}), market.LiveBuilder{})
+	t.Cleanup(mkt.Close)
+	var weights market.WeightsMemo
+	tools.RegisterOffers(reg, tools.OfferServices{Markets: mkt, Prices: st,
+		Weights: func(tenantID string, m mode.Mode) market.Weights { return weights.From(ps.Snapshot(), tenantID, m) }})
+	return &Platform{Store: st, Params: ps, Tenants: ts, Audit: w, Identity: id, Registry: reg, Market: mkt,
 		Tokens: Tokens{"op": Operator, "acme-admin": AcmeAdmin, "acme-user": AcmeUser, "beta-admin": BetaAdmin}, Clock: clock}
 }

@@ -1,11 +1,9 @@
-// Package providers aggregates GPU offers from many clouds into one
-// normalized catalogue. This file declares which providers the platform
-// supports and the credential parameters each needs per tenant and mode.
 package providers
 
 import "github.com/gpubroker/pod/params"
 
-// Provider describes a supported GPU cloud.
+// Provider describes a supported GPU cloud and the credential parameters
+// its API needs per tenant and mode.
 type Provider struct {
 	ID   string
 	Name string
@@ -54,7 +52,7 @@ func CredentialParams() []params.Spec {
 	for _, p := range Supported {
 		for _, c := range p.Credentials {
 			out = append(out, params.Spec{
-				Key: "providers." + p.ID + "." + c, Type: params.TypeSecret, Affects: params.AffectsBoth,
+				Key: CredentialKey(p.ID, c), Type: params.TypeSecret, Affects: params.AffectsBoth,
 				Group:       CredentialGroup(p.ID),
 				Description: p.Name + " API credential (" + c + "); a test credential in SANDBOX, a production one in LIVE.",
 			})
@@ -63,12 +61,31 @@ func CredentialParams() []params.Spec {
 	return out
 }
 
-// CredentialGroups lists every supported provider's credential group, in
-// the order of Supported.
-func CredentialGroups() []string {
-	out := make([]string, len(Supported))
-	for i, p := range Supported {
-		out[i] = CredentialGroup(p.ID)
+// CredentialKey is the secret parameter holding one credential of a
+// provider: providers.<id>.<name>.
+func CredentialKey(id, name string) string { return "providers." + id + "." + name }
+
+// LiveCredentials holds the one rule of which providers serve a tenant in
+// LIVE: a provider is LIVE when all its credentials are set. get reads a
+// credential parameter as the tenant's LIVE reader sees it. The answer
+// maps the id of every LIVE provider to its credential values by suffix;
+// the other providers are absent.
+func LiveCredentials(get func(key string) string) map[string]map[string]string {
+	out := map[string]map[string]string{}
+	for _, p := range Supported {
+		if len(p.Credentials) == 0 {
+			continue
+		}
+		creds := make(map[string]string, len(p.Credentials))
+		complete := true
+		for _, c := range p.Credentials {
+			v := get(CredentialKey(p.ID, c))
+			complete = complete && v != ""
+			creds[c] = v
+		}
+		if complete {
+			out[p.ID] = creds
+		}
 	}
 	return out
 }

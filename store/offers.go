@@ -8,12 +8,14 @@ import (
 	"time"
 
 	"github.com/gpubroker/pod/fault"
+	"github.com/gpubroker/pod/market"
 	"github.com/gpubroker/pod/providers"
+	"github.com/gpubroker/pod/providers/sandbox"
 )
 
 // RecordPrices stores price observations of one mode in one transaction.
 // An observation already stored (same offer and instant) is kept as is.
-func (s *Store) RecordPrices(ctx context.Context, mode string, points []providers.PricePoint) error {
+func (s *Store) RecordPrices(ctx context.Context, mode string, points []market.PricePoint) error {
 	if len(points) == 0 {
 		return nil
 	}
@@ -36,7 +38,7 @@ func (s *Store) RecordPrices(ctx context.Context, mode string, points []provider
 }
 
 // PriceHistory returns observations oldest first.
-func (s *Store) PriceHistory(ctx context.Context, q providers.PriceQuery) ([]providers.PricePoint, error) {
+func (s *Store) PriceHistory(ctx context.Context, q market.PriceQuery) ([]market.PricePoint, error) {
 	if q.OfferID == "" && q.GPU == "" {
 		return nil, fault.Invalid("offer_id", "give an offer id or a GPU model")
 	}
@@ -57,9 +59,9 @@ func (s *Store) PriceHistory(ctx context.Context, q providers.PriceQuery) ([]pro
 		return nil, fmt.Errorf("price history: %w", err)
 	}
 	defer rows.Close()
-	var out []providers.PricePoint
+	var out []market.PricePoint
 	for rows.Next() {
-		var p providers.PricePoint
+		var p market.PricePoint
 		var price, spot int64
 		var avail string
 		if err := rows.Scan(&p.OfferID, &p.Provider, &p.GPU, &p.Region, &price, &spot, &avail, &p.At); err != nil {
@@ -71,20 +73,8 @@ func (s *Store) PriceHistory(ctx context.Context, q providers.PriceQuery) ([]pro
 	return out, rows.Err()
 }
 
-// SandboxInstance is a machine of a simulated provider: what the
-// simulation needs to answer status calls across restarts.
-type SandboxInstance struct {
-	providers.Instance
-	Name string
-	// Fail marks an instance the simulation decided will fail to boot.
-	Fail bool
-	// ReadyAt is when a pending instance finishes booting.
-	ReadyAt   time.Time
-	UpdatedAt time.Time
-}
-
-// CreateSandboxInstance stores a new simulated machine.
-func (s *Store) CreateSandboxInstance(ctx context.Context, in SandboxInstance) error {
+// CreateSandboxInstance stores a new simulated machine (sandbox.Machines).
+func (s *Store) CreateSandboxInstance(ctx context.Context, in sandbox.Machine) error {
 	fail := 0
 	if in.Fail {
 		fail = 1
@@ -101,8 +91,8 @@ func (s *Store) CreateSandboxInstance(ctx context.Context, in SandboxInstance) e
 }
 
 // GetSandboxInstance reads one simulated machine.
-func (s *Store) GetSandboxInstance(ctx context.Context, id string) (SandboxInstance, error) {
-	var in SandboxInstance
+func (s *Store) GetSandboxInstance(ctx context.Context, id string) (sandbox.Machine, error) {
+	var in sandbox.Machine
 	var state string
 	var price int64
 	var fail int

@@ -6,27 +6,26 @@ import (
 
 	"github.com/gpubroker/pod/mode"
 	"github.com/gpubroker/pod/params"
+	"github.com/gpubroker/pod/providers"
 )
 
 // LiveCheck is the rule for going LIVE (R2): the tenant must read live
-// Stripe keys, and complete live credentials for at least one provider,
-// in LIVE mode. It reads the parameter snapshot, so it sees values set at
-// any scope that a LIVE reader of the tenant would see.
+// Stripe keys, and at least one provider must be LIVE for it (see
+// providers.LiveCredentials), in LIVE mode. It reads the parameter
+// snapshot, so it sees values set at any scope that a LIVE reader of the
+// tenant would see.
 type LiveCheck struct {
 	params *params.Service
 	// Required keys must each hold a value valid for LIVE.
 	Required []string
-	// CredentialGroups are the parameter groups of provider credentials;
-	// at least one group must be complete.
-	CredentialGroups []string
 }
 
 // StripeLiveKeys are the Stripe parameters a LIVE tenant needs.
 var StripeLiveKeys = []string{"stripe.secret_key", "stripe.publishable_key"}
 
 // NewLiveCheck builds the rule over p.
-func NewLiveCheck(p *params.Service, credentialGroups []string) *LiveCheck {
-	return &LiveCheck{params: p, Required: StripeLiveKeys, CredentialGroups: credentialGroups}
+func NewLiveCheck(p *params.Service) *LiveCheck {
+	return &LiveCheck{params: p, Required: StripeLiveKeys}
 }
 
 // MissingForLive lists, in words, what the tenant lacks before it may go
@@ -48,25 +47,13 @@ func (c *LiveCheck) MissingForLive(_ context.Context, tenantID string) []string 
 			}
 		}
 	}
-	for _, g := range c.CredentialGroups {
-		specs := cat.Group(g)
-		complete := len(specs) > 0
-		for _, s := range specs {
-			if snap.String(tenantID, mode.Live, s.Key) == "" {
-				complete = false
-				break
-			}
-		}
-		if complete {
-			return missing
-		}
+	live := providers.LiveCredentials(func(key string) string { return snap.String(tenantID, mode.Live, key) })
+	if len(live) > 0 {
+		return missing
 	}
-	var prefixes []string
-	for _, g := range c.CredentialGroups {
-		if specs := cat.Group(g); len(specs) > 0 {
-			k := specs[0].Key
-			prefixes = append(prefixes, k[:strings.LastIndexByte(k, '.')+1]+"*")
-		}
+	prefixes := make([]string, len(providers.Supported))
+	for i, p := range providers.Supported {
+		prefixes[i] = providers.CredentialKey(p.ID, "*")
 	}
 	hint := ""
 	if len(prefixes) > 0 {

@@ -46,7 +46,7 @@ func setup(t *testing.T, url string) fixture {
 	if err := ps.Reload(ctx); err != nil {
 		t.Fatal(err)
 	}
-	return fixture{st, ps, tenant.NewService(st, tenant.NewLiveCheck(ps, providers.CredentialGroups()))}
+	return fixture{st, ps, tenant.NewService(st, tenant.NewLiveCheck(ps))}
 }
 
 func (f fixture) set(t *testing.T, sc params.Scope, key, value string) {

@@ -171,11 +171,8 @@ type ApprovalList struct {
 	Approvals []approval.Approval `json:"approvals"`
 }
 
-func registerApprovalTools(r *Registry, s Services) {
-	MustRegister(r, approveCall(r))
-	MustRegister(r, rejectCall(r))
-	MustRegister(r, listApprovals(r))
-	MustRegister(r, getApproval(r))
+func registerApprovalTools(r *Registry) {
+	registerToolset(r, ToolsetApprovals, approveCall(r), rejectCall(r), listApprovals(r), getApproval(r))
 }
 
 // decisionPreview shows what deciding a held call would do.
@@ -198,7 +195,7 @@ func decisionPreview(r *Registry, approve bool) func(ctx context.Context, c *Cal
 
 func approveCall(r *Registry) Def[DecideIn, ApprovalOutcome] {
 	return Def[DecideIn, ApprovalOutcome]{
-		Name: ToolApproveCall, Title: "Approve a held call", Group: "approvals", MinRole: actor.RolePodAdmin,
+		Name: ToolApproveCall, Title: "Approve a held call", Group: ToolsetApprovals, MinRole: actor.RolePodAdmin,
 		Description: "Approve a call that waits for an admin (an approval id from a needs_approval answer): it runs once, from the input stored when it was asked for, as the actor who asked, and its outcome is kept with the approval. The requester may not approve its own call; a decided, expired or unknown approval is refused.",
 		Method:      http.MethodPost, Path: "/approvals/{id}/approve",
 		Preview: decisionPreview(r, true),
@@ -210,7 +207,7 @@ func approveCall(r *Registry) Def[DecideIn, ApprovalOutcome] {
 
 func rejectCall(r *Registry) Def[DecideIn, ApprovalOutcome] {
 	return Def[DecideIn, ApprovalOutcome]{
-		Name: ToolRejectCall, Title: "Reject a held call", Group: "approvals", MinRole: actor.RolePodAdmin,
+		Name: ToolRejectCall, Title: "Reject a held call", Group: ToolsetApprovals, MinRole: actor.RolePodAdmin,
 		Description: "Reject a call that waits for an admin: it never runs. The note says why; the requester may not reject its own call.",
 		Method:      http.MethodPost, Path: "/approvals/{id}/reject",
 		Preview: decisionPreview(r, false),
@@ -235,7 +232,7 @@ func (r *Registry) shown(a approval.Approval) approval.Approval {
 
 func listApprovals(r *Registry) Def[ListApprovalsIn, ApprovalList] {
 	return Def[ListApprovalsIn, ApprovalList]{
-		Name: ToolListApprovals, Title: "List held calls", Group: "approvals", MinRole: actor.RoleUser, ReadOnly: true,
+		Name: ToolListApprovals, Title: "List held calls", Group: ToolsetApprovals, MinRole: actor.RoleUser, ReadOnly: true,
 		Description: "List calls that wait or waited for an admin's approval, newest first, with their preview, state and outcome. POD Admins see every one of their tenant; others see the calls they asked for.",
 		Method:      http.MethodGet, Path: "/approvals",
 		Handle: func(ctx context.Context, c *Call, in *ListApprovalsIn) (ApprovalList, error) {
@@ -270,7 +267,7 @@ func listApprovals(r *Registry) Def[ListApprovalsIn, ApprovalList] {
 
 func getApproval(r *Registry) Def[ApprovalRef, approval.Approval] {
 	return Def[ApprovalRef, approval.Approval]{
-		Name: ToolGetApproval, Title: "Get a held call", Group: "approvals", MinRole: actor.RoleUser, ReadOnly: true,
+		Name: ToolGetApproval, Title: "Get a held call", Group: ToolsetApprovals, MinRole: actor.RoleUser, ReadOnly: true,
 		Description: "One approval: the held call (tool, input with secrets redacted, requester), its preview, its state, who decided it and its outcome.",
 		Method:      http.MethodGet, Path: "/approvals/{id}",
 		Handle: func(ctx context.Context, c *Call, in *ApprovalRef) (approval.Approval, error) {

@@ -26,9 +26,20 @@ type AuditList struct {
 	Records []audit.Record `json:"records"`
 }
 
+// Tool names of the audit toolset, for the packages that call them by name.
+const (
+	ToolQueryAudit = "query_audit"
+)
+
+// registerAuditTools registers the audit toolset.
 func registerAuditTools(r *Registry, s Services) {
-	MustRegister(r, Def[AuditInput, AuditList]{
-		Name: "query_audit", Title: "Query the audit log", Group: "audit", MinRole: actor.RolePodAdmin, ReadOnly: true,
+	registerToolset(r, ToolsetAudit,
+		queryAudit(s))
+}
+
+func queryAudit(s Services) Def[AuditInput, AuditList] {
+	return Def[AuditInput, AuditList]{
+		Name: ToolQueryAudit, Title: "Query the audit log", Group: ToolsetAudit, MinRole: actor.RolePodAdmin, ReadOnly: true,
 		Description: "List audit records newest first: every tool call on every face (actor, face, tenant, mode, tool, input with secrets redacted, verdict, result or error, duration) and every authentication event.",
 		Method:      http.MethodGet, Path: "/audit",
 		Handle: func(ctx context.Context, c *Call, in *AuditInput) (AuditList, error) {
@@ -49,5 +60,5 @@ func registerAuditTools(r *Registry, s Services) {
 			}
 			return AuditList{Records: recs}, err
 		},
-	})
+	}
 }

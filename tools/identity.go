@@ -96,18 +96,45 @@ type Revoked struct {
 	Revoked bool   `json:"revoked"`
 }
 
+// Tool names of the users and tokens toolsets, for the packages that call
+// them by name.
+const (
+	ToolListUsers      = "list_users"
+	ToolCreateUser     = "create_user"
+	ToolSetUserRole    = "set_user_role"
+	ToolEnrollMFA      = "enroll_mfa"
+	ToolConfirmMFA     = "confirm_mfa"
+	ToolDisableMFA     = "disable_mfa"
+	ToolListAPITokens  = "list_api_tokens"
+	ToolCreateAPIToken = "create_api_token"
+	ToolRevokeAPIToken = "revoke_api_token"
+)
+
+// registerIdentityTools registers the users and tokens toolsets. A new
+// token's scopes are checked against the tools registered in r when it is
+// created.
 func registerIdentityTools(r *Registry, s Services) {
-	MustRegister(r, Def[TenantInput, UserList]{
-		Name: "list_users", Title: "List users", Group: "users", MinRole: actor.RolePodAdmin, ReadOnly: true,
+	registerToolset(r, ToolsetUsers,
+		listUsers(s), createUser(s), setUserRole(s), enrollMFA(s), confirmMFA(s), disableMFA(s))
+	registerToolset(r, ToolsetTokens,
+		listAPITokens(s), createAPIToken(s, r.Tools), revokeAPIToken(s))
+}
+
+func listUsers(s Services) Def[TenantInput, UserList] {
+	return Def[TenantInput, UserList]{
+		Name: ToolListUsers, Title: "List users", Group: ToolsetUsers, MinRole: actor.RolePodAdmin, ReadOnly: true,
 		Description: "List the users of a tenant with their roles.",
 		Method:      http.MethodGet, Path: "/users",
 		Handle: func(ctx context.Context, c *Call, _ *TenantInput) (UserList, error) {
 			us, err := s.Identity.Users(ctx, c.Tenant.ID)
 			return UserList{Users: us}, err
 		},
-	})
-	MustRegister(r, Def[CreateUserInput, auth.User]{
-		Name: "create_user", Title: "Create a user", Group: "users", MinRole: actor.RolePodAdmin,
+	}
+}
+
+func createUser(s Services) Def[CreateUserInput, auth.User] {
+	return Def[CreateUserInput, auth.User]{
+		Name: ToolCreateUser, Title: "Create a user", Group: ToolsetUsers, MinRole: actor.RolePodAdmin,
 		Description: "Create a user in a tenant with a role (at most the caller's own) and an initial password.",
 		Method:      http.MethodPost, Path: "/users", Status: http.StatusCreated,
 		Preview: func(ctx context.Context, c *Call, in *CreateUserInput) (Preview, error) {
@@ -117,9 +144,12 @@ func registerIdentityTools(r *Registry, s Services) {
 			return s.Identity.CreateUser(ctx, c.Actor, auth.NewUser{TenantID: c.Tenant.ID, Email: in.Email, Name: in.Name,
 				Role: in.Role, Password: in.Password, Verified: true})
 		},
-	})
-	MustRegister(r, Def[SetRoleInput, auth.User]{
-		Name: "set_user_role", Title: "Change a user's role", Group: "users", MinRole: actor.RolePodAdmin, Idempotent: true,
+	}
+}
+
+func setUserRole(s Services) Def[SetRoleInput, auth.User] {
+	return Def[SetRoleInput, auth.User]{
+		Name: ToolSetUserRole, Title: "Change a user's role", Group: ToolsetUsers, MinRole: actor.RolePodAdmin, Idempotent: true,
 		Description: "Change a user's role (User, Pro User, Enterprise User, POD Admin); nobody may grant above their own role or change their own.",
 		Method:      http.MethodPut, Path: "/users/{id}/role",
 		Preview: func(ctx context.Context, c *Call, in *SetRoleInput) (Preview, error) {
@@ -128,9 +158,12 @@ func registerIdentityTools(r *Registry, s Services) {
 		Handle: func(ctx context.Context, c *Call, in *SetRoleInput) (auth.User, error) {
 			return s.Identity.SetRole(ctx, c.Actor, c.Tenant.ID, in.ID, in.Role)
 		},
-	})
-	MustRegister(r, Def[Control, MFAEnrolment]{
-		Name: "enroll_mfa", Title: "Enrol in MFA", Group: "users", MinRole: actor.RoleUser, MFAExempt: true,
+	}
+}
+
+func enrollMFA(s Services) Def[Control, MFAEnrolment] {
+	return Def[Control, MFAEnrolment]{
+		Name: ToolEnrollMFA, Title: "Enrol in MFA", Group: ToolsetUsers, MinRole: actor.RoleUser, MFAExempt: true,
 		Description: "Start TOTP multi-factor enrolment for the signed-in user: returns the secret and an otpauth:// URL " +
 			"for an authenticator app. MFA turns on once confirm_mfa sees a valid code.",
 		Method: http.MethodPost, Path: "/me/mfa",
@@ -145,9 +178,12 @@ func registerIdentityTools(r *Registry, s Services) {
 			secret, url, err := s.Identity.EnrollTOTP(ctx, c.Actor.ID)
 			return MFAEnrolment{Secret: secret, OTPAuthURL: url, Next: "call confirm_mfa with the code your app shows"}, err
 		},
-	})
-	MustRegister(r, Def[MFACodeInput, MFAState]{
-		Name: "confirm_mfa", Title: "Confirm MFA", Group: "users", MinRole: actor.RoleUser, MFAExempt: true,
+	}
+}
+
+func confirmMFA(s Services) Def[MFACodeInput, MFAState] {
+	return Def[MFACodeInput, MFAState]{
+		Name: ToolConfirmMFA, Title: "Confirm MFA", Group: ToolsetUsers, MinRole: actor.RoleUser, MFAExempt: true,
 		Description: "Turn TOTP multi-factor authentication on for the signed-in user with a code from the enrolled app; " +
 			"from then on signing in asks for a code.",
 		Method: http.MethodPost, Path: "/me/mfa/confirm",
@@ -163,9 +199,12 @@ func registerIdentityTools(r *Registry, s Services) {
 			}
 			return MFAState{Enabled: true}, nil
 		},
-	})
-	MustRegister(r, Def[MFACodeInput, MFAState]{
-		Name: "disable_mfa", Title: "Disable MFA", Group: "users", MinRole: actor.RoleUser, Destructive: true,
+	}
+}
+
+func disableMFA(s Services) Def[MFACodeInput, MFAState] {
+	return Def[MFACodeInput, MFAState]{
+		Name: ToolDisableMFA, Title: "Disable MFA", Group: ToolsetUsers, MinRole: actor.RoleUser, Destructive: true,
 		Description: "Turn TOTP multi-factor authentication off for the signed-in user, given a current code.",
 		Method:      http.MethodPost, Path: "/me/mfa/disable",
 		Preview: func(ctx context.Context, c *Call, _ *MFACodeInput) (Preview, error) {
@@ -177,9 +216,12 @@ func registerIdentityTools(r *Registry, s Services) {
 			}
 			return MFAState{Enabled: false}, s.Identity.DisableTOTP(ctx, c.Actor.ID, in.Code)
 		},
-	})
-	MustRegister(r, Def[TenantInput, TokenList]{
-		Name: "list_api_tokens", Title: "List API tokens", Group: "tokens", MinRole: actor.RolePodAdmin, ReadOnly: true,
+	}
+}
+
+func listAPITokens(s Services) Def[TenantInput, TokenList] {
+	return Def[TenantInput, TokenList]{
+		Name: ToolListAPITokens, Title: "List API tokens", Group: ToolsetTokens, MinRole: actor.RolePodAdmin, ReadOnly: true,
 		Description: "List a tenant's API tokens (never their secrets): name, role, creator, expiry, last use, revocation.",
 		Method:      http.MethodGet, Path: "/tokens",
 		Handle: func(ctx context.Context, c *Call, _ *TenantInput) (TokenList, error) {
@@ -189,9 +231,12 @@ func registerIdentityTools(r *Registry, s Services) {
 			}
 			return TokenList{Tokens: ts}, err
 		},
-	})
-	MustRegister(r, Def[CreateTokenInput, NewToken]{
-		Name: "create_api_token", Title: "Create an API token", Group: "tokens", MinRole: actor.RolePodAdmin,
+	}
+}
+
+func createAPIToken(s Services, registered func() []Meta) Def[CreateTokenInput, NewToken] {
+	return Def[CreateTokenInput, NewToken]{
+		Name: ToolCreateAPIToken, Title: "Create an API token", Group: ToolsetTokens, MinRole: actor.RolePodAdmin,
 		Description: "Create an API token for MCP clients and scripts, scoped to a tenant and a role no higher than the caller's. The secret is shown once.",
 		Method:      http.MethodPost, Path: "/tokens", Status: http.StatusCreated,
 		AuditResult: func(out *NewToken) any { return out.Token },
@@ -207,15 +252,18 @@ func registerIdentityTools(r *Registry, s Services) {
 				}
 				ttl = d
 			}
-			if err := checkScopes(r, in.Scopes); err != nil {
+			if err := checkScopes(registered(), in.Scopes); err != nil {
 				return NewToken{}, err
 			}
 			tok, secret, err := s.Identity.CreateAPIToken(ctx, c.Actor, c.Tenant.ID, in.Role, in.Name, in.Scopes, ttl)
 			return NewToken{Token: tok, Secret: secret}, err
 		},
-	})
-	MustRegister(r, Def[RevokeTokenInput, Revoked]{
-		Name: "revoke_api_token", Title: "Revoke an API token", Group: "tokens", MinRole: actor.RolePodAdmin, Destructive: true, Idempotent: true,
+	}
+}
+
+func revokeAPIToken(s Services) Def[RevokeTokenInput, Revoked] {
+	return Def[RevokeTokenInput, Revoked]{
+		Name: ToolRevokeAPIToken, Title: "Revoke an API token", Group: ToolsetTokens, MinRole: actor.RolePodAdmin, Destructive: true, Idempotent: true,
 		Description: "Revoke an API token at once; calls made with it are refused from then on.",
 		Method:      http.MethodDelete, Path: "/tokens/{id}",
 		Preview: func(ctx context.Context, c *Call, in *RevokeTokenInput) (Preview, error) {
@@ -227,14 +275,14 @@ func registerIdentityTools(r *Registry, s Services) {
 			}
 			return Revoked{ID: in.ID, Revoked: true}, nil
 		},
-	})
+	}
 }
 
 // checkScopes accepts "read", a registered toolset or a registered tool.
-func checkScopes(r *Registry, scopes []string) error {
+func checkScopes(registered []Meta, scopes []string) error {
 	known := map[string]bool{policies.ScopeRead: true}
-	for _, m := range r.Tools() {
-		known[m.Name], known[m.Group] = true, true
+	for _, m := range registered {
+		known[m.Name], known[string(m.Group)] = true, true
 	}
 	for i, sc := range scopes {
 		if !known[sc] {

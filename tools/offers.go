@@ -12,18 +12,19 @@ import (
 
 	"github.com/gpubroker/pod/actor"
 	"github.com/gpubroker/pod/fault"
+	"github.com/gpubroker/pod/market"
 	"github.com/gpubroker/pod/mode"
 	"github.com/gpubroker/pod/providers"
 )
 
 // Markets give the aggregator serving a tenant in its mode.
 type Markets interface {
-	For(ctx context.Context, tenantID string, live bool) (*providers.Aggregator, error)
+	For(ctx context.Context, tenantID string, live bool) (*market.Aggregator, error)
 }
 
 // PriceHistory reads stored price observations.
 type PriceHistory interface {
-	PriceHistory(ctx context.Context, q providers.PriceQuery) ([]providers.PricePoint, error)
+	PriceHistory(ctx context.Context, q market.PriceQuery) ([]market.PricePoint, error)
 }
 
 // ListOffersInput is the input of list_offers. List filters take
@@ -58,7 +59,7 @@ var (
 	gpuNames          = providers.GPUNames()
 	providerIDs       = supportedIDs()
 	availabilityNames = names(providers.Availabilities)
-	sortKeyNames      = names(providers.SortKeys)
+	sortKeyNames      = names(market.SortKeys)
 )
 
 func supportedIDs() []string {
@@ -71,7 +72,7 @@ func supportedIDs() []string {
 
 // oneOf checks each comma-separated value against valid.
 func oneOf(field, raw string, valid []string) ([]string, *fault.Problem) {
-	vals := providers.ParseList(raw)
+	vals := market.ParseList(raw)
 	for _, v := range vals {
 		if !slices.Contains(valid, v) {
 			return nil, &fault.Problem{Field: field, Message: fmt.Sprintf("unknown value %q; valid values: %s", v, strings.Join(valid, ", "))}
@@ -88,24 +89,24 @@ func names[T ~string](xs []T) []string {
 	return out
 }
 
-// query turns the input into a providers.Query; bad values are reported
+// query turns the input into a market.Query; bad values are reported
 // together, each with its field and the valid values. Unknown filter
 // values are malformed requests (400), as a misspelt query parameter is.
-func (in *ListOffersInput) query(defaults providers.Weights) (providers.Query, error) {
+func (in *ListOffersInput) query(defaults market.Weights) (market.Query, error) {
 	var probs []fault.Problem
 	add := func(p *fault.Problem) {
 		if p != nil {
 			probs = append(probs, *p)
 		}
 	}
-	q := providers.Query{GPUCount: in.GPUCount, MinGPUMemoryGB: in.MinGPUMemoryGB, MinPrice: in.MinPrice,
+	q := market.Query{GPUCount: in.GPUCount, MinGPUMemoryGB: in.MinGPUMemoryGB, MinPrice: in.MinPrice,
 		MaxPrice: in.MaxPrice, Limit: in.Limit, Cursor: in.Cursor, Weights: defaults}
 	var p *fault.Problem
 	q.GPUs, p = oneOf("gpu", in.GPU, gpuNames)
 	add(p)
 	q.Providers, p = oneOf("provider", in.Provider, providerIDs)
 	add(p)
-	q.Regions = providers.ParseList(in.Region)
+	q.Regions = market.ParseList(in.Region)
 	var avail []string
 	avail, p = oneOf("availability", in.Availability, availabilityNames)
 	add(p)
@@ -115,7 +116,7 @@ func (in *ListOffersInput) query(defaults providers.Weights) (providers.Query, e
 	if in.Sort != "" {
 		_, p = oneOf("sort", in.Sort, sortKeyNames)
 		add(p)
-		q.Sort = providers.SortKey(in.Sort)
+		q.Sort = market.SortKey(in.Sort)
 	}
 	if in.Pricing != "" {
 		_, p = oneOf("pricing", in.Pricing, pricings)
@@ -123,7 +124,7 @@ func (in *ListOffersInput) query(defaults providers.Weights) (providers.Query, e
 		q.Spot = in.Pricing == "spot"
 	}
 	if in.Weights != "" {
-		w, err := providers.ParseWeights(in.Weights)
+		w, err := market.ParseWeights(in.Weights)
 		if err != nil {
 			add(&fault.Problem{Field: "weights", Message: err.Error()})
 		}
@@ -142,7 +143,7 @@ func (in *ListOffersInput) query(defaults providers.Weights) (providers.Query, e
 		add(&fault.Problem{Field: "min_price", Message: "is above max_price"})
 	}
 	if in.Cursor != "" {
-		if _, ok := providers.CursorSnapshot(in.Cursor); !ok {
+		if _, ok := market.CursorSnapshot(in.Cursor); !ok {
 			add(&fault.Problem{Field: "cursor", Message: "not a cursor this listing gave out"})
 		}
 	}
@@ -157,15 +158,15 @@ func (in *ListOffersInput) query(defaults providers.Weights) (providers.Query, e
 // OfferDetail is the output of get_offer: the offer with what it is worth.
 type OfferDetail struct {
 	providers.Offer
-	PricePerGPUHour  float64                `json:"price_per_gpu_hour"`
-	TFLOPS           float64                `json:"tflops"`
-	PricePerformance float64                `json:"price_performance"`
-	Model            *providers.GPUModel    `json:"model,omitempty"`
-	ProviderName     string                 `json:"provider_name"`
-	ProviderHealth   providers.Health       `json:"provider_health"`
-	Mode             mode.Mode              `json:"mode"`
-	AsOf             time.Time              `json:"as_of"`
-	Recent           []providers.PricePoint `json:"recent_prices,omitempty"`
+	PricePerGPUHour  float64             `json:"price_per_gpu_hour"`
+	TFLOPS           float64             `json:"tflops"`
+	PricePerformance float64             `json:"price_performance"`
+	Model            *providers.GPUModel `json:"model,omitempty"`
+	ProviderName     string              `json:"provider_name"`
+	ProviderHealth   market.Health       `json:"provider_health"`
+	Mode             mode.Mode           `json:"mode"`
+	AsOf             time.Time           `json:"as_of"`
+	Recent           []market.PricePoint `json:"recent_prices,omitempty"`
 }
 
 // OfferInput names one offer.
@@ -181,30 +182,16 @@ type CompareOffersInput struct {
 
 // Validate implements Validator.
 func (in *CompareOffersInput) Validate() error {
-	ids := providers.ParseList(in.IDs)
+	ids := market.ParseList(in.IDs)
 	if len(ids) < 2 || len(ids) > 10 {
 		return fault.Invalid("ids", "give 2 to 10 offer ids, comma-separated; got %d", len(ids))
 	}
 	if in.Weights != "" {
-		if _, err := providers.ParseWeights(in.Weights); err != nil {
+		if _, err := market.ParseWeights(in.Weights); err != nil {
 			return fault.Malformed("weights", "%v", err)
 		}
 	}
 	return nil
-}
-
-// Comparison is the output of compare_offers: the offers ranked by TOPSIS
-// among themselves, with the best offer on each criterion.
-type Comparison struct {
-	Offers  []ComparedOffer                `json:"offers"`
-	Best    map[providers.Criterion]string `json:"best"`
-	Weights providers.Weights              `json:"weights"`
-}
-
-// ComparedOffer is one offer in a comparison with its criterion values.
-type ComparedOffer struct {
-	providers.Ranked
-	Values map[providers.Criterion]float64 `json:"values"`
 }
 
 // ProviderHealthInput is the input of provider_health.
@@ -221,7 +208,7 @@ type ProviderStatus struct {
 	// SANDBOX when the simulation covers it, in LIVE when the tenant has
 	// set its credentials.
 	Active bool `json:"active"`
-	providers.Health
+	market.Health
 }
 
 // ProviderList is the output of provider_health.
@@ -260,11 +247,11 @@ func (in *PriceHistoryInput) Validate() error {
 
 // PriceSeries is the output of price_history.
 type PriceSeries struct {
-	Mode   mode.Mode              `json:"mode"`
-	Points []providers.PricePoint `json:"points"`
-	Min    float64                `json:"min"`
-	Max    float64                `json:"max"`
-	Latest float64                `json:"latest"`
+	Mode   mode.Mode           `json:"mode"`
+	Points []market.PricePoint `json:"points"`
+	Min    float64             `json:"min"`
+	Max    float64             `json:"max"`
+	Latest float64             `json:"latest"`
 }
 
 // OfferServices are what the offer tools need.
@@ -273,43 +260,48 @@ type OfferServices struct {
 	Prices  PriceHistory
 	// Weights returns a tenant's default TOPSIS weights in a mode (from
 	// parameters); the answer is shared and must not be changed.
-	Weights func(tenantID string, m mode.Mode) providers.Weights
+	Weights func(tenantID string, m mode.Mode) market.Weights
+	// Now is the clock recent prices are read back from; RegisterOffers
+	// sets the registry's (Deps.Now) when it is nil.
+	Now func() time.Time
 }
 
-// RegisterOffers registers the offer and provider toolset.
+// Tool names of the offers toolset, for the packages that call them by name.
+const (
+	ToolListOffers     = "list_offers"
+	ToolGetOffer       = "get_offer"
+	ToolCompareOffers  = "compare_offers"
+	ToolProviderHealth = "provider_health"
+	ToolPriceHistory   = "price_history"
+)
+
+// RegisterOffers registers the offers toolset.
 func RegisterOffers(r *Registry, s OfferServices) {
-	weights := func(ctx context.Context, c *Call) providers.Weights {
-		if s.Weights != nil {
-			return s.Weights(c.Tenant.ID, c.Tenant.Mode)
-		}
-		return providers.DefaultWeights
+	if s.Now == nil {
+		s.Now = r.deps.Now
 	}
-	// current returns the tenant's aggregator and its snapshot of offers
-	// (the first call of a fresh aggregator waits for its first refresh).
-	current := func(ctx context.Context, c *Call) (*providers.Aggregator, *providers.Snapshot, error) {
-		agg, err := s.Markets.For(ctx, c.Tenant.ID, c.Tenant.Mode == mode.Live)
-		if err != nil {
-			return nil, nil, err
-		}
-		return agg, agg.Snapshot(ctx), nil
-	}
-	MustRegister(r, Def[ListOffersInput, providers.Page]{
-		Name: "list_offers", Title: "List GPU offers", Group: "offers", MinRole: actor.RoleUser, ReadOnly: true, OpenWorld: true,
+	registerToolset(r, ToolsetOffers,
+		listOffers(s), getOffer(s), compareOffers(s), providerHealth(s), priceHistory(s))
+}
+
+func listOffers(s OfferServices) Def[ListOffersInput, market.Page] {
+	return Def[ListOffersInput, market.Page]{
+		Name: ToolListOffers, Title: "List GPU offers", Group: ToolsetOffers, MinRole: actor.RoleUser, ReadOnly: true, OpenWorld: true,
 		Description: "List GPU offers from every provider in the tenant's mode (simulated in SANDBOX, real in LIVE), " +
 			"filtered by GPU model, count, memory, price, region, provider, spot or on-demand and availability, sorted by " +
 			"price, performance, price/performance, TOPSIS score or availability. Pages with next_cursor; a cursor keeps " +
 			"its page exact even while prices change.",
 		Method: http.MethodGet, Path: "/offers",
-		Handle: func(ctx context.Context, c *Call, in *ListOffersInput) (providers.Page, error) {
-			q, err := in.query(weights(ctx, c))
+		Handle: func(ctx context.Context, c *Call, in *ListOffersInput) (market.Page, error) {
+			q, err := in.query(s.weights(c))
 			if err != nil {
-				return providers.Page{}, err
+				return market.Page{}, err
 			}
-			agg, snap, err := current(ctx, c)
+			agg, snap, err := s.current(ctx, c)
 			if err != nil {
-				return providers.Page{}, err
+				return market.Page{}, err
 			}
-			if at, ok := providers.CursorSnapshot(q.Cursor); ok {
+			if at, ok := market.CursorSnapshot(q.Cursor); ok {
 				if pinned, ok := agg.SnapshotAt(at); ok {
 					snap = pinned
 				}
@@ -320,14 +312,17 @@ func RegisterOffers(r *Registry, s OfferServices) {
 			}
 			return page, nil
 		},
-	})
-	MustRegister(r, Def[OfferInput, OfferDetail]{
-		Name: "get_offer", Title: "Get an offer", Group: "offers", MinRole: actor.RoleUser, ReadOnly: true, OpenWorld: true,
+	}
+}
+
+func getOffer(s OfferServices) Def[OfferInput, OfferDetail] {
+	return Def[OfferInput, OfferDetail]{
+		Name: ToolGetOffer, Title: "Get an offer", Group: ToolsetOffers, MinRole: actor.RoleUser, ReadOnly: true, OpenWorld: true,
 		Description: "Show one offer with its price per GPU hour, performance, price/performance, GPU model, " +
 			"its provider's health and its recent prices.",
 		Method: http.MethodGet, Path: "/offers/{id}",
 		Handle: func(ctx context.Context, c *Call, in *OfferInput) (OfferDetail, error) {
-			agg, snap, err := current(ctx, c)
+			agg, snap, err := s.current(ctx, c)
 			if err != nil {
 				return OfferDetail{}, err
 			}
@@ -343,8 +338,8 @@ func RegisterOffers(r *Registry, s OfferServices) {
 			d.ProviderName = providerName(o.Provider)
 			d.ProviderHealth, _ = agg.ProviderHealth(o.Provider)
 			if s.Prices != nil {
-				pts, err := s.Prices.PriceHistory(ctx, providers.PriceQuery{Mode: modeKey(c.Tenant.Mode), OfferID: o.ID,
-					Since: time.Now().Add(-24 * time.Hour), Limit: 200})
+				pts, err := s.Prices.PriceHistory(ctx, market.PriceQuery{Mode: modeKey(c.Tenant.Mode), OfferID: o.ID,
+					Since: s.Now().Add(-24 * time.Hour), Limit: 200})
 				if err != nil {
 					return d, err
 				}
@@ -352,63 +347,49 @@ func RegisterOffers(r *Registry, s OfferServices) {
 			}
 			return d, nil
 		},
-	})
-	MustRegister(r, Def[CompareOffersInput, Comparison]{
-		Name: "compare_offers", Title: "Compare offers", Group: "offers", MinRole: actor.RoleUser, ReadOnly: true, OpenWorld: true,
+	}
+}
+
+func compareOffers(s OfferServices) Def[CompareOffersInput, market.Comparison] {
+	return Def[CompareOffersInput, market.Comparison]{
+		Name: ToolCompareOffers, Title: "Compare offers", Group: ToolsetOffers, MinRole: actor.RoleUser, ReadOnly: true, OpenWorld: true,
 		Description: "Compare 2 to 10 offers side by side: rank them with TOPSIS among themselves and name the best " +
 			"on each criterion (price, GPU memory, performance, price/performance, availability, provider reliability).",
 		Method: http.MethodGet, Path: "/offers/compare",
-		Handle: func(ctx context.Context, c *Call, in *CompareOffersInput) (Comparison, error) {
-			w := weights(ctx, c)
+		Handle: func(ctx context.Context, c *Call, in *CompareOffersInput) (market.Comparison, error) {
+			w := s.weights(c)
 			if in.Weights != "" {
-				w, _ = providers.ParseWeights(in.Weights)
+				w, _ = market.ParseWeights(in.Weights)
 			}
-			_, snap, err := current(ctx, c)
+			_, snap, err := s.current(ctx, c)
 			if err != nil {
-				return Comparison{}, err
+				return market.Comparison{}, err
 			}
 			var offers []providers.Offer
-			for _, id := range providers.ParseList(in.IDs) {
+			for _, id := range market.ParseList(in.IDs) {
 				o, ok := snap.Offer(id)
 				if !ok {
-					return Comparison{}, fault.NotFound("offer", id)
+					return market.Comparison{}, fault.NotFound("offer", id)
 				}
 				offers = append(offers, o)
 			}
-			ranked, err := providers.Rank(offers, w, snap.Reliability)
+			out, err := market.Compare(offers, w, snap.Reliability)
 			if err != nil {
-				return Comparison{}, fault.Malformed("weights", "%v", err)
-			}
-			out := Comparison{Best: map[providers.Criterion]string{}, Weights: w}
-			best := map[providers.Criterion]float64{}
-			for _, r := range ranked {
-				v := map[providers.Criterion]float64{
-					providers.CritPrice:            r.PriceHour,
-					providers.CritGPUMemory:        float64(r.GPUMemoryGB * r.GPUCount),
-					providers.CritPerformance:      r.TFLOPS(),
-					providers.CritPricePerformance: round4(r.PricePerformance()),
-					providers.CritAvailability:     float64(r.Availability.Rank()),
-					providers.CritReliability:      snap.Reliability(r.Provider),
-				}
-				for crit, x := range v {
-					cur, seen := best[crit]
-					if !seen || (crit.Benefit() && x > cur) || (!crit.Benefit() && x < cur) {
-						best[crit], out.Best[crit] = x, r.ID
-					}
-				}
-				r.Score = round4(r.Score)
-				out.Offers = append(out.Offers, ComparedOffer{Ranked: r, Values: v})
+				return out, fault.Malformed("weights", "%v", err)
 			}
 			return out, nil
 		},
-	})
-	MustRegister(r, Def[ProviderHealthInput, ProviderList]{
-		Name: "provider_health", Title: "Provider health", Group: "offers", MinRole: actor.RoleUser, ReadOnly: true, OpenWorld: true,
+	}
+}
+
+func providerHealth(s OfferServices) Def[ProviderHealthInput, ProviderList] {
+	return Def[ProviderHealthInput, ProviderList]{
+		Name: ToolProviderHealth, Title: "Provider health", Group: ToolsetOffers, MinRole: actor.RoleUser, ReadOnly: true, OpenWorld: true,
 		Description: "List every provider the platform supports with its health in the tenant's mode: whether it is " +
 			"active, its status, circuit breaker state, latency, error rate, offers and last success or error.",
 		Method: http.MethodGet, Path: "/providers",
 		Handle: func(ctx context.Context, c *Call, in *ProviderHealthInput) (ProviderList, error) {
-			agg, _, err := current(ctx, c)
+			agg, _, err := s.current(ctx, c)
 			if err != nil {
 				return ProviderList{}, err
 			}
@@ -421,7 +402,7 @@ func RegisterOffers(r *Registry, s OfferServices) {
 				if h, ok := agg.ProviderHealth(p.ID); ok {
 					st.Active, st.Health = true, h
 				} else {
-					st.Health = providers.Health{Provider: p.ID, Status: "inactive"}
+					st.Health = market.Health{Provider: p.ID, Status: "inactive"}
 				}
 				out.Providers = append(out.Providers, st)
 			}
@@ -430,9 +411,12 @@ func RegisterOffers(r *Registry, s OfferServices) {
 			}
 			return out, nil
 		},
-	})
-	MustRegister(r, Def[PriceHistoryInput, PriceSeries]{
-		Name: "price_history", Title: "Price history", Group: "offers", MinRole: actor.RoleUser, ReadOnly: true,
+	}
+}
+
+func priceHistory(s OfferServices) Def[PriceHistoryInput, PriceSeries] {
+	return Def[PriceHistoryInput, PriceSeries]{
+		Name: ToolPriceHistory, Title: "Price history", Group: ToolsetOffers, MinRole: actor.RoleUser, ReadOnly: true,
 		Description: "Prices of one offer, or of every offer of a GPU model, over the last hours, from stored snapshots " +
 			"of the tenant's mode; with the lowest, highest and latest price.",
 		Method: http.MethodGet, Path: "/prices",
@@ -444,14 +428,14 @@ func RegisterOffers(r *Registry, s OfferServices) {
 			if limit == 0 {
 				limit = 1000
 			}
-			pts, err := s.Prices.PriceHistory(ctx, providers.PriceQuery{Mode: modeKey(c.Tenant.Mode), OfferID: in.OfferID,
-				GPU: in.GPU, Since: time.Now().Add(-time.Duration(hours) * time.Hour), Limit: limit})
+			pts, err := s.Prices.PriceHistory(ctx, market.PriceQuery{Mode: modeKey(c.Tenant.Mode), OfferID: in.OfferID,
+				GPU: in.GPU, Since: s.Now().Add(-time.Duration(hours) * time.Hour), Limit: limit})
 			if err != nil {
 				return PriceSeries{}, err
 			}
 			out := PriceSeries{Mode: c.Tenant.Mode, Points: pts}
 			if out.Points == nil {
-				out.Points = []providers.PricePoint{}
+				out.Points = []market.PricePoint{}
 			}
 			for i, p := range pts {
 				if i == 0 || p.PriceHour < out.Min {
@@ -465,7 +449,25 @@ func RegisterOffers(r *Registry, s OfferServices) {
 			}
 			return out, nil
 		},
-	})
+	}
+}
+
+// weights returns the tenant's default TOPSIS weights in its mode.
+func (s OfferServices) weights(c *Call) market.Weights {
+	if s.Weights != nil {
+		return s.Weights(c.Tenant.ID, c.Tenant.Mode)
+	}
+	return market.DefaultWeights
+}
+
+// current returns the tenant's aggregator and its snapshot of offers
+// (the first call of a fresh aggregator waits for its first refresh).
+func (s OfferServices) current(ctx context.Context, c *Call) (*market.Aggregator, *market.Snapshot, error) {
+	agg, err := s.Markets.For(ctx, c.Tenant.ID, c.Tenant.Mode == mode.Live)
+	if err != nil {
+		return nil, nil, err
+	}
+	return agg, agg.Snapshot(ctx), nil
 }
 
 // modeKey is how price points record a mode.

@@ -100,18 +100,26 @@ type ImportInput struct {
 	File json.RawMessage `json:"file" jsonschema:"an export file: {format, version, params: [...]}"`
 }
 
+// Tool names of the parameters toolset, for the packages that call them by name.
+const (
+	ToolListParameters   = "list_parameters"
+	ToolGetParameter     = "get_parameter"
+	ToolSetParameter     = "set_parameter"
+	ToolDeleteParameter  = "delete_parameter"
+	ToolParameterHistory = "parameter_history"
+	ToolExportParameters = "export_parameters"
+	ToolImportParameters = "import_parameters"
+)
+
+// registerParamTools registers the parameters toolset.
 func registerParamTools(r *Registry, s Services) {
-	readerMode := func(c *Call, m mode.Mode) mode.Mode {
-		if m != "" {
-			return m
-		}
-		if c.Tenant.Mode != "" {
-			return c.Tenant.Mode
-		}
-		return mode.Sandbox
-	}
-	MustRegister(r, Def[ListParamsInput, ParamList]{
-		Name: "list_parameters", Title: "List parameters", Group: "parameters", MinRole: actor.RolePodAdmin, ReadOnly: true,
+	registerToolset(r, ToolsetParameters,
+		listParameters(s), getParameter(s), setParameter(s), deleteParameter(s), parameterHistory(s), exportParameters(s), importParameters(s))
+}
+
+func listParameters(s Services) Def[ListParamsInput, ParamList] {
+	return Def[ListParamsInput, ParamList]{
+		Name: ToolListParameters, Title: "List parameters", Group: ToolsetParameters, MinRole: actor.RolePodAdmin, ReadOnly: true,
 		Description: "List every configurable parameter with its type, rules, the modes it affects, the value a tenant reads and where that value comes from, and every stored value. Secrets show as [redacted].",
 		Method:      http.MethodGet, Path: "/parameters",
 		Handle: func(ctx context.Context, c *Call, in *ListParamsInput) (ParamList, error) {
@@ -121,17 +129,23 @@ func registerParamTools(r *Registry, s Services) {
 			}
 			return ParamList{Parameters: items}, nil
 		},
-	})
-	MustRegister(r, Def[GetParamInput, params.Item]{
-		Name: "get_parameter", Title: "Get a parameter", Group: "parameters", MinRole: actor.RolePodAdmin, ReadOnly: true,
+	}
+}
+
+func getParameter(s Services) Def[GetParamInput, params.Item] {
+	return Def[GetParamInput, params.Item]{
+		Name: ToolGetParameter, Title: "Get a parameter", Group: ToolsetParameters, MinRole: actor.RolePodAdmin, ReadOnly: true,
 		Description: "Show one parameter: declaration, resolved value for the tenant and mode, its source scope and every stored value.",
 		Method:      http.MethodGet, Path: "/parameters/{key}",
 		Handle: func(ctx context.Context, c *Call, in *GetParamInput) (params.Item, error) {
 			return s.Params.Get(params.ListQuery{TenantID: c.Tenant.ID, Mode: readerMode(c, in.Mode)}, in.Key)
 		},
-	})
-	MustRegister(r, Def[SetParamInput, params.Change]{
-		Name: "set_parameter", Title: "Set a parameter", Group: "parameters", MinRole: actor.RolePodAdmin, Idempotent: true,
+	}
+}
+
+func setParameter(s Services) Def[SetParamInput, params.Change] {
+	return Def[SetParamInput, params.Change]{
+		Name: ToolSetParameter, Title: "Set a parameter", Group: ToolsetParameters, MinRole: actor.RolePodAdmin, Idempotent: true,
 		Description: "Set a parameter's value at a scope (global or one tenant; one mode or both). The value is validated against the parameter's type and rules. A value LIVE mode can read needs confirm set to the tenant id (or \"global\"). The change is visible to every instance within a second.",
 		Method:      http.MethodPut, Path: "/parameters/{key}",
 		Target: globalScope(func(in *SetParamInput) ParamScope { return in.ParamScope }),
@@ -157,9 +171,12 @@ func registerParamTools(r *Registry, s Services) {
 		Handle: func(ctx context.Context, c *Call, in *SetParamInput) (params.Change, error) {
 			return s.Params.Set(ctx, c.Actor, params.SetRequest{Scope: in.scope(), Key: in.Key, Value: in.Value, Confirm: c.Confirm})
 		},
-	})
-	MustRegister(r, Def[DeleteParamInput, params.Change]{
-		Name: "delete_parameter", Title: "Delete a parameter value", Group: "parameters", MinRole: actor.RolePodAdmin, Destructive: true,
+	}
+}
+
+func deleteParameter(s Services) Def[DeleteParamInput, params.Change] {
+	return Def[DeleteParamInput, params.Change]{
+		Name: ToolDeleteParameter, Title: "Delete a parameter value", Group: ToolsetParameters, MinRole: actor.RolePodAdmin, Destructive: true,
 		Description: "Remove the value stored at one scope, so readers fall back to the next scope (tenant+mode → tenant → global+mode → global → default).",
 		Method:      http.MethodDelete, Path: "/parameters/{key}",
 		Target: globalScope(func(in *DeleteParamInput) ParamScope { return in.ParamScope }),
@@ -169,9 +186,12 @@ func registerParamTools(r *Registry, s Services) {
 		Handle: func(ctx context.Context, c *Call, in *DeleteParamInput) (params.Change, error) {
 			return s.Params.Delete(ctx, c.Actor, in.scope(), in.Key, c.Confirm)
 		},
-	})
-	MustRegister(r, Def[HistoryInput, HistoryList]{
-		Name: "parameter_history", Title: "Parameter history", Group: "parameters", MinRole: actor.RolePodAdmin, ReadOnly: true,
+	}
+}
+
+func parameterHistory(s Services) Def[HistoryInput, HistoryList] {
+	return Def[HistoryInput, HistoryList]{
+		Name: ToolParameterHistory, Title: "Parameter history", Group: ToolsetParameters, MinRole: actor.RolePodAdmin, ReadOnly: true,
 		Description: "Show who changed a parameter, when, at which scope, and from what to what (secrets redacted), newest first.",
 		Method:      http.MethodGet, Path: "/parameters/{key}/history",
 		Handle: func(ctx context.Context, c *Call, in *HistoryInput) (HistoryList, error) {
@@ -188,9 +208,12 @@ func registerParamTools(r *Registry, s Services) {
 			}
 			return HistoryList{Changes: h}, err
 		},
-	})
-	MustRegister(r, Def[ExportInput, params.File]{
-		Name: "export_parameters", Title: "Export parameters", Group: "parameters", MinRole: actor.RolePodAdmin, ReadOnly: true, Platform: true,
+	}
+}
+
+func exportParameters(s Services) Def[ExportInput, params.File] {
+	return Def[ExportInput, params.File]{
+		Name: ToolExportParameters, Title: "Export parameters", Group: ToolsetParameters, MinRole: actor.RolePodAdmin, ReadOnly: true, Platform: true,
 		Description: "Export every stored parameter value as a JSON file for backup or transfer. Secrets appear only sealed under this installation's master key.",
 		Method:      http.MethodGet, Path: "/parameters/export",
 		Handle: func(ctx context.Context, c *Call, in *ExportInput) (params.File, error) {
@@ -200,9 +223,12 @@ func registerParamTools(r *Registry, s Services) {
 			}
 			return *f, nil
 		},
-	})
-	MustRegister(r, Def[ImportInput, params.ImportResult]{
-		Name: "import_parameters", Title: "Import parameters", Group: "parameters", MinRole: actor.RolePodAdmin, Platform: true,
+	}
+}
+
+func importParameters(s Services) Def[ImportInput, params.ImportResult] {
+	return Def[ImportInput, params.ImportResult]{
+		Name: ToolImportParameters, Title: "Import parameters", Group: ToolsetParameters, MinRole: actor.RolePodAdmin, Platform: true,
 		Description: "Import an export file. The whole file is validated first (every problem is listed with its path) and applied in one transaction, or nothing is. Values LIVE mode reads need confirm naming every target, as the refusal states.",
 		Method:      http.MethodPost, Path: "/parameters/import",
 		Redact: func(in *ImportInput) any { return map[string]int{"file_bytes": len(in.File)} },
@@ -223,7 +249,19 @@ func registerParamTools(r *Registry, s Services) {
 			}
 			return s.Params.Import(ctx, c.Actor, in.File, c.Confirm)
 		},
-	})
+	}
+}
+
+// readerMode is the mode a listing resolves values in: the one asked for,
+// else the tenant's, else SANDBOX for platform-wide calls.
+func readerMode(c *Call, m mode.Mode) mode.Mode {
+	if m != "" {
+		return m
+	}
+	if c.Tenant.Mode != "" {
+		return c.Tenant.Mode
+	}
+	return mode.Sandbox
 }
 
 func sourceName(s params.Source) string {

@@ -25,7 +25,7 @@ func RegisterCore(r *Registry, s Services) {
 	registerTenantTools(r, s)
 	registerParamTools(r, s)
 	registerAuditTools(r, s)
-	registerApprovalTools(r, s)
+	registerApprovalTools(r)
 	if s.Identity != nil {
 		registerIdentityTools(r, s)
 	}

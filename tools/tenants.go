@@ -56,9 +56,25 @@ func (in *SwitchModeInput) Validate() error {
 	return nil
 }
 
+// Tool names of the tenants toolset, for the packages that call them by name.
+const (
+	ToolListTenants  = "list_tenants"
+	ToolGetTenant    = "get_tenant"
+	ToolCreateTenant = "create_tenant"
+	ToolRenameTenant = "rename_tenant"
+	ToolDeleteTenant = "delete_tenant"
+	ToolSwitchMode   = "switch_mode"
+)
+
+// registerTenantTools registers the tenants toolset.
 func registerTenantTools(r *Registry, s Services) {
-	MustRegister(r, Def[struct{}, TenantList]{
-		Name: "list_tenants", Title: "List tenants", Group: "tenants", MinRole: actor.RolePodAdmin, ReadOnly: true, Platform: true,
+	registerToolset(r, ToolsetTenants,
+		listTenants(s), getTenant(s), createTenant(s), renameTenant(s), deleteTenant(s), switchMode(s))
+}
+
+func listTenants(s Services) Def[struct{}, TenantList] {
+	return Def[struct{}, TenantList]{
+		Name: ToolListTenants, Title: "List tenants", Group: ToolsetTenants, MinRole: actor.RolePodAdmin, ReadOnly: true, Platform: true,
 		Description: "List every tenant (POD) of the platform with its mode.",
 		Method:      http.MethodGet, Path: "/tenants",
 		Handle: func(ctx context.Context, c *Call, _ *struct{}) (TenantList, error) {
@@ -68,17 +84,23 @@ func registerTenantTools(r *Registry, s Services) {
 			}
 			return TenantList{Tenants: ts}, err
 		},
-	})
-	MustRegister(r, Def[TenantInput, tenant.Tenant]{
-		Name: "get_tenant", Title: "Get a tenant", Group: "tenants", MinRole: actor.RoleUser, ReadOnly: true,
+	}
+}
+
+func getTenant(s Services) Def[TenantInput, tenant.Tenant] {
+	return Def[TenantInput, tenant.Tenant]{
+		Name: ToolGetTenant, Title: "Get a tenant", Group: ToolsetTenants, MinRole: actor.RoleUser, ReadOnly: true,
 		Description: "Show one tenant (POD): its name and whether it runs in SANDBOX or LIVE mode.",
 		Method:      http.MethodGet, Path: "/tenants/{tenant}",
 		Handle: func(ctx context.Context, c *Call, in *TenantInput) (tenant.Tenant, error) {
 			return c.Tenant, nil
 		},
-	})
-	MustRegister(r, Def[CreateTenantInput, tenant.Tenant]{
-		Name: "create_tenant", Title: "Create a tenant", Group: "tenants", MinRole: actor.RolePodAdmin, Platform: true,
+	}
+}
+
+func createTenant(s Services) Def[CreateTenantInput, tenant.Tenant] {
+	return Def[CreateTenantInput, tenant.Tenant]{
+		Name: ToolCreateTenant, Title: "Create a tenant", Group: ToolsetTenants, MinRole: actor.RolePodAdmin, Platform: true,
 		Description: "Create a tenant (POD). It starts in SANDBOX mode: simulated providers, Stripe test keys, no real money.",
 		Method:      http.MethodPost, Path: "/tenants", Status: http.StatusCreated,
 		Preview: func(ctx context.Context, c *Call, in *CreateTenantInput) (Preview, error) {
@@ -90,9 +112,12 @@ func registerTenantTools(r *Registry, s Services) {
 		Handle: func(ctx context.Context, c *Call, in *CreateTenantInput) (tenant.Tenant, error) {
 			return s.Tenants.Create(ctx, c.Actor, in.ID, in.Name)
 		},
-	})
-	MustRegister(r, Def[RenameTenantInput, tenant.Tenant]{
-		Name: "rename_tenant", Title: "Rename a tenant", Group: "tenants", MinRole: actor.RolePodAdmin, Idempotent: true,
+	}
+}
+
+func renameTenant(s Services) Def[RenameTenantInput, tenant.Tenant] {
+	return Def[RenameTenantInput, tenant.Tenant]{
+		Name: ToolRenameTenant, Title: "Rename a tenant", Group: ToolsetTenants, MinRole: actor.RolePodAdmin, Idempotent: true,
 		Description: "Change a tenant's display name.",
 		Method:      http.MethodPatch, Path: "/tenants/{tenant}",
 		Preview: func(ctx context.Context, c *Call, in *RenameTenantInput) (Preview, error) {
@@ -101,9 +126,12 @@ func registerTenantTools(r *Registry, s Services) {
 		Handle: func(ctx context.Context, c *Call, in *RenameTenantInput) (tenant.Tenant, error) {
 			return s.Tenants.Rename(ctx, c.Actor, c.Tenant.ID, in.Name)
 		},
-	})
-	MustRegister(r, Def[DeleteTenantInput, tenant.Tenant]{
-		Name: "delete_tenant", Title: "Delete a tenant", Group: "tenants", MinRole: actor.RolePodAdmin, Platform: true, Destructive: true,
+	}
+}
+
+func deleteTenant(s Services) Def[DeleteTenantInput, tenant.Tenant] {
+	return Def[DeleteTenantInput, tenant.Tenant]{
+		Name: ToolDeleteTenant, Title: "Delete a tenant", Group: ToolsetTenants, MinRole: actor.RolePodAdmin, Platform: true, Destructive: true,
 		Description: "Delete a SANDBOX tenant with its users and parameters. Needs the tenant id as confirm.",
 		Method:      http.MethodDelete, Path: "/tenants/{tenant}",
 		Preview: func(ctx context.Context, c *Call, in *DeleteTenantInput) (Preview, error) {
@@ -112,9 +140,12 @@ func registerTenantTools(r *Registry, s Services) {
 		Handle: func(ctx context.Context, c *Call, in *DeleteTenantInput) (tenant.Tenant, error) {
 			return c.Tenant, s.Tenants.Delete(ctx, c.Actor, c.Tenant.ID, c.Confirm)
 		},
-	})
-	MustRegister(r, Def[SwitchModeInput, tenant.Tenant]{
-		Name: "switch_mode", Title: "Switch a tenant's mode", Group: "tenants", MinRole: actor.RolePodAdmin, Idempotent: true,
+	}
+}
+
+func switchMode(s Services) Def[SwitchModeInput, tenant.Tenant] {
+	return Def[SwitchModeInput, tenant.Tenant]{
+		Name: ToolSwitchMode, Title: "Switch a tenant's mode", Group: ToolsetTenants, MinRole: actor.RolePodAdmin, Idempotent: true,
 		Description: "Switch a tenant between SANDBOX and LIVE. Needs the tenant id as confirm; going LIVE also needs live Stripe keys and one provider's live credentials, and the refusal lists what is missing.",
 		Method:      http.MethodPut, Path: "/tenants/{tenant}/mode",
 		Preview: func(ctx context.Context, c *Call, in *SwitchModeInput) (Preview, error) {
@@ -127,5 +158,5 @@ func registerTenantTools(r *Registry, s Services) {
 		Handle: func(ctx context.Context, c *Call, in *SwitchModeInput) (tenant.Tenant, error) {
 			return s.Tenants.SwitchMode(ctx, c.Actor, c.Tenant.ID, in.Mode, c.Confirm)
 		},
-	})
+	}
 }

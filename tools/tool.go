@@ -64,7 +64,7 @@ type Def[In, Out any] struct {
 	Title       string
 	Description string
 	// Group is the toolset: tenants, parameters, users, tokens, audit…
-	Group       string
+	Group       Toolset
 	MinRole     actor.Role
 	ReadOnly    bool
 	Destructive bool
@@ -106,7 +106,7 @@ type Meta struct {
 	Name         string          `json:"name"`
 	Title        string          `json:"title,omitempty"`
 	Description  string          `json:"description"`
-	Group        string          `json:"group"`
+	Group        Toolset         `json:"group"`
 	MinRole      actor.Role      `json:"min_role"`
 	ReadOnly     bool            `json:"read_only"`
 	Destructive  bool            `json:"destructive"`
@@ -124,7 +124,7 @@ type Meta struct {
 
 // Policy returns what policies need to know about the tool.
 func (m *Meta) Policy() policies.Tool {
-	return policies.Tool{Name: m.Name, Group: m.Group, MinRole: m.MinRole, ReadOnly: m.ReadOnly, Spends: m.Spends, Platform: m.Platform, MFAExempt: m.MFAExempt}
+	return policies.Tool{Name: m.Name, Group: string(m.Group), MinRole: m.MinRole, ReadOnly: m.ReadOnly, Spends: m.Spends, Platform: m.Platform, MFAExempt: m.MFAExempt}
 }
 
 var namePattern = regexp.MustCompile(`^[a-z][a-z0-9_]{2,63}$`)

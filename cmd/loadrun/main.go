@@ -29,6 +29,7 @@ import (
 	"github.com/gpubroker/pod/actor"
 	"github.com/gpubroker/pod/app"
 	"github.com/gpubroker/pod/params"
+	"github.com/gpubroker/pod/tools"
 )
 
 func main() {
@@ -45,7 +46,7 @@ func run() error {
 	conns := flag.Int("c", 32, "wrk connections")
 	calls := flag.Int("mcp-calls", 2000, "sequential MCP tools/call requests")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of one REST run to this file")
-	profileTool := flag.String("profile-tool", "get_tenant", "the tool whose REST run -cpuprofile records")
+	profileTool := flag.String("profile-tool", tools.ToolGetTenant, "the tool whose REST run -cpuprofile records")
 	flag.Parse()
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "gpubroker-loadrun")
@@ -82,8 +83,8 @@ func run() error {
 		return err
 	}
 	targets := []struct{ tool, path string }{
-		{"get_tenant", "/api/v1/tenants/default"},
-		{"list_offers", "/api/v1/offers?gpu=H100-SXM-80GB&sort=topsis&limit=20"},
+		{tools.ToolGetTenant, "/api/v1/tenants/default"},
+		{tools.ToolListOffers, "/api/v1/offers?gpu=H100-SXM-80GB&sort=topsis&limit=20"},
 	}
 	for _, tg := range targets {
 		profile := ""
@@ -221,7 +222,7 @@ func mcpLatency(ctx context.Context, url, token string, n int) (time.Duration, t
 		return 0, 0, err
 	}
 	req := mcpgo.CallToolRequest{}
-	req.Params.Name = "get_tenant"
+	req.Params.Name = tools.ToolGetTenant
 	lat := make([]time.Duration, 0, n)
 	for i := 0; i < n+100; i++ {
 		start := time.Now()

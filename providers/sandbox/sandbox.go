@@ -28,7 +28,6 @@ import (
 
 	"github.com/gpubroker/pod/fault"
 	"github.com/gpubroker/pod/providers"
-	"github.com/gpubroker/pod/store"
 )
 
 //go:embed catalog.csv
@@ -132,10 +131,23 @@ type Behaviour struct {
 	FailureRate float64
 }
 
-// Machines stores simulated machines (the store implements it).
+// Machine is a machine of a simulated provider: what the simulation needs
+// to answer status calls across restarts.
+type Machine struct {
+	providers.Instance
+	Name string
+	// Fail marks a machine the simulation decided will fail to boot.
+	Fail bool
+	// ReadyAt is when a pending machine finishes booting.
+	ReadyAt   time.Time
+	UpdatedAt time.Time
+}
+
+// Machines stores simulated machines (the store implements it). Get
+// answers a fault.KindNotFound error for an unknown id.
 type Machines interface {
-	CreateSandboxInstance(ctx context.Context, in store.SandboxInstance) error
-	GetSandboxInstance(ctx context.Context, id string) (store.SandboxInstance, error)
+	CreateSandboxInstance(ctx context.Context, m Machine) error
+	GetSandboxInstance(ctx context.Context, id string) (Machine, error)
 	SetSandboxInstanceState(ctx context.Context, id string, to providers.InstanceState, readyAt time.Time, from ...providers.InstanceState) (bool, error)
 }
 
@@ -276,7 +288,7 @@ func unit(x uint64) float64 {
 
 func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
 
-func (p *Provider) machine(ctx context.Context, id string) (store.SandboxInstance, error) {
+func (p *Provider) machine(ctx context.Context, id string) (Machine, error) {
 	m, err := p.o.Machines.GetSandboxInstance(ctx, id)
 	if fault.KindOf(err) == fault.KindNotFound || (err == nil && m.Provider != p.id) {
 		return m, &providers.Error{Provider: p.id, Op: "get instance", Kind: providers.KindNotFound, Status: 404, Message: "no instance " + id}
@@ -312,7 +324,7 @@ func (p *Provider) Create(ctx context.Context, req providers.CreateRequest) (pro
 	if req.Spot && offer.SpotPriceHour > 0 {
 		price = offer.SpotPriceHour
 	}
-	m := store.SandboxInstance{Instance: providers.Instance{
+	m := Machine{Instance: providers.Instance{
 		ID: "sbx-" + p.id + "-" + hex.EncodeToString(raw[:]), Provider: p.id, SKU: e.SKU, Region: e.Region,
 		State: providers.StatePending, PriceHour: price, SSHPort: 22, CreatedAt: now,
 		PublicIP: fmt.Sprintf("203.0.113.%d", 1+binary.BigEndian.Uint16(raw[4:])%254),

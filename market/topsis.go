@@ -1,4 +1,4 @@
-package providers
+package market
 
 import (
 	"fmt"
@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/gpubroker/pod/providers"
 )
 
 // Criterion is one thing offers are ranked on.
@@ -149,7 +151,7 @@ func TOPSIS(cols [][]float64, weights []float64, benefit []bool, scores []float6
 
 // Ranked is an offer with its TOPSIS score.
 type Ranked struct {
-	Offer
+	providers.Offer
 	Score float64 `json:"score"`
 }
 
@@ -157,7 +159,7 @@ type Ranked struct {
 // best first. reliability gives each provider's share of successful calls
 // (0..1); nil counts every provider as fully reliable. Ties are broken by
 // lower price, then by offer id, so the order is deterministic.
-func Rank(offers []Offer, w Weights, reliability func(provider string) float64) ([]Ranked, error) {
+func Rank(offers []providers.Offer, w Weights, reliability func(provider string) float64) ([]Ranked, error) {
 	scores, err := Score(offers, w, reliability)
 	if err != nil {
 		return nil, err
@@ -182,13 +184,13 @@ func RankedLess(a, b *Ranked) bool {
 }
 
 // Score computes the TOPSIS score of each offer, in the offers' order.
-func Score(offers []Offer, w Weights, reliability func(provider string) float64) ([]float64, error) {
-	return scoreEach(len(offers), func(i int) *Offer { return &offers[i] }, false, w, reliability)
+func Score(offers []providers.Offer, w Weights, reliability func(provider string) float64) ([]float64, error) {
+	return scoreEach(len(offers), func(i int) *providers.Offer { return &offers[i] }, false, w, reliability)
 }
 
 // scoreEach scores m offers reached through at; spot uses the spot price
 // as the price.
-func scoreEach(m int, get func(int) *Offer, spot bool, w Weights, reliability func(provider string) float64) ([]float64, error) {
+func scoreEach(m int, get func(int) *providers.Offer, spot bool, w Weights, reliability func(provider string) float64) ([]float64, error) {
 	if err := w.Validate(); err != nil {
 		return nil, err
 	}
@@ -225,7 +227,7 @@ func scoreEach(m int, get func(int) *Offer, spot bool, w Weights, reliability fu
 		}
 		if o.GPU != lastGPU {
 			lastGPU, lastTFLOPS = o.GPU, 0
-			if g, ok := gpuByName[o.GPU]; ok {
+			if g, ok := providers.LookupGPU(o.GPU); ok {
 				lastTFLOPS = g.TFLOPS
 			}
 		}

@@ -1,4 +1,4 @@
-package providers
+package market
 
 import (
 	"encoding/json"
@@ -7,6 +7,8 @@ import (
 	"sort"
 	"testing"
 	"time"
+
+	"github.com/gpubroker/pod/providers"
 )
 
 func TestQueryFilters(t *testing.T) {
@@ -18,7 +20,7 @@ func TestQueryFilters(t *testing.T) {
 	}
 	s := NewSnapshot(offers, time.Unix(100, 0))
 	q := Query{GPUs: []string{"H100-SXM-80GB", "A100-SXM-80GB"}, Providers: []string{"lambda", "runpod", "vastai", "aws"},
-		GPUCount: 8, MinGPUMemoryGB: 80, MaxPrice: 30, Availability: []Availability{Available, Limited}, Limit: 1000}
+		GPUCount: 8, MinGPUMemoryGB: 80, MaxPrice: 30, Availability: []providers.Availability{providers.Available, providers.Limited}, Limit: 1000}
 	page, err := s.Query(q)
 	if err != nil {
 		t.Fatal(err)
@@ -26,7 +28,7 @@ func TestQueryFilters(t *testing.T) {
 	want := 0
 	for _, o := range s.Offers {
 		if (o.GPU == "H100-SXM-80GB" || o.GPU == "A100-SXM-80GB") && slices.Contains(q.Providers, o.Provider) &&
-			o.GPUCount == 8 && o.PriceHour <= 30 && o.Availability != None {
+			o.GPUCount == 8 && o.PriceHour <= 30 && o.Availability != providers.None {
 			want++
 		}
 	}

@@ -1,4 +1,4 @@
-package providers
+package market
 
 import (
 	"context"
@@ -34,9 +34,9 @@ type LiveBuilder struct {
 	Credentials func(ctx context.Context, tenantID string) string
 }
 
-// NewMarket takes the SANDBOX aggregator and the builder of a tenant's
+// New takes the SANDBOX aggregator and the builder of a tenant's
 // LIVE aggregator.
-func NewMarket(sandbox *Aggregator, live LiveBuilder) *Market {
+func New(sandbox *Aggregator, live LiveBuilder) *Market {
 	return &Market{sandbox: sandbox, live: live, built: map[string]liveEntry{}}
 }
 

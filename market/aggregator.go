@@ -1,4 +1,4 @@
-package providers
+package market
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/gpubroker/pod/providers"
 )
 
 // Settings tune the aggregator; the app feeds them from parameters and
@@ -39,14 +41,14 @@ const staleFactor = 5
 
 // PricePoint is one observation of an offer's price and availability.
 type PricePoint struct {
-	OfferID       string       `json:"offer_id"`
-	Provider      string       `json:"provider"`
-	GPU           string       `json:"gpu"`
-	Region        string       `json:"region"`
-	PriceHour     float64      `json:"price_hour"`
-	SpotPriceHour float64      `json:"spot_price_hour,omitempty"`
-	Availability  Availability `json:"availability"`
-	At            time.Time    `json:"at"`
+	OfferID       string                 `json:"offer_id"`
+	Provider      string                 `json:"provider"`
+	GPU           string                 `json:"gpu"`
+	Region        string                 `json:"region"`
+	PriceHour     float64                `json:"price_hour"`
+	SpotPriceHour float64                `json:"spot_price_hour,omitempty"`
+	Availability  providers.Availability `json:"availability"`
+	At            time.Time              `json:"at"`
 }
 
 // PriceQuery selects price history: one offer, or every offer of a GPU
@@ -95,13 +97,13 @@ type Aggregator struct {
 }
 
 type source struct {
-	adapter Adapter
+	adapter providers.Adapter
 	breaker *Breaker
 	limiter *rate.Limiter
 
 	mu           sync.Mutex
 	blockedUntil time.Time
-	offers       []Offer
+	offers       []providers.Offer
 	fetchedAt    time.Time
 	lastSuccess  time.Time
 	lastError    string
@@ -123,7 +125,7 @@ type Options struct {
 
 // NewAggregator builds an aggregator over adapters, one per provider.
 // Close stops its background refreshes.
-func NewAggregator(adapters []Adapter, o Options) *Aggregator {
+func NewAggregator(adapters []providers.Adapter, o Options) *Aggregator {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -178,7 +180,7 @@ func (a *Aggregator) Providers() []string {
 }
 
 // Adapter returns the adapter of one provider.
-func (a *Aggregator) Adapter(provider string) (Adapter, bool) {
+func (a *Aggregator) Adapter(provider string) (providers.Adapter, bool) {
 	s, ok := a.byID[provider]
 	if !ok {
 		return nil, false
@@ -258,7 +260,7 @@ func (a *Aggregator) Refresh(ctx context.Context) RefreshReport {
 func (a *Aggregator) RefreshProvider(ctx context.Context, provider string) error {
 	src, ok := a.byID[provider]
 	if !ok {
-		return &Error{Provider: provider, Op: "list offers", Kind: KindNotFound, Message: "unknown provider"}
+		return &providers.Error{Provider: provider, Op: "list offers", Kind: providers.KindNotFound, Message: "unknown provider"}
 	}
 	err := a.fetch(ctx, src)
 	a.refreshMu.Lock()
@@ -274,16 +276,16 @@ func (a *Aggregator) fetch(ctx context.Context, src *source) error {
 	blocked := src.blockedUntil
 	src.mu.Unlock()
 	if wait := blocked.Sub(a.now()); wait > 0 {
-		return &Error{Provider: id, Op: "list offers", Kind: KindRateLimit, RetryAfter: wait, Message: "waiting out the provider's Retry-After"}
+		return &providers.Error{Provider: id, Op: "list offers", Kind: providers.KindRateLimit, RetryAfter: wait, Message: "waiting out the provider's Retry-After"}
 	}
 	if !src.breaker.Allow() {
-		return &Error{Provider: id, Op: "list offers", Kind: KindCircuitOpen, Message: "circuit breaker open"}
+		return &providers.Error{Provider: id, Op: "list offers", Kind: providers.KindCircuitOpen, Message: "circuit breaker open"}
 	}
 	ctx, cancel := context.WithTimeout(ctx, set.Timeout)
 	defer cancel()
 	if err := src.limiter.Wait(ctx); err != nil {
 		src.breaker.Release() // the provider was never asked: its state stands
-		return &Error{Provider: id, Op: "list offers", Kind: KindRateLimit, Err: err}
+		return &providers.Error{Provider: id, Op: "list offers", Kind: providers.KindRateLimit, Err: err}
 	}
 	start := time.Now()
 	offers, err := a.list(ctx, src.adapter)
@@ -291,8 +293,8 @@ func (a *Aggregator) fetch(ctx context.Context, src *source) error {
 	if err == nil {
 		offers = a.clean(id, offers)
 	}
-	if err != nil && ctx.Err() != nil && KindOf(err) == "" {
-		err = &Error{Provider: id, Op: "list offers", Kind: KindUnavailable, Err: ctx.Err()}
+	if err != nil && ctx.Err() != nil && providers.KindOf(err) == "" {
+		err = &providers.Error{Provider: id, Op: "list offers", Kind: providers.KindUnavailable, Err: ctx.Err()}
 	}
 	src.breaker.Done(err == nil)
 	src.mu.Lock()
@@ -303,8 +305,8 @@ func (a *Aggregator) fetch(ctx context.Context, src *source) error {
 	now := a.now()
 	if err != nil {
 		src.lastError, src.lastErrorAt = err.Error(), now
-		var pe *Error
-		if errors.As(err, &pe) && pe.Kind == KindRateLimit {
+		var pe *providers.Error
+		if errors.As(err, &pe) && pe.Kind == providers.KindRateLimit {
 			wait := pe.RetryAfter
 			if wait <= 0 {
 				wait = time.Second
@@ -320,11 +322,11 @@ func (a *Aggregator) fetch(ctx context.Context, src *source) error {
 
 // list calls the adapter and turns a panic into an error: one broken
 // adapter must not take the process down.
-func (a *Aggregator) list(ctx context.Context, ad Adapter) ([]Offer, error) {
+func (a *Aggregator) list(ctx context.Context, ad providers.Adapter) ([]providers.Offer, error) {
 	// The adapter may ignore ctx; the refresh must not wait for it. The
 	// buffered channel lets a late answer be dropped without a leak.
 	type result struct {
-		offers []Offer
+		offers []providers.Offer
 		err    error
 	}
 	ch := make(chan result, 1)
@@ -332,7 +334,7 @@ func (a *Aggregator) list(ctx context.Context, ad Adapter) ([]Offer, error) {
 		defer func() {
 			if r := recover(); r != nil {
 				a.log.Error("provider adapter panicked", "provider", ad.Provider(), "panic", r)
-				ch <- result{err: &Error{Provider: ad.Provider(), Op: "list offers", Kind: KindBadResponse, Message: "adapter panicked"}}
+				ch <- result{err: &providers.Error{Provider: ad.Provider(), Op: "list offers", Kind: providers.KindBadResponse, Message: "adapter panicked"}}
 			}
 		}()
 		o, err := ad.ListOffers(ctx)
@@ -342,12 +344,12 @@ func (a *Aggregator) list(ctx context.Context, ad Adapter) ([]Offer, error) {
 	case r := <-ch:
 		return r.offers, r.err
 	case <-ctx.Done():
-		return nil, &Error{Provider: ad.Provider(), Op: "list offers", Kind: KindUnavailable, Err: ctx.Err()}
+		return nil, &providers.Error{Provider: ad.Provider(), Op: "list offers", Kind: providers.KindUnavailable, Err: ctx.Err()}
 	}
 }
 
 // clean normalizes offers and drops those that break the schema.
-func (a *Aggregator) clean(provider string, offers []Offer) []Offer {
+func (a *Aggregator) clean(provider string, offers []providers.Offer) []providers.Offer {
 	now := a.now()
 	out := offers[:0]
 	dropped := 0
@@ -369,7 +371,7 @@ func (a *Aggregator) clean(provider string, offers []Offer) []Offer {
 func (a *Aggregator) build() *Snapshot {
 	now := a.now()
 	maxAge := staleFactor * a.Settings().TTL
-	var all []Offer
+	var all []providers.Offer
 	rel := map[string]float64{}
 	for _, src := range a.sources {
 		src.mu.Lock()

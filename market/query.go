@@ -1,4 +1,4 @@
-package providers
+package market
 
 import (
 	"crypto/sha256"
@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gpubroker/pod/providers"
 )
 
 // SortKey orders a listing.
@@ -33,7 +35,7 @@ type Query struct {
 	GPUs           []string
 	Providers      []string
 	Regions        []string
-	Availability   []Availability
+	Availability   []providers.Availability
 	GPUCount       int
 	MinGPUMemoryGB int
 	MinPrice       float64
@@ -145,14 +147,14 @@ func (q *Query) fingerprint() string {
 	return base64.RawURLEncoding.EncodeToString(sum[:9])
 }
 
-func (q *Query) price(o *Offer) float64 {
+func (q *Query) price(o *providers.Offer) float64 {
 	if q.Spot {
 		return o.SpotPriceHour
 	}
 	return o.PriceHour
 }
 
-func (q *Query) match(o *Offer) bool {
+func (q *Query) match(o *providers.Offer) bool {
 	if len(q.GPUs) > 0 && !slices.Contains(q.GPUs, o.GPU) ||
 		len(q.Providers) > 0 && !slices.Contains(q.Providers, o.Provider) ||
 		len(q.Regions) > 0 && !slices.Contains(q.Regions, o.Region) ||
@@ -202,7 +204,7 @@ func (s *Snapshot) Query(q Query) (Page, error) {
 		}
 	}
 	if q.Sort == SortTOPSIS && len(keys) > 0 {
-		scores, err := scoreEach(len(keys), func(i int) *Offer { return &s.Offers[keys[i].at] }, q.Spot, q.Weights, s.Reliability)
+		scores, err := scoreEach(len(keys), func(i int) *providers.Offer { return &s.Offers[keys[i].at] }, q.Spot, q.Weights, s.Reliability)
 		if err != nil {
 			return Page{}, err
 		}
@@ -299,7 +301,7 @@ func (s *Snapshot) QueryMemo(q Query) (Page, error) {
 
 // sortValue maps an offer to a number that sorts ascending in the key's
 // order (benefits negated).
-func (q *Query) sortValue(r *Offer, score float64) float64 {
+func (q *Query) sortValue(r *providers.Offer, score float64) float64 {
 	switch q.Sort {
 	case SortPerformance:
 		return -r.TFLOPS()

@@ -1,4 +1,4 @@
-package providers
+package market
 
 import (
 	"context"
@@ -8,26 +8,28 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gpubroker/pod/providers"
 )
 
 // fakeAdapter answers with fn; calls counts them.
 type fakeAdapter struct {
 	id    string
 	calls atomic.Int32
-	fn    func(ctx context.Context) ([]Offer, error)
+	fn    func(ctx context.Context) ([]providers.Offer, error)
 }
 
 func (f *fakeAdapter) Provider() string { return f.id }
-func (f *fakeAdapter) ListOffers(ctx context.Context) ([]Offer, error) {
+func (f *fakeAdapter) ListOffers(ctx context.Context) ([]providers.Offer, error) {
 	f.calls.Add(1)
 	return f.fn(ctx)
 }
 
-func offersOf(provider string, n int, price float64) func(context.Context) ([]Offer, error) {
-	return func(context.Context) ([]Offer, error) {
-		out := make([]Offer, n)
+func offersOf(provider string, n int, price float64) func(context.Context) ([]providers.Offer, error) {
+	return func(context.Context) ([]providers.Offer, error) {
+		out := make([]providers.Offer, n)
 		for i := range out {
-			out[i] = Offer{Provider: provider, SKU: fmt.Sprintf("sku-%d", i), GPU: "A100-SXM-80GB", GPUCount: 1, Region: "r1", PriceHour: price}
+			out[i] = providers.Offer{Provider: provider, SKU: fmt.Sprintf("sku-%d", i), GPU: "A100-SXM-80GB", GPUCount: 1, Region: "r1", PriceHour: price}
 		}
 		return out, nil
 	}
@@ -43,8 +45,8 @@ func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return 
 func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 func newClock() *clock               { return &clock{t: time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)} }
 func fast(s Settings) Settings       { s.RatePerSecond, s.Burst = 1000, 100; return s }
-func adapters(f ...*fakeAdapter) []Adapter {
-	out := make([]Adapter, len(f))
+func adapters(f ...*fakeAdapter) []providers.Adapter {
+	out := make([]providers.Adapter, len(f))
 	for i := range f {
 		out[i] = f[i]
 	}
@@ -53,15 +55,17 @@ func adapters(f ...*fakeAdapter) []Adapter {
 
 func TestRefreshSkipsBrokenProvidersAndKeepsTheOthers(t *testing.T) {
 	good := &fakeAdapter{id: "good", fn: offersOf("good", 3, 1.5)}
-	hang := &fakeAdapter{id: "hang", fn: func(ctx context.Context) ([]Offer, error) { select {} }}
-	slowButHonest := &fakeAdapter{id: "slow", fn: func(ctx context.Context) ([]Offer, error) { <-ctx.Done(); return nil, ctx.Err() }}
-	fail := &fakeAdapter{id: "fail", fn: func(context.Context) ([]Offer, error) {
-		return nil, &Error{Provider: "fail", Op: "list", Kind: KindUnavailable, Status: 500}
+	hang := &fakeAdapter{id: "hang", fn: func(ctx context.Context) ([]providers.Offer, error) { select {} }}
+	slowButHonest := &fakeAdapter{id: "slow", fn: func(ctx context.Context) ([]providers.Offer, error) { <-ctx.Done(); return nil, ctx.Err() }}
+	fail := &fakeAdapter{id: "fail", fn: func(context.Context) ([]providers.Offer, error) {
+		return nil, &providers.Error{Provider: "fail", Op: "list", Kind: providers.KindUnavailable, Status: 500}
 	}}
-	garbage := &fakeAdapter{id: "garbage", fn: func(context.Context) ([]Offer, error) { return nil, BadResponse("garbage", "list", "not json") }}
-	panics := &fakeAdapter{id: "panics", fn: func(context.Context) ([]Offer, error) { panic("boom") }}
-	invalid := &fakeAdapter{id: "invalid", fn: func(context.Context) ([]Offer, error) {
-		return []Offer{{SKU: "x", GPU: "A10-PCIE-24GB", GPUCount: 1, Region: "r", PriceHour: -1}, {SKU: "y", GPU: "A10-PCIE-24GB", GPUCount: 1, Region: "r", PriceHour: 0.5}}, nil
+	garbage := &fakeAdapter{id: "garbage", fn: func(context.Context) ([]providers.Offer, error) {
+		return nil, providers.BadResponse("garbage", "list", "not json")
+	}}
+	panics := &fakeAdapter{id: "panics", fn: func(context.Context) ([]providers.Offer, error) { panic("boom") }}
+	invalid := &fakeAdapter{id: "invalid", fn: func(context.Context) ([]providers.Offer, error) {
+		return []providers.Offer{{SKU: "x", GPU: "A10-PCIE-24GB", GPUCount: 1, Region: "r", PriceHour: -1}, {SKU: "y", GPU: "A10-PCIE-24GB", GPUCount: 1, Region: "r", PriceHour: 0.5}}, nil
 	}}
 	set := fast(DefaultSettings)
 	set.Timeout = 200 * time.Millisecond
@@ -85,7 +89,7 @@ func TestRefreshSkipsBrokenProvidersAndKeepsTheOthers(t *testing.T) {
 			t.Errorf("%s health = %+v, want unhealthy with an error", p, h)
 		}
 	}
-	if !errors.Is(rep.Errors["hang"], ErrUnavailable) || !errors.Is(rep.Errors["panics"], ErrBadResponse) {
+	if !errors.Is(rep.Errors["hang"], providers.ErrUnavailable) || !errors.Is(rep.Errors["panics"], providers.ErrBadResponse) {
 		t.Errorf("errors not typed: hang %v, panics %v", rep.Errors["hang"], rep.Errors["panics"])
 	}
 	if h, _ := a.ProviderHealth("good"); h.Status != "healthy" || h.Offers != 3 {
@@ -97,9 +101,9 @@ func TestBreakerOpensFailsFastAndProbesAfterCooldown(t *testing.T) {
 	clk := newClock()
 	var failing atomic.Bool
 	failing.Store(true)
-	p := &fakeAdapter{id: "p", fn: func(ctx context.Context) ([]Offer, error) {
+	p := &fakeAdapter{id: "p", fn: func(ctx context.Context) ([]providers.Offer, error) {
 		if failing.Load() {
-			return nil, &Error{Provider: "p", Kind: KindUnavailable}
+			return nil, &providers.Error{Provider: "p", Kind: providers.KindUnavailable}
 		}
 		return offersOf("p", 1, 1)(ctx)
 	}}
@@ -109,7 +113,7 @@ func TestBreakerOpensFailsFastAndProbesAfterCooldown(t *testing.T) {
 	defer a.Close()
 	ctx := context.Background()
 	for i := 0; i < 3; i++ {
-		if err := a.RefreshProvider(ctx, "p"); !errors.Is(err, ErrUnavailable) {
+		if err := a.RefreshProvider(ctx, "p"); !errors.Is(err, providers.ErrUnavailable) {
 			t.Fatalf("call %d: %v", i, err)
 		}
 	}
@@ -121,14 +125,14 @@ func TestBreakerOpensFailsFastAndProbesAfterCooldown(t *testing.T) {
 	if took := time.Since(start); took > time.Millisecond {
 		t.Errorf("an open breaker took %v to refuse", took)
 	}
-	if !errors.Is(err, ErrCircuitOpen) || p.calls.Load() != 3 {
+	if !errors.Is(err, providers.ErrCircuitOpen) || p.calls.Load() != 3 {
 		t.Fatalf("open breaker: err %v, calls %d", err, p.calls.Load())
 	}
 	clk.add(31 * time.Second)
 	if h, _ := a.ProviderHealth("p"); h.Breaker != BreakerHalfOpen {
 		t.Fatalf("breaker %s after the cooldown", h.Breaker)
 	}
-	if err := a.RefreshProvider(ctx, "p"); !errors.Is(err, ErrUnavailable) {
+	if err := a.RefreshProvider(ctx, "p"); !errors.Is(err, providers.ErrUnavailable) {
 		t.Fatalf("failed probe: %v", err)
 	}
 	if h, _ := a.ProviderHealth("p"); h.Breaker != BreakerOpen {
@@ -146,18 +150,18 @@ func TestBreakerOpensFailsFastAndProbesAfterCooldown(t *testing.T) {
 
 func TestRetryAfterIsHonoured(t *testing.T) {
 	clk := newClock()
-	p := &fakeAdapter{id: "p", fn: func(context.Context) ([]Offer, error) {
-		return nil, &Error{Provider: "p", Kind: KindRateLimit, Status: 429, RetryAfter: 20 * time.Second}
+	p := &fakeAdapter{id: "p", fn: func(context.Context) ([]providers.Offer, error) {
+		return nil, &providers.Error{Provider: "p", Kind: providers.KindRateLimit, Status: 429, RetryAfter: 20 * time.Second}
 	}}
 	a := NewAggregator(adapters(p), Options{Settings: fast(DefaultSettings), Now: clk.now})
 	defer a.Close()
 	ctx := context.Background()
-	if err := a.RefreshProvider(ctx, "p"); !errors.Is(err, ErrRateLimit) {
+	if err := a.RefreshProvider(ctx, "p"); !errors.Is(err, providers.ErrRateLimit) {
 		t.Fatal(err)
 	}
 	err := a.RefreshProvider(ctx, "p")
-	var pe *Error
-	if !errors.As(err, &pe) || pe.Kind != KindRateLimit || pe.RetryAfter != 20*time.Second || p.calls.Load() != 1 {
+	var pe *providers.Error
+	if !errors.As(err, &pe) || pe.Kind != providers.KindRateLimit || pe.RetryAfter != 20*time.Second || p.calls.Load() != 1 {
 		t.Fatalf("inside Retry-After: err %v, calls %d", err, p.calls.Load())
 	}
 	clk.add(21 * time.Second)
@@ -190,7 +194,7 @@ func TestSnapshotIsServedStaleWhileRevalidating(t *testing.T) {
 	price.Store(100)
 	release := make(chan struct{})
 	var blockNext atomic.Bool
-	p := &fakeAdapter{id: "p", fn: func(ctx context.Context) ([]Offer, error) {
+	p := &fakeAdapter{id: "p", fn: func(ctx context.Context) ([]providers.Offer, error) {
 		if blockNext.Load() {
 			<-release
 		}
@@ -225,9 +229,9 @@ func TestSnapshotIsServedStaleWhileRevalidating(t *testing.T) {
 func TestFailingProviderOffersExpire(t *testing.T) {
 	clk := newClock()
 	var fail atomic.Bool
-	p := &fakeAdapter{id: "p", fn: func(ctx context.Context) ([]Offer, error) {
+	p := &fakeAdapter{id: "p", fn: func(ctx context.Context) ([]providers.Offer, error) {
 		if fail.Load() {
-			return nil, &Error{Provider: "p", Kind: KindUnavailable}
+			return nil, &providers.Error{Provider: "p", Kind: providers.KindUnavailable}
 		}
 		return offersOf("p", 2, 1)(ctx)
 	}}
@@ -264,7 +268,7 @@ func TestPricesAreRecordedWhenTheyChange(t *testing.T) {
 	clk := newClock()
 	var price atomic.Int64
 	price.Store(100)
-	p := &fakeAdapter{id: "p", fn: func(ctx context.Context) ([]Offer, error) {
+	p := &fakeAdapter{id: "p", fn: func(ctx context.Context) ([]providers.Offer, error) {
 		out, _ := offersOf("p", 2, float64(price.Load())/100)(ctx)
 		for i := range out {
 			out[i].UpdatedAt = clk.now()
@@ -294,12 +298,12 @@ func TestPricesAreRecordedWhenTheyChange(t *testing.T) {
 // BenchmarkRefreshWithOneHangingProvider refreshes 22 providers, one of
 // which never answers: each refresh must end within its timeout × 1.1.
 func BenchmarkRefreshWithOneHangingProvider(b *testing.B) {
-	var ads []Adapter
+	var ads []providers.Adapter
 	for i := 0; i < 21; i++ {
 		id := fmt.Sprintf("p%02d", i)
 		ads = append(ads, &fakeAdapter{id: id, fn: offersOf(id, 10, 1)})
 	}
-	ads = append(ads, &fakeAdapter{id: "hang", fn: func(ctx context.Context) ([]Offer, error) { select {} }})
+	ads = append(ads, &fakeAdapter{id: "hang", fn: func(ctx context.Context) ([]providers.Offer, error) { select {} }})
 	set := fast(DefaultSettings)
 	set.Timeout, set.BreakerFailures = 50*time.Millisecond, 1_000_000
 	a := NewAggregator(ads, Options{Settings: set})
@@ -320,7 +324,9 @@ func BenchmarkRefreshWithOneHangingProvider(b *testing.B) {
 // BenchmarkOpenBreakerRefusal measures a call to a provider whose breaker
 // is open: it must fail in well under a millisecond.
 func BenchmarkOpenBreakerRefusal(b *testing.B) {
-	p := &fakeAdapter{id: "p", fn: func(context.Context) ([]Offer, error) { return nil, &Error{Provider: "p", Kind: KindUnavailable} }}
+	p := &fakeAdapter{id: "p", fn: func(context.Context) ([]providers.Offer, error) {
+		return nil, &providers.Error{Provider: "p", Kind: providers.KindUnavailable}
+	}}
 	set := fast(DefaultSettings)
 	set.BreakerFailures, set.BreakerCooldown = 1, time.Hour
 	a := NewAggregator(adapters(p), Options{Settings: set})
@@ -329,7 +335,7 @@ func BenchmarkOpenBreakerRefusal(b *testing.B) {
 	_ = a.RefreshProvider(ctx, "p")
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := a.fetch(ctx, a.byID["p"]); !errors.Is(err, ErrCircuitOpen) {
+		if err := a.fetch(ctx, a.byID["p"]); !errors.Is(err, providers.ErrCircuitOpen) {
 			b.Fatal(err)
 		}
 	}

@@ -1,4 +1,4 @@
-package providers
+package market
 
 import (
 	"context"
@@ -10,7 +10,7 @@ func TestMarketRebuildsOnlyTheTenantsWhoseCredentialsChanged(t *testing.T) {
 	var mu sync.Mutex
 	creds := map[string]string{"acme": "key-1", "globex": "key-9"}
 	builds := map[string]int{}
-	m := NewMarket(NewAggregator(nil, Options{Mode: "sandbox"}), LiveBuilder{
+	m := New(NewAggregator(nil, Options{Mode: "sandbox"}), LiveBuilder{
 		Build: func(_ context.Context, tenantID string) (*Aggregator, error) {
 			mu.Lock()
 			builds[tenantID]++
@@ -82,7 +82,7 @@ func TestMarketRebuildsOnlyTheTenantsWhoseCredentialsChanged(t *testing.T) {
 }
 
 func TestMarketWithoutLiveProvidersServesAnEmptyAggregator(t *testing.T) {
-	m := NewMarket(NewAggregator(nil, Options{Mode: "sandbox"}), LiveBuilder{})
+	m := New(NewAggregator(nil, Options{Mode: "sandbox"}), LiveBuilder{})
 	t.Cleanup(m.Close)
 	a, err := m.For(context.Background(), "acme", true)
 	if err != nil {

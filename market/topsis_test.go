@@ -1,4 +1,4 @@
-package providers
+package market
 
 import (
 	"fmt"
@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/gpubroker/pod/providers"
 )
 
 // TestTOPSISReproducesThePublishedExample reproduces the worked example of
@@ -94,12 +96,12 @@ func TestTOPSISEdgeCases(t *testing.T) {
 
 func TestRankOrdersOffersAndBreaksTiesDeterministically(t *testing.T) {
 	now := time.Unix(0, 0)
-	mk := func(provider, sku string, price float64) Offer {
-		o := Offer{Provider: provider, SKU: sku, GPU: "H100-SXM-80GB", GPUCount: 1, Region: "r", PriceHour: price}
+	mk := func(provider, sku string, price float64) providers.Offer {
+		o := providers.Offer{Provider: provider, SKU: sku, GPU: "H100-SXM-80GB", GPUCount: 1, Region: "r", PriceHour: price}
 		o.Normalize(now)
 		return o
 	}
-	offers := []Offer{mk("b", "x", 3), mk("a", "x", 2), mk("c", "x", 2), mk("d", "x", 2.5)}
+	offers := []providers.Offer{mk("b", "x", 3), mk("a", "x", 2), mk("c", "x", 2), mk("d", "x", 2.5)}
 	ranked, err := Rank(offers, Weights{CritPrice: 1}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -131,15 +133,15 @@ func TestRankOrdersOffersAndBreaksTiesDeterministically(t *testing.T) {
 }
 
 // RandomOffers builds n plausible offers for benchmarks and property tests.
-func randomOffers(n int, seed uint64) []Offer {
+func randomOffers(n int, seed uint64) []providers.Offer {
 	r := rand.New(rand.NewPCG(seed, 1))
 	now := time.Unix(0, 0)
-	out := make([]Offer, n)
+	out := make([]providers.Offer, n)
 	for i := range out {
-		g := GPUModels[r.IntN(len(GPUModels))]
+		g := providers.GPUModels[r.IntN(len(providers.GPUModels))]
 		c := 1 << r.IntN(4)
-		o := Offer{Provider: Supported[r.IntN(len(Supported))].ID, SKU: fmt.Sprintf("sku-%d", i), GPU: g.Name, GPUCount: c,
-			Region: "region", PriceHour: (0.2 + r.Float64()*4) * float64(c), Availability: Availabilities[r.IntN(3)]}
+		o := providers.Offer{Provider: providers.Supported[r.IntN(len(providers.Supported))].ID, SKU: fmt.Sprintf("sku-%d", i), GPU: g.Name, GPUCount: c,
+			Region: "region", PriceHour: (0.2 + r.Float64()*4) * float64(c), Availability: providers.Availabilities[r.IntN(3)]}
 		o.Normalize(now)
 		out[i] = o
 	}

@@ -1,15 +1,17 @@
-package providers
+package market
 
 import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/gpubroker/pod/providers"
 )
 
 // Snapshot is an immutable view of every offer at one moment, sorted by
 // id. Readers share it without locks; a refresh builds a new one.
 type Snapshot struct {
-	Offers []Offer
+	Offers []providers.Offer
 	Taken  time.Time
 	index  map[string]int
 	// reliability is each provider's success share when the snapshot was
@@ -31,7 +33,7 @@ func (s *Snapshot) Reliability(provider string) float64 {
 
 // NewSnapshot sorts offers by id and indexes them; a repeated id keeps
 // the first.
-func NewSnapshot(offers []Offer, taken time.Time) *Snapshot {
+func NewSnapshot(offers []providers.Offer, taken time.Time) *Snapshot {
 	sort.SliceStable(offers, func(i, j int) bool { return offers[i].ID < offers[j].ID })
 	s := &Snapshot{Taken: taken, index: make(map[string]int, len(offers))}
 	s.Offers = offers[:0:0]
@@ -46,13 +48,13 @@ func NewSnapshot(offers []Offer, taken time.Time) *Snapshot {
 }
 
 // Offer returns the offer with that id.
-func (s *Snapshot) Offer(id string) (Offer, bool) {
+func (s *Snapshot) Offer(id string) (providers.Offer, bool) {
 	if s == nil {
-		return Offer{}, false
+		return providers.Offer{}, false
 	}
 	i, ok := s.index[id]
 	if !ok {
-		return Offer{}, false
+		return providers.Offer{}, false
 	}
 	return s.Offers[i], true
 }
