@@ -124,7 +124,7 @@ var namePattern = regexp.MustCompile(`^[a-z][a-z0-9_]{2,63}$`)
 
 // schemaOf derives the JSON Schema of T.
 func schemaOf[T any]() (json.RawMessage, error) {
-	s, err := jsonschema.For[T](&jsonschema.ForOptions{})
+	s, err := jsonschema.For[T](&jsonschema.ForOptions{TypeSchemas: typeSchemas})
 	if err != nil {
 		return nil, err
 	}
