@@ -14,6 +14,7 @@ import (
 
 	"github.com/gpubroker/pod/actor"
 	"github.com/gpubroker/pod/mode"
+	"github.com/gpubroker/pod/money"
 )
 
 // Decision is what a policy concludes.
@@ -228,9 +229,9 @@ func Approval(c Call) Verdict {
 }
 
 // Budget turns the outcome of an atomic reservation into a verdict.
-func Budget(tool string, ok bool, estimateUSD, remainingUSD float64) Verdict {
+func Budget(tool string, ok bool, estimate, remaining money.Amount) Verdict {
 	if ok {
 		return allow()
 	}
-	return deny("budget", "%s would cost about $%.2f but only $%.2f of the budget remains", tool, estimateUSD, remainingUSD)
+	return deny("budget", "%s would cost about %s but only %s of the budget remains", tool, estimate, remaining)
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/gpubroker/pod/actor"
 	"github.com/gpubroker/pod/mode"
+	"github.com/gpubroker/pod/money"
 )
 
 func TestEvaluate(t *testing.T) {
@@ -125,11 +126,26 @@ func TestVisible(t *testing.T) {
 }
 
 func TestBudget(t *testing.T) {
-	if v := Budget("deploy_pod", true, 3, 10); !v.Allowed() {
+	if v := Budget("deploy_pod", true, 3*money.Dollar, 10*money.Dollar); !v.Allowed() {
 		t.Fatalf("a held reservation must allow: %+v", v)
 	}
-	v := Budget("deploy_pod", false, 3, 1.5)
-	if v.Decision != Deny || v.Rule != "budget" || v.Reason != "deploy_pod would cost about $3.00 but only $1.50 of the budget remains" {
-		t.Fatalf("verdict = %+v", v)
+	for _, tc := range []struct {
+		name                string
+		estimate, remaining money.Amount
+		reason              string
+	}{
+		{"whole amounts show cents", 3 * money.Dollar, 1_500_000,
+			"deploy_pod would cost about $3.00 but only $1.50 of the budget remains"},
+		{"sub-cent amounts are not rounded away", 4_000, 0,
+			"deploy_pod would cost about $0.004 but only $0.00 of the budget remains"},
+		{"large amounts are grouped", 12_345 * money.Dollar, 9_999_990_000,
+			"deploy_pod would cost about $12,345.00 but only $9,999.99 of the budget remains"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := Budget("deploy_pod", false, tc.estimate, tc.remaining)
+			if v.Decision != Deny || v.Rule != "budget" || v.Reason != tc.reason {
+				t.Fatalf("verdict = %+v; want reason %q", v, tc.reason)
+			}
+		})
 	}
 }

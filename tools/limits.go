@@ -2,6 +2,7 @@ package tools
 
 import (
 	"github.com/gpubroker/pod/mode"
+	"github.com/gpubroker/pod/money"
 	"github.com/gpubroker/pod/params"
 )
 
@@ -13,10 +14,10 @@ func (l ParamLimits) RatePerMinute(tenantID string, m mode.Mode) int {
 	return int(l.Params.Snapshot().Int(tenantID, m, "ratelimit.tool_calls_per_minute"))
 }
 
-// BudgetUSD implements Limits.
-func (l ParamLimits) BudgetUSD(tenantID string, m mode.Mode) (float64, float64) {
+// Budget implements Limits.
+func (l ParamLimits) Budget(tenantID string, m mode.Mode) (money.Amount, money.Amount) {
 	s := l.Params.Snapshot()
-	return s.Float(tenantID, m, "budget.monthly_limit_usd"), s.Float(tenantID, m, "budget.user_monthly_limit_usd")
+	return s.Money(tenantID, m, "budget.monthly_limit_usd"), s.Money(tenantID, m, "budget.user_monthly_limit_usd")
 }
 
 // MFARequired implements Limits.

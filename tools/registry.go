@@ -18,6 +18,7 @@ import (
 	"github.com/gpubroker/pod/budget"
 	"github.com/gpubroker/pod/fault"
 	"github.com/gpubroker/pod/mode"
+	"github.com/gpubroker/pod/money"
 	"github.com/gpubroker/pod/policies"
 	"github.com/gpubroker/pod/tenant"
 )
@@ -32,9 +33,9 @@ type Limits interface {
 	// RatePerMinute is how many calls one actor may make to one tool per
 	// minute in the tenant and mode.
 	RatePerMinute(tenantID string, m mode.Mode) int
-	// BudgetUSD returns the tenant's and each user's monthly spending limit
+	// Budget returns the tenant's and each user's monthly spending limit
 	// (0 means no per-user limit).
-	BudgetUSD(tenantID string, m mode.Mode) (tenantLimit, userLimit float64)
+	Budget(tenantID string, m mode.Mode) (tenantLimit, userLimit money.Amount)
 	// MFARequired says whether POD Admins must have signed in with MFA.
 	MFARequired() bool
 }
@@ -60,7 +61,7 @@ type entry struct {
 	policy   policies.Tool
 	decode   func(raw []byte) (any, error)
 	target   func(ctx context.Context, c *Call, in any, t *policies.Target) error
-	estimate func(ctx context.Context, c *Call, in any) (float64, error)
+	estimate func(ctx context.Context, c *Call, in any) (money.Amount, error)
 	preview  func(ctx context.Context, c *Call, in any) (any, error)
 	handle   func(ctx context.Context, c *Call, in any) (any, error)
 	redact   func(in any) any
@@ -115,7 +116,7 @@ func Register[In, Out any](r *Registry, d Def[In, Out]) error {
 		}
 	}
 	if d.Estimate != nil {
-		e.estimate = func(ctx context.Context, c *Call, in any) (float64, error) { return d.Estimate(ctx, c, in.(*In)) }
+		e.estimate = func(ctx context.Context, c *Call, in any) (money.Amount, error) { return d.Estimate(ctx, c, in.(*In)) }
 	}
 	if d.Preview != nil {
 		e.preview = func(ctx context.Context, c *Call, in any) (any, error) { return d.Preview(ctx, c, in.(*In)) }
@@ -323,13 +324,13 @@ func (r *Registry) reserve(ctx context.Context, c *Call, e *entry, in any, now t
 	if err != nil {
 		return "", policies.Verdict{}, fmt.Errorf("estimate %s: %w", e.meta.Name, err)
 	}
-	tcap, ucap := r.deps.Limits.BudgetUSD(c.Tenant.ID, c.Tenant.Mode)
+	tcap, ucap := r.deps.Limits.Budget(c.Tenant.ID, c.Tenant.Mode)
 	userID := ""
 	if c.Actor.Kind == actor.KindUser {
 		userID = c.Actor.ID
 	}
 	id, ok, remaining, err := r.deps.Budget.Reserve(ctx, budget.Reservation{TenantID: c.Tenant.ID, UserID: userID, Tool: e.meta.Name,
-		Period: budget.Period(now), AmountUSD: cost, TenantCapUSD: tcap, UserCapUSD: ucap})
+		Period: budget.Period(now), Amount: cost, TenantCap: tcap, UserCap: ucap})
 	if err != nil {
 		return "", policies.Verdict{}, fmt.Errorf("reserve budget: %w", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/google/jsonschema-go/jsonschema"
 
 	"github.com/gpubroker/pod/actor"
+	"github.com/gpubroker/pod/money"
 	"github.com/gpubroker/pod/policies"
 	"github.com/gpubroker/pod/tenant"
 )
@@ -49,10 +50,10 @@ type Call struct {
 // Preview is what a dry run answers: the effect in words, the changes it
 // would make, and the estimated cost.
 type Preview struct {
-	DryRun  bool     `json:"dry_run"`
-	Effect  string   `json:"effect"`
-	Changes []string `json:"changes,omitempty"`
-	CostUSD float64  `json:"cost_usd"`
+	DryRun  bool         `json:"dry_run"`
+	Effect  string       `json:"effect"`
+	Changes []string     `json:"changes,omitempty"`
+	CostUSD money.Amount `json:"cost_usd"`
 }
 
 // Def defines one tool. In and Out are its typed input and output.
@@ -81,8 +82,8 @@ type Def[In, Out any] struct {
 	// Target refines the policy target beyond the tenant (platform-wide
 	// inputs, owned resources). Optional.
 	Target func(ctx context.Context, c *Call, in *In, t *policies.Target) error
-	// Estimate returns the cost in USD a spending call reserves.
-	Estimate func(ctx context.Context, c *Call, in *In) (float64, error)
+	// Estimate returns the cost a spending call reserves.
+	Estimate func(ctx context.Context, c *Call, in *In) (money.Amount, error)
 	// Preview describes what a mutating call would do (dry run).
 	Preview func(ctx context.Context, c *Call, in *In) (Preview, error)
 	// Handle does the work.
