@@ -53,6 +53,10 @@ type Deps struct {
 	Audit   AuditSink
 	Log     *slog.Logger
 	Now     func() time.Time
+	// Rate counts calls for the rate limit across instances (sliding
+	// window, package ratelimit); nil counts them in process, in fixed
+	// one-minute windows.
+	Rate RateCounter
 }
 
 // entry is a registered tool with its typed closures erased.
@@ -73,7 +77,7 @@ type Registry struct {
 	deps   Deps
 	tools  map[string]*entry
 	names  []string
-	limits *rateCounter
+	limits *rateGuard
 }
 
 // NewRegistry returns an empty registry.
@@ -84,7 +88,7 @@ func NewRegistry(d Deps) *Registry {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	return &Registry{deps: d, tools: map[string]*entry{}, limits: newRateCounter()}
+	return &Registry{deps: d, tools: map[string]*entry{}, limits: newRateGuard(d.Rate, d.Log)}
 }
 
 // Register adds a tool. It refuses a bad definition or a duplicate name, so
@@ -230,7 +234,7 @@ func (r *Registry) Call(ctx context.Context, req Request) (res Result) {
 		MFARequired: r.deps.Limits.MFARequired()}
 	if !c.DryRun {
 		pc.RateLimit = r.deps.Limits.RatePerMinute(target.TenantID, target.Mode)
-		pc.RateCount = r.limits.hit(c.Actor.String()+"\x00"+e.meta.Name, start)
+		pc.RateCount = r.limits.hit(ctx, c.Actor.String()+"\x00"+e.meta.Name, start)
 	}
 	if v := policies.Evaluate(pc); !v.Allowed() && !(c.DryRun && v.Decision != policies.Deny) {
 		return refused(v, &Refusal{Verdict: v})
