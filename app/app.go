@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/go-chi/chi/v5"
 	"github.com/mark3labs/mcp-go/server"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/gpubroker/pod/api"
 	"github.com/gpubroker/pod/audit"
@@ -52,6 +53,9 @@ type App struct {
 	Market *market.Market
 	// KeyCreated is true when this start created the local key file.
 	KeyCreated bool
+	// redis holds the shared rate counter's connections (nil without
+	// GPUBROKER_REDIS_URL).
+	redis *redis.Client
 }
 
 // Catalog joins every package's declared parameters.
@@ -116,12 +120,20 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	a.Identity = auth.NewService(st, a.Sealer, st, identityOptions(a.Params, a))
 	a.Audit = audit.NewWriter(st, 4096, log)
+	var rate tools.RateCounter
+	if a.redis, rate, err = openRateCounter(ctx, cfg, log); err != nil {
+		a.Identity.Close()
+		a.Audit.Close()
+		st.Close()
+		return nil, err
+	}
 	a.Tools = tools.NewRegistry(tools.Deps{Tenants: a.Tenants, Limits: tools.ParamLimits{Params: a.Params},
-		Budget: st, Audit: a.Audit, Approvals: st, Log: log})
+		Budget: st, Audit: a.Audit, Approvals: st, Log: log, Rate: rate})
 	tools.RegisterCore(a.Tools, tools.Services{Tenants: a.Tenants, Params: a.Params, Audit: st, Identity: a.Identity, Flush: a.Audit.Flush})
 	if a.Market, err = newMarket(a); err != nil {
 		a.Identity.Close()
 		a.Audit.Close()
+		a.closeRedis()
 		st.Close()
 		return nil, err
 	}
@@ -134,12 +146,22 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	return a, nil
 }
 
-// Close writes queued audit records and releases the database.
+// Close writes queued audit records and releases Redis and the database.
 func (a *App) Close() error {
 	a.Market.Close()
 	a.Identity.Close()
 	a.Audit.Close()
+	a.closeRedis()
 	return a.Store.Close()
+}
+
+func (a *App) closeRedis() {
+	if a.redis == nil {
+		return
+	}
+	if err := a.redis.Close(); err != nil {
+		a.log.Warn("close Redis", "err", err)
+	}
 }
 
 // Handler is the platform's HTTP handler: health, the REST face under

@@ -25,6 +25,10 @@ type Config struct {
 	KMSKeyID    string // GPUBROKER_KMS_KEY_ID
 	ParamPrefix string // GPUBROKER_PARAM_PREFIX, default /gpubroker
 	LogLevel    string // GPUBROKER_LOG_LEVEL: debug, info, warn, error
+	// RedisURL (GPUBROKER_REDIS_URL, redis://…) makes instances share
+	// their rate limits through Redis; empty counts calls in process.
+	RedisURL    string
+	RedisPrefix string // GPUBROKER_REDIS_PREFIX, default gpubroker:
 	// Version is the build version (set by the command, not the user).
 	Version string
 }
@@ -49,6 +53,8 @@ func ConfigFromEnv(getenv func(string) string) Config {
 		KMSKeyID:    getenv("GPUBROKER_KMS_KEY_ID"),
 		ParamPrefix: get("GPUBROKER_PARAM_PREFIX", "/gpubroker"),
 		LogLevel:    get("GPUBROKER_LOG_LEVEL", "info"),
+		RedisURL:    getenv("GPUBROKER_REDIS_URL"),
+		RedisPrefix: get("GPUBROKER_REDIS_PREFIX", "gpubroker:"),
 	}
 	return c
 }
@@ -69,6 +75,7 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.KeyFile, "key-file", c.KeyFile, "master key file for secrets; default <data>/master.key (GPUBROKER_KEY_FILE)")
 	fs.BoolVar(&c.AWS, "aws", c.AWS, "keep parameters in SSM/Secrets Manager and the master key in KMS (GPUBROKER_AWS)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (GPUBROKER_LOG_LEVEL)")
+	fs.StringVar(&c.RedisURL, "redis-url", c.RedisURL, "redis://… to share rate limits across instances; empty counts them in process (GPUBROKER_REDIS_URL)")
 }
 
 // withDefaults fills the settings derived from the data directory.
@@ -84,6 +91,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ParamPrefix == "" {
 		c.ParamPrefix = "/gpubroker"
+	}
+	if c.RedisPrefix == "" {
+		c.RedisPrefix = "gpubroker:"
 	}
 	return c
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gpubroker/pod/actor"
 	"github.com/gpubroker/pod/audit"
+	"github.com/gpubroker/pod/money"
 )
 
 // State is where an approval stands.
@@ -60,7 +61,8 @@ type Approval struct {
 	Reason string `json:"reason"`
 	// Preview is the dry run an approver sees: effect, changes, cost.
 	Preview        json.RawMessage `json:"preview,omitempty"`
-	EstimateMicros int64           `json:"-"`
+	// Estimate is the preview's cost, kept for listing and sorting.
+	Estimate money.Amount `json:"estimate"`
 	State          State           `json:"state"`
 	CreatedAt      time.Time       `json:"created_at"`
 	ExpiresAt      time.Time       `json:"expires_at"`

@@ -7,19 +7,21 @@ package budget
 import (
 	"context"
 	"time"
+
+	"github.com/gpubroker/pod/money"
 )
 
 // Reservation asks to hold money against budgets before a spending call.
 type Reservation struct {
-	TenantID  string
-	UserID    string
-	Tool      string
-	Period    string // calendar month, 2006-01
-	AmountUSD float64
-	// TenantCapUSD is the tenant's monthly limit.
-	TenantCapUSD float64
-	// UserCapUSD is each user's monthly limit; 0 means none.
-	UserCapUSD float64
+	TenantID string
+	UserID   string
+	Tool     string
+	Period   string // calendar month, 2006-01
+	Amount   money.Amount
+	// TenantCap is the tenant's monthly limit.
+	TenantCap money.Amount
+	// UserCap is each user's monthly limit; 0 means none.
+	UserCap money.Amount
 }
 
 // Period names the calendar month (UTC) that t falls in.
@@ -28,11 +30,11 @@ func Period(t time.Time) string { return t.UTC().Format("2006-01") }
 // Ledger reserves spending atomically: concurrent reservations can never
 // together exceed a cap.
 type Ledger interface {
-	// Reserve holds r.AmountUSD, or reports ok=false with what remains.
-	Reserve(ctx context.Context, r Reservation) (id string, ok bool, remainingUSD float64, err error)
-	// Settle turns a hold into spending; a negative actualUSD settles the
+	// Reserve holds r.Amount, or reports ok=false with what remains.
+	Reserve(ctx context.Context, r Reservation) (id string, ok bool, remaining money.Amount, err error)
+	// Settle turns a hold into spending; a negative actual settles the
 	// amount reserved.
-	Settle(ctx context.Context, id string, actualUSD float64) error
+	Settle(ctx context.Context, id string, actual money.Amount) error
 	// Release gives a hold back.
 	Release(ctx context.Context, id string) error
 }

@@ -1,6 +1,13 @@
 package params
 
-import "time"
+import (
+	"time"
+
+	"github.com/gpubroker/pod/money"
+)
+
+// maxBudget bounds the monthly budget parameters.
+const maxBudget = 10_000_000 * money.Dollar
 
 // Platform declares the platform's own parameters. Other packages declare
 // theirs beside their code (provider credentials in package providers) and
@@ -52,11 +59,11 @@ func Platform() []Spec {
 			Description: "Markup added to the provider's price, in percent.", Rules: []Rule{Range(0, 500)}},
 		{Key: "billing.currency", Type: TypeEnum, Enum: []string{"usd", "eur", "gbp"}, Default: "usd", Affects: AffectsBoth,
 			Description: "Currency of invoices and prices shown."},
-		{Key: "budget.monthly_limit_usd", Type: TypeFloat, Default: "1000", Affects: AffectsBoth,
-			Description: "Most a tenant may spend on pods in a calendar month, in USD.", Rules: []Rule{Range(0, 10_000_000)}},
+		{Key: "budget.monthly_limit_usd", Type: TypeMoney, Default: "1000", Affects: AffectsBoth,
+			Description: "Most a tenant may spend on pods in a calendar month, in USD.", Rules: []Rule{MoneyRange(0, maxBudget)}},
 
-		{Key: "budget.user_monthly_limit_usd", Type: TypeFloat, Default: "0", Affects: AffectsBoth,
-			Description: "Most one user may spend on pods in a calendar month, in USD; 0 means no per-user limit.", Rules: []Rule{Range(0, 10_000_000)}},
+		{Key: "budget.user_monthly_limit_usd", Type: TypeMoney, Default: "0", Affects: AffectsBoth,
+			Description: "Most one user may spend on pods in a calendar month, in USD; 0 means no per-user limit.", Rules: []Rule{MoneyRange(0, maxBudget)}},
 
 		{Key: "sandbox.provision_delay", Type: TypeDuration, Default: "0s", Affects: AffectsSandbox,
 			Description: "How long simulated provisioning takes in SANDBOX (0s = instant).", Rules: []Rule{DurationRange(0, 10*time.Minute)}},
@@ -78,9 +85,9 @@ func Platform() []Spec {
 		{Key: "approvals.ttl", Type: TypeDuration, Default: "24h", Affects: AffectsBoth,
 			Description: "How long a call waiting for an admin's approval stays decidable before it expires.",
 			Rules:       []Rule{DurationRange(time.Minute, 30*24*time.Hour)}},
-		{Key: "approvals.spend_threshold_usd", Type: TypeFloat, Default: "0", Affects: AffectsBoth,
+		{Key: "approvals.spend_threshold_usd", Type: TypeMoney, Default: "0", Affects: AffectsBoth,
 			Description: "A spending call of anyone but a POD Admin estimated above this many USD waits for an admin's approval; 0 means none does (the agent's spending calls always wait).",
-			Rules:       []Rule{Range(0, 10_000_000)}},
+			Rules:       []Rule{MoneyRange(0, maxBudget)}},
 
 		{Key: "email.from", Type: TypeString, Default: "GPUBROKER POD <no-reply@gpubroker.local>", Affects: AffectsBoth,
 			Description: "Sender of every email.", Rules: []Rule{NotEmpty()}},

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/gpubroker/pod/mode"
+	"github.com/gpubroker/pod/money"
 )
 
 // slot is one stored value in a snapshot with who set it and when.
@@ -132,6 +133,11 @@ func (s *Snapshot) Int(tenantID string, m mode.Mode, key string) int64 {
 // Float is Get(…).Float().
 func (s *Snapshot) Float(tenantID string, m mode.Mode, key string) float64 {
 	return s.Get(tenantID, m, key).f
+}
+
+// Money is Get(…).Money().
+func (s *Snapshot) Money(tenantID string, m mode.Mode, key string) money.Amount {
+	return s.Get(tenantID, m, key).m
 }
 
 // Bool is Get(…).Bool().

@@ -10,16 +10,20 @@ import (
 	"time"
 
 	"github.com/gpubroker/pod/mode"
+	"github.com/gpubroker/pod/money"
 )
 
 // Type is the type of a parameter's value.
 type Type string
 
-// Parameter types.
+// Parameter types. A money value is an amount in USD stored as a decimal
+// string ("1000", "12.34") and read exactly as a money.Amount, never through
+// a float.
 const (
 	TypeString   Type = "string"
 	TypeInt      Type = "int"
 	TypeFloat    Type = "float"
+	TypeMoney    Type = "money"
 	TypeBool     Type = "bool"
 	TypeDuration Type = "duration"
 	TypeURL      Type = "url"
@@ -101,7 +105,7 @@ func (s *Spec) check() error {
 		return fmt.Errorf("parameter key %q: want dotted lower-case words like stripe.secret_key", s.Key)
 	}
 	switch s.Type {
-	case TypeString, TypeInt, TypeFloat, TypeBool, TypeDuration, TypeURL, TypeSecret, TypeJSON:
+	case TypeString, TypeInt, TypeFloat, TypeMoney, TypeBool, TypeDuration, TypeURL, TypeSecret, TypeJSON:
 	case TypeEnum:
 		if len(s.Enum) == 0 {
 			return fmt.Errorf("parameter %s: enum without values", s.Key)
@@ -142,6 +146,12 @@ func (s *Spec) parse(raw string) (Value, error) {
 			return Value{}, fmt.Errorf("want a number, got %q", raw)
 		}
 		v.f = f
+	case TypeMoney:
+		a, err := money.Parse(strings.TrimSpace(raw))
+		if err != nil {
+			return Value{}, fmt.Errorf("want an amount in USD such as 12.34: %w", err)
+		}
+		v.m = a
 	case TypeBool:
 		b, err := strconv.ParseBool(strings.TrimSpace(raw))
 		if err != nil {
@@ -229,6 +239,14 @@ func Range(min, max float64) Rule {
 	return Rule{
 		Desc:  fmt.Sprintf("must be between %g and %g", min, max),
 		Check: func(_ mode.Mode, v Value) bool { return v.f >= min && v.f <= max },
+	}
+}
+
+// MoneyRange requires an amount within [min, max].
+func MoneyRange(min, max money.Amount) Rule {
+	return Rule{
+		Desc:  fmt.Sprintf("must be between %s and %s", min, max),
+		Check: func(_ mode.Mode, v Value) bool { return v.m >= min && v.m <= max },
 	}
 }
 

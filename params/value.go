@@ -1,6 +1,10 @@
 package params
 
-import "time"
+import (
+	"time"
+
+	"github.com/gpubroker/pod/money"
+)
 
 // Value is a parsed parameter value. Readers get it from a Snapshot; its
 // accessors never allocate.
@@ -10,6 +14,7 @@ type Value struct {
 	f   float64
 	b   bool
 	d   time.Duration
+	m   money.Amount
 	set bool
 }
 
@@ -21,6 +26,9 @@ func (v Value) Int() int64 { return v.i }
 
 // Float returns a float parameter (ints and durations in seconds as well).
 func (v Value) Float() float64 { return v.f }
+
+// Money returns a money parameter; it is never converted from a float.
+func (v Value) Money() money.Amount { return v.m }
 
 // Bool returns a bool parameter.
 func (v Value) Bool() bool { return v.b }

@@ -20,6 +20,7 @@ import (
 	"github.com/gpubroker/pod/budget"
 	"github.com/gpubroker/pod/fault"
 	"github.com/gpubroker/pod/mcp"
+	"github.com/gpubroker/pod/money"
 	"github.com/gpubroker/pod/params"
 	"github.com/gpubroker/pod/platformtest"
 	"github.com/gpubroker/pod/tools"
@@ -182,7 +183,7 @@ func TestApprovalFlowOnEveryFace(t *testing.T) {
 			set("approvals.ttl", "1h")
 			call := build(t, p)
 			spend := func() answer {
-				return call(t, "acme-user", platformtest.SpendTool, map[string]any{"cost_usd": 9})
+				return call(t, "acme-user", platformtest.SpendTool, map[string]any{"cost_usd": "9"})
 			}
 			decide := func(token, tool, id string) answer {
 				return call(t, token, tool, map[string]any{"id": id, "note": "checked"})
@@ -195,7 +196,7 @@ func TestApprovalFlowOnEveryFace(t *testing.T) {
 			if runs.Load() != 0 {
 				t.Fatal("a held call ran")
 			}
-			if a := call(t, "acme-user", platformtest.SpendTool, map[string]any{"cost_usd": 2}); a.status != "ok" {
+			if a := call(t, "acme-user", platformtest.SpendTool, map[string]any{"cost_usd": "2"}); a.status != "ok" {
 				t.Fatalf("a call under the threshold answered %+v", a)
 			}
 			if a := decide("acme-user", tools.ToolApproveCall, held.approvalID); a.status != "deny" {
@@ -258,7 +259,7 @@ func TestApprovalFlowOnEveryFace(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if u.SpentUSD != 11 || u.HeldUSD != 0 {
+			if u.Spent != money.MustParse("11") || u.Held != 0 {
 				t.Fatalf("budget %+v; want $11 spent ($2 + the approved $9)", u)
 			}
 		})

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/gpubroker/pod/actor"
+	"github.com/gpubroker/pod/money"
 	"github.com/gpubroker/pod/tools"
 )
 
@@ -16,8 +17,8 @@ const SpendTool = "spend_money"
 // SpendInput is the input of the spending tool.
 type SpendInput struct {
 	tools.Control
-	CostUSD float64 `json:"cost_usd"`
-	Fail    bool    `json:"fail,omitempty"`
+	CostUSD money.Amount `json:"cost_usd"`
+	Fail    bool         `json:"fail,omitempty"`
 }
 
 // Spent is its output.
@@ -33,7 +34,7 @@ func RegisterSpend(r *tools.Registry) *atomic.Int64 {
 	tools.MustRegister(r, tools.Def[SpendInput, Spent]{
 		Name: SpendTool, Description: "Spend cost_usd.", Group: "test", MinRole: actor.RoleUser, Spends: true,
 		Method: http.MethodPost, Path: "/test/spend",
-		Estimate: func(_ context.Context, _ *tools.Call, in *SpendInput) (float64, error) { return in.CostUSD, nil },
+		Estimate: func(_ context.Context, _ *tools.Call, in *SpendInput) (money.Amount, error) { return in.CostUSD, nil },
 		Preview: func(_ context.Context, _ *tools.Call, in *SpendInput) (tools.Preview, error) {
 			return tools.Preview{Effect: "spend"}, nil
 		},

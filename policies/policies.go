@@ -14,6 +14,7 @@ import (
 
 	"github.com/gpubroker/pod/actor"
 	"github.com/gpubroker/pod/mode"
+	"github.com/gpubroker/pod/money"
 )
 
 // Decision is what a policy concludes.
@@ -114,11 +115,10 @@ type Call struct {
 	// Approved is set only by the registry, when it executes a stored
 	// pending call that an admin approved; no face can set it.
 	Approved bool
-	// EstimateMicros is a spending call's estimated cost, and
-	// ApprovalAboveMicros the tenant's threshold above which a spending
-	// call of anyone but a POD Admin waits for an admin's approval (0: no
-	// threshold).
-	EstimateMicros, ApprovalAboveMicros int64
+	// Estimate is a spending call's estimated cost, and ApprovalAbove the
+	// tenant's threshold above which a spending call of anyone but a POD
+	// Admin waits for an admin's approval (0: no threshold).
+	Estimate, ApprovalAbove money.Amount
 	// MFARequired is the parameter auth.mfa_required_for_admins.
 	MFARequired bool
 }
@@ -254,20 +254,17 @@ func Approval(c Call) Verdict {
 	switch {
 	case c.Actor.Kind == actor.KindAgent:
 		return Verdict{Decision: NeedsApproval, Rule: RuleApproval, Reason: fmt.Sprintf("%s can spend money: an admin must approve the agent's call", c.Tool.Name)}
-	case c.ApprovalAboveMicros > 0 && c.EstimateMicros > c.ApprovalAboveMicros && c.Actor.Role != actor.RolePodAdmin:
+	case c.ApprovalAbove > 0 && c.Estimate > c.ApprovalAbove && c.Actor.Role != actor.RolePodAdmin:
 		return Verdict{Decision: NeedsApproval, Rule: RuleApproval, Reason: fmt.Sprintf("%s would cost about %s, above the approval threshold of %s: an admin must approve it",
-			c.Tool.Name, formatMicros(c.EstimateMicros), formatMicros(c.ApprovalAboveMicros))}
+			c.Tool.Name, c.Estimate, c.ApprovalAbove)}
 	}
 	return allow()
 }
 
-// formatMicros shows micro-dollars as dollars and cents.
-func formatMicros(m int64) string { return fmt.Sprintf("$%.2f", float64(m)/1e6) }
-
 // Budget turns the outcome of an atomic reservation into a verdict.
-func Budget(tool string, ok bool, estimateUSD, remainingUSD float64) Verdict {
+func Budget(tool string, ok bool, estimate, remaining money.Amount) Verdict {
 	if ok {
 		return allow()
 	}
-	return deny(RuleBudget, "%s would cost about $%.2f but only $%.2f of the budget remains", tool, estimateUSD, remainingUSD)
+	return deny(RuleBudget, "%s would cost about %s but only %s of the budget remains", tool, estimate, remaining)
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/gpubroker/pod/actor"
 	"github.com/gpubroker/pod/mode"
+	"github.com/gpubroker/pod/money"
 )
 
 func TestEvaluate(t *testing.T) {
@@ -58,12 +59,12 @@ func TestEvaluate(t *testing.T) {
 		{"the agent's spending call needs approval", Call{Actor: agent, Tool: spend, Target: acme}, NeedsApproval, "approval"},
 		{"an approved spending call of the agent passes", Call{Actor: agent, Tool: spend, Target: acme, Approved: true}, Allow, ""},
 		{"a user's spending call needs no approval", Call{Actor: user, Tool: spend, Target: acme}, Allow, ""},
-		{"a user's spending call under the threshold passes", Call{Actor: user, Tool: spend, Target: acme, EstimateMicros: 5e6, ApprovalAboveMicros: 5e6}, Allow, ""},
-		{"a user's spending call over the threshold needs approval", Call{Actor: user, Tool: spend, Target: acme, EstimateMicros: 5e6 + 1, ApprovalAboveMicros: 5e6}, NeedsApproval, "approval"},
-		{"an approved call over the threshold passes", Call{Actor: user, Tool: spend, Target: acme, EstimateMicros: 9e6, ApprovalAboveMicros: 5e6, Approved: true}, Allow, ""},
-		{"a POD Admin's spending call is never held by the threshold", Call{Actor: acmeAdmin, Tool: spend, Target: acme, EstimateMicros: 9e6, ApprovalAboveMicros: 5e6}, Allow, ""},
-		{"a threshold of zero holds nothing", Call{Actor: user, Tool: spend, Target: acme, EstimateMicros: 9e6}, Allow, ""},
-		{"the threshold holds only spending tools", Call{Actor: user, Tool: read, Target: acme, EstimateMicros: 9e6, ApprovalAboveMicros: 5e6}, Allow, ""},
+		{"a user's spending call under the threshold passes", Call{Actor: user, Tool: spend, Target: acme, Estimate: 5_000_000, ApprovalAbove: 5_000_000}, Allow, ""},
+		{"a user's spending call over the threshold needs approval", Call{Actor: user, Tool: spend, Target: acme, Estimate: 5_000_001, ApprovalAbove: 5_000_000}, NeedsApproval, "approval"},
+		{"an approved call over the threshold passes", Call{Actor: user, Tool: spend, Target: acme, Estimate: 9_000_000, ApprovalAbove: 5_000_000, Approved: true}, Allow, ""},
+		{"a POD Admin's spending call is never held by the threshold", Call{Actor: acmeAdmin, Tool: spend, Target: acme, Estimate: 9_000_000, ApprovalAbove: 5_000_000}, Allow, ""},
+		{"a threshold of zero holds nothing", Call{Actor: user, Tool: spend, Target: acme, Estimate: 9_000_000}, Allow, ""},
+		{"the threshold holds only spending tools", Call{Actor: user, Tool: read, Target: acme, Estimate: 9_000_000, ApprovalAbove: 5_000_000}, Allow, ""},
 		{"a token without scopes reaches what its role allows", Call{Actor: readToken(""), Tool: adminTool, Target: acme}, Allow, ""},
 		{"a read-scoped token reads", Call{Actor: readToken("read"), Tool: read, Target: acme}, Allow, ""},
 		{"a read-scoped token may not mutate", Call{Actor: readToken("read"), Tool: adminTool, Target: acme}, Deny, "scope"},
@@ -132,11 +133,26 @@ func TestVisible(t *testing.T) {
 }
 
 func TestBudget(t *testing.T) {
-	if v := Budget("deploy_pod", true, 3, 10); !v.Allowed() {
+	if v := Budget("deploy_pod", true, 3*money.Dollar, 10*money.Dollar); !v.Allowed() {
 		t.Fatalf("a held reservation must allow: %+v", v)
 	}
-	v := Budget("deploy_pod", false, 3, 1.5)
-	if v.Decision != Deny || v.Rule != "budget" || v.Reason != "deploy_pod would cost about $3.00 but only $1.50 of the budget remains" {
-		t.Fatalf("verdict = %+v", v)
+	for _, tc := range []struct {
+		name                string
+		estimate, remaining money.Amount
+		reason              string
+	}{
+		{"whole amounts show cents", 3 * money.Dollar, 1_500_000,
+			"deploy_pod would cost about $3.00 but only $1.50 of the budget remains"},
+		{"sub-cent amounts are not rounded away", 4_000, 0,
+			"deploy_pod would cost about $0.004 but only $0.00 of the budget remains"},
+		{"large amounts are grouped", 12_345 * money.Dollar, 9_999_990_000,
+			"deploy_pod would cost about $12,345.00 but only $9,999.99 of the budget remains"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := Budget("deploy_pod", false, tc.estimate, tc.remaining)
+			if v.Decision != Deny || v.Rule != "budget" || v.Reason != tc.reason {
+				t.Fatalf("verdict = %+v; want reason %q", v, tc.reason)
+			}
+		})
 	}
 }

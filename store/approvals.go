@@ -11,6 +11,7 @@ import (
 	"github.com/gpubroker/pod/approval"
 	"github.com/gpubroker/pod/audit"
 	"github.com/gpubroker/pod/fault"
+	"github.com/gpubroker/pod/money"
 )
 
 const approvalColumns = `id, tenant_id, tool, input, shown_input, requester, face, request_id, reason, preview, estimate_micros,
@@ -26,7 +27,7 @@ func (s *Store) CreateApproval(ctx context.Context, a approval.Approval) error {
 		face, request_id, reason, preview, estimate_micros, state, created_at, expires_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
 		a.ID, a.TenantID, a.Tool, string(a.Input), nullJSON(a.ShownInput), string(req), string(a.Requester.Kind), a.Requester.ID,
-		string(a.Face), a.RequestID, a.Reason, nullJSON(a.Preview), a.EstimateMicros, string(approval.Pending),
+		string(a.Face), a.RequestID, a.Reason, nullJSON(a.Preview), a.Estimate.Micros(), string(approval.Pending),
 		a.CreatedAt.UTC(), a.ExpiresAt.UTC())
 	if err != nil {
 		return fmt.Errorf("store approval for %s: %w", a.Tool, err)
@@ -141,13 +142,14 @@ func scanApproval(row rowScanner) (approval.Approval, error) {
 	var a approval.Approval
 	var input, requester, face, state string
 	var shown, preview, decidedBy, result sql.NullString
+	var estimate int64
 	var decidedAt, finishedAt sql.NullTime
 	err := row.Scan(&a.ID, &a.TenantID, &a.Tool, &input, &shown, &requester, &face, &a.RequestID, &a.Reason, &preview,
-		&a.EstimateMicros, &state, &a.CreatedAt, &a.ExpiresAt, &decidedAt, &decidedBy, &a.Note, &result, &a.Error, &finishedAt)
+		&estimate, &state, &a.CreatedAt, &a.ExpiresAt, &decidedAt, &decidedBy, &a.Note, &result, &a.Error, &finishedAt)
 	if err != nil {
 		return a, err
 	}
-	a.Input, a.Face, a.State = json.RawMessage(input), audit.Face(face), approval.State(state)
+	a.Input, a.Face, a.State, a.Estimate = json.RawMessage(input), audit.Face(face), approval.State(state), money.Amount(estimate)
 	if err := json.Unmarshal([]byte(requester), &a.Requester); err != nil {
 		return a, fmt.Errorf("decode approval %s requester: %w", a.ID, err)
 	}

@@ -18,7 +18,7 @@ import (
 func pendingApproval(id string, now time.Time, requester actor.Actor) approval.Approval {
 	return approval.Approval{ID: id, TenantID: "acme", Tool: "deploy_pod", Input: json.RawMessage(`{"gpu":"H100","key":"s3cret"}`),
 		ShownInput: json.RawMessage(`{"gpu":"H100","key":"[redacted]"}`), Requester: requester, Face: "rest", RequestID: "req-1",
-		Reason: "over the threshold", Preview: json.RawMessage(`{"effect":"deploy","cost_usd":9}`), EstimateMicros: 9_000_000,
+		Reason: "over the threshold", Preview: json.RawMessage(`{"effect":"deploy","cost_usd":9}`), Estimate: 9_000_000,
 		State: approval.Pending, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
 }
 

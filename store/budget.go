@@ -5,36 +5,32 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math"
 
 	"github.com/google/uuid"
 
 	"github.com/gpubroker/pod/budget"
 	"github.com/gpubroker/pod/fault"
+	"github.com/gpubroker/pod/money"
 )
-
-func micros(usd float64) int64 { return int64(math.Round(usd * 1e6)) }
-
-func usd(m int64) float64 { return float64(m) / 1e6 }
 
 // errOverBudget rolls back a reservation that does not fit.
 var errOverBudget = errors.New("over budget")
 
-// Reserve holds r.AmountUSD against the tenant's monthly account and, when
-// r.UserCapUSD > 0, the user's. Each hold is one conditional UPDATE, which
+// Reserve holds r.Amount against the tenant's monthly account and, when
+// r.UserCap > 0, the user's. Each hold is one conditional UPDATE, which
 // both backends apply atomically (PostgreSQL re-checks the condition after
 // waiting for a concurrent writer's lock; SQLite runs one writer at a
 // time), so concurrent reservations can never together pass a cap.
-func (s *Store) Reserve(ctx context.Context, r budget.Reservation) (string, bool, float64, error) {
+func (s *Store) Reserve(ctx context.Context, r budget.Reservation) (string, bool, money.Amount, error) {
 	id := uuid.NewString()
-	amount := micros(r.AmountUSD)
+	amount := r.Amount.Micros()
 	if amount < 0 {
 		return "", false, 0, fault.Invalid("amount", "a reservation cannot be negative")
 	}
 	var remaining int64
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		hold := func(subject string, capUSD float64) error {
-			limit := micros(capUSD)
+		hold := func(subject string, capacity money.Amount) error {
+			limit := capacity.Micros()
 			if _, err := tx.ExecContext(ctx, `INSERT INTO budget_accounts (tenant_id, period, subject) VALUES ($1, $2, $3)
 				ON CONFLICT (tenant_id, period, subject) DO NOTHING`, r.TenantID, r.Period, subject); err != nil {
 				return fmt.Errorf("open budget account: %w", err)
@@ -56,11 +52,11 @@ func (s *Store) Reserve(ctx context.Context, r budget.Reservation) (string, bool
 			}
 			return nil
 		}
-		if err := hold("", r.TenantCapUSD); err != nil {
+		if err := hold("", r.TenantCap); err != nil {
 			return err
 		}
-		if r.UserID != "" && r.UserCapUSD > 0 {
-			if err := hold(r.UserID, r.UserCapUSD); err != nil {
+		if r.UserID != "" && r.UserCap > 0 {
+			if err := hold(r.UserID, r.UserCap); err != nil {
 				return err
 			}
 		}
@@ -69,7 +65,7 @@ func (s *Store) Reserve(ctx context.Context, r budget.Reservation) (string, bool
 		return err
 	})
 	if errors.Is(err, errOverBudget) {
-		return "", false, usd(remaining), nil
+		return "", false, money.Amount(remaining), nil
 	}
 	if err != nil {
 		return "", false, 0, fmt.Errorf("reserve budget for %s: %w", r.Tool, err)
@@ -77,10 +73,10 @@ func (s *Store) Reserve(ctx context.Context, r budget.Reservation) (string, bool
 	return id, true, 0, nil
 }
 
-// Settle turns a hold into spending of actualUSD (the amount held when
+// Settle turns a hold into spending of actual (the amount held when
 // negative).
-func (s *Store) Settle(ctx context.Context, id string, actualUSD float64) error {
-	return s.close(ctx, id, "settled", actualUSD)
+func (s *Store) Settle(ctx context.Context, id string, actual money.Amount) error {
+	return s.close(ctx, id, "settled", actual)
 }
 
 // Release gives a hold back.
@@ -88,7 +84,7 @@ func (s *Store) Release(ctx context.Context, id string) error {
 	return s.close(ctx, id, "released", 0)
 }
 
-func (s *Store) close(ctx context.Context, id, state string, actualUSD float64) error {
+func (s *Store) close(ctx context.Context, id, state string, actual money.Amount) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		var tenantID, userID, period string
 		var amount int64
@@ -104,8 +100,8 @@ func (s *Store) close(ctx context.Context, id, state string, actualUSD float64) 
 		spent := int64(0)
 		if state == "settled" {
 			spent = amount
-			if actualUSD >= 0 {
-				spent = micros(actualUSD)
+			if actual >= 0 {
+				spent = actual.Micros()
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE budget_reservations SET actual_micros = $1 WHERE id = $2`, spent, id); err != nil {
 				return err
@@ -119,8 +115,8 @@ func (s *Store) close(ctx context.Context, id, state string, actualUSD float64) 
 
 // BudgetUsage is an account's state in one period.
 type BudgetUsage struct {
-	HeldUSD  float64 `json:"held_usd"`
-	SpentUSD float64 `json:"spent_usd"`
+	Held  money.Amount `json:"held_usd"`
+	Spent money.Amount `json:"spent_usd"`
 }
 
 // BudgetUsage reads a tenant's (subject "") or user's account.
@@ -134,5 +130,5 @@ func (s *Store) BudgetUsage(ctx context.Context, tenantID, period, subject strin
 	if err != nil {
 		return BudgetUsage{}, fmt.Errorf("read budget usage: %w", err)
 	}
-	return BudgetUsage{HeldUSD: usd(held), SpentUSD: usd(spent)}, nil
+	return BudgetUsage{Held: money.Amount(held), Spent: money.Amount(spent)}, nil
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/base32"
 	"encoding/json"
 	"fmt"
-	"math"
 	"net/http"
 	"strings"
 	"time"
@@ -25,9 +24,6 @@ const (
 	ToolListApprovals = "list_approvals"
 	ToolGetApproval   = "get_approval"
 )
-
-// usdMicros converts dollars to micro-dollars, rounding half away from zero.
-func usdMicros(usd float64) int64 { return int64(math.Round(usd * 1e6)) }
 
 // newApprovalID returns an unguessable id: knowing one approval's id tells
 // nothing of another's.
@@ -61,7 +57,7 @@ func (r *Registry) hold(ctx context.Context, req Request, c *Call, e *entry, in 
 		return Result{Verdict: v, Err: fmt.Errorf("hold %s: preview: %w", e.meta.Name, err)}
 	}
 	if pv, ok := p.(Preview); ok {
-		a.EstimateMicros = usdMicros(pv.CostUSD)
+		a.Estimate = pv.CostUSD
 	}
 	if a.Preview, err = json.Marshal(p); err != nil {
 		return Result{Verdict: v, Err: fmt.Errorf("hold %s: encode preview: %w", e.meta.Name, err)}
@@ -189,7 +185,7 @@ func decisionPreview(r *Registry, approve bool) func(ctx context.Context, c *Cal
 			return Preview{DryRun: true, Effect: fmt.Sprintf("reject %s's %s call (approval %s); nothing runs", a.Requester, a.Tool, a.ID)}, nil
 		}
 		return Preview{DryRun: true, Effect: fmt.Sprintf("run %s once as %s, from the stored input (approval %s)", a.Tool, a.Requester, a.ID),
-			Changes: []string{string(a.ShownInput)}, CostUSD: float64(a.EstimateMicros) / 1e6}, nil
+			Changes: []string{string(a.ShownInput)}, CostUSD: a.Estimate}, nil
 	}
 }
 

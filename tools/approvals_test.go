@@ -9,6 +9,7 @@ import (
 	"github.com/gpubroker/pod/approval"
 	"github.com/gpubroker/pod/audit"
 	"github.com/gpubroker/pod/fault"
+	"github.com/gpubroker/pod/money"
 	"github.com/gpubroker/pod/platformtest"
 	"github.com/gpubroker/pod/tools"
 )
@@ -30,7 +31,7 @@ func TestTheAgentsSpendingWaitsForAnAdmin(t *testing.T) {
 	runs := platformtest.RegisterSpend(p.Registry)
 	ctx := context.Background()
 	agent := actor.Actor{Kind: actor.KindAgent, ID: "agent-1", TenantID: "acme", Role: actor.RolePodAdmin, Name: "procurement"}
-	id := heldID(t, p.Registry.Call(ctx, tools.Request{Actor: agent, Face: audit.FaceAgent, Tool: platformtest.SpendTool, Input: []byte(`{"cost_usd":0.5}`)}))
+	id := heldID(t, p.Registry.Call(ctx, tools.Request{Actor: agent, Face: audit.FaceAgent, Tool: platformtest.SpendTool, Input: []byte(`{"cost_usd":"0.5"}`)}))
 
 	res := p.Registry.Call(ctx, tools.Request{Actor: platformtest.AcmeAdmin, Face: audit.FaceDirect, Tool: tools.ToolListApprovals, Input: []byte(`{"state":"pending"}`)})
 	list, ok := res.Output.(tools.ApprovalList)
@@ -60,7 +61,7 @@ func TestNoPersonApprovesTheirOwnCall(t *testing.T) {
 	runs := platformtest.RegisterSpend(p.Registry)
 	ctx := context.Background()
 	setLimit(t, p, "approvals.spend_threshold_usd", "1")
-	id := heldID(t, p.Registry.Call(ctx, tools.Request{Actor: platformtest.AcmeUser, Face: audit.FaceDirect, Tool: platformtest.SpendTool, Input: []byte(`{"cost_usd":3}`)}))
+	id := heldID(t, p.Registry.Call(ctx, tools.Request{Actor: platformtest.AcmeUser, Face: audit.FaceDirect, Tool: platformtest.SpendTool, Input: []byte(`{"cost_usd":"3"}`)}))
 	promoted := platformtest.AcmeUser
 	promoted.Role = actor.RolePodAdmin
 	for _, tool := range []string{tools.ToolApproveCall, tools.ToolRejectCall} {
@@ -75,7 +76,7 @@ func TestNoPersonApprovesTheirOwnCall(t *testing.T) {
 	// A dry run of the decision shows what approving would run and cost.
 	res := p.Registry.Call(ctx, tools.Request{Actor: platformtest.AcmeAdmin, Face: audit.FaceDirect, Tool: tools.ToolApproveCall, Input: []byte(`{"id":"` + id + `","dry_run":true}`)})
 	pv, ok := res.Output.(tools.Preview)
-	if res.Err != nil || !ok || pv.CostUSD != 3 || runs.Load() != 0 {
+	if res.Err != nil || !ok || pv.CostUSD != money.MustParse("3") || runs.Load() != 0 {
 		t.Fatalf("dry run: %+v", res)
 	}
 }

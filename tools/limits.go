@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/gpubroker/pod/mode"
+	"github.com/gpubroker/pod/money"
 	"github.com/gpubroker/pod/params"
 )
 
@@ -15,10 +16,10 @@ func (l ParamLimits) RatePerMinute(tenantID string, m mode.Mode) int {
 	return int(l.Params.Snapshot().Int(tenantID, m, "ratelimit.tool_calls_per_minute"))
 }
 
-// BudgetUSD implements Limits.
-func (l ParamLimits) BudgetUSD(tenantID string, m mode.Mode) (float64, float64) {
+// Budget implements Limits.
+func (l ParamLimits) Budget(tenantID string, m mode.Mode) (money.Amount, money.Amount) {
 	s := l.Params.Snapshot()
-	return s.Float(tenantID, m, "budget.monthly_limit_usd"), s.Float(tenantID, m, "budget.user_monthly_limit_usd")
+	return s.Money(tenantID, m, "budget.monthly_limit_usd"), s.Money(tenantID, m, "budget.user_monthly_limit_usd")
 }
 
 // ApprovalTTL implements Limits.
@@ -26,9 +27,9 @@ func (l ParamLimits) ApprovalTTL(tenantID string, m mode.Mode) time.Duration {
 	return l.Params.Snapshot().Duration(tenantID, m, "approvals.ttl")
 }
 
-// ApprovalAboveMicros implements Limits.
-func (l ParamLimits) ApprovalAboveMicros(tenantID string, m mode.Mode) int64 {
-	return usdMicros(l.Params.Snapshot().Float(tenantID, m, "approvals.spend_threshold_usd"))
+// ApprovalAbove implements Limits.
+func (l ParamLimits) ApprovalAbove(tenantID string, m mode.Mode) money.Amount {
+	return l.Params.Snapshot().Money(tenantID, m, "approvals.spend_threshold_usd")
 }
 
 // MFARequired implements Limits.

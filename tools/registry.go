@@ -20,6 +20,7 @@ import (
 	"github.com/gpubroker/pod/budget"
 	"github.com/gpubroker/pod/fault"
 	"github.com/gpubroker/pod/mode"
+	"github.com/gpubroker/pod/money"
 	"github.com/gpubroker/pod/policies"
 	"github.com/gpubroker/pod/tenant"
 )
@@ -34,16 +35,16 @@ type Limits interface {
 	// RatePerMinute is how many calls one actor may make to one tool per
 	// minute in the tenant and mode.
 	RatePerMinute(tenantID string, m mode.Mode) int
-	// BudgetUSD returns the tenant's and each user's monthly spending limit
+	// Budget returns the tenant's and each user's monthly spending limit
 	// (0 means no per-user limit).
-	BudgetUSD(tenantID string, m mode.Mode) (tenantLimit, userLimit float64)
+	Budget(tenantID string, m mode.Mode) (tenantLimit, userLimit money.Amount)
 	// MFARequired says whether POD Admins must have signed in with MFA.
 	MFARequired() bool
 	// ApprovalTTL is how long a held call stays decidable.
 	ApprovalTTL(tenantID string, m mode.Mode) time.Duration
-	// ApprovalAboveMicros is the estimate, in micro-dollars, above which a
-	// spending call of anyone but a POD Admin waits for approval (0: none).
-	ApprovalAboveMicros(tenantID string, m mode.Mode) int64
+	// ApprovalAbove is the estimate above which a spending call of anyone
+	// but a POD Admin waits for approval (0: none).
+	ApprovalAbove(tenantID string, m mode.Mode) money.Amount
 }
 
 // Approvals keeps the calls that wait for an admin. The store implements
@@ -72,6 +73,10 @@ type Deps struct {
 	Approvals Approvals
 	Log       *slog.Logger
 	Now       func() time.Time
+	// Rate counts calls for the rate limit across instances (sliding
+	// window, package ratelimit); nil counts them in process, in fixed
+	// one-minute windows.
+	Rate RateCounter
 }
 
 // entry is a registered tool with its typed closures erased.
@@ -80,7 +85,7 @@ type entry struct {
 	policy   policies.Tool
 	decode   func(raw []byte) (any, error)
 	target   func(ctx context.Context, c *Call, in any, t *policies.Target) error
-	estimate func(ctx context.Context, c *Call, in any) (float64, error)
+	estimate func(ctx context.Context, c *Call, in any) (money.Amount, error)
 	preview  func(ctx context.Context, c *Call, in any) (any, error)
 	handle   func(ctx context.Context, c *Call, in any) (any, error)
 	redact   func(in any) any
@@ -92,7 +97,7 @@ type Registry struct {
 	deps   Deps
 	tools  map[string]*entry
 	names  []string
-	limits *rateCounter
+	limits *rateGuard
 }
 
 // NewRegistry returns an empty registry.
@@ -103,7 +108,7 @@ func NewRegistry(d Deps) *Registry {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	return &Registry{deps: d, tools: map[string]*entry{}, limits: newRateCounter()}
+	return &Registry{deps: d, tools: map[string]*entry{}, limits: newRateGuard(d.Rate, d.Log)}
 }
 
 // Register adds a tool. It refuses a bad definition or a duplicate name, so
@@ -135,7 +140,7 @@ func Register[In, Out any](r *Registry, d Def[In, Out]) error {
 		}
 	}
 	if d.Estimate != nil {
-		e.estimate = func(ctx context.Context, c *Call, in any) (float64, error) { return d.Estimate(ctx, c, in.(*In)) }
+		e.estimate = func(ctx context.Context, c *Call, in any) (money.Amount, error) { return d.Estimate(ctx, c, in.(*In)) }
 	}
 	if d.Preview != nil {
 		e.preview = func(ctx context.Context, c *Call, in any) (any, error) { return d.Preview(ctx, c, in.(*In)) }
@@ -263,19 +268,19 @@ func (r *Registry) call(ctx context.Context, req Request, ap *approved) (res Res
 		MFARequired: r.deps.Limits.MFARequired()}
 	// A spending call is estimated once: the approval threshold reads the
 	// estimate and the budget reserves it.
-	cost := -1.0
+	var cost *money.Amount
 	if e.meta.Spends && !c.DryRun && ap == nil {
-		if pc.ApprovalAboveMicros = r.deps.Limits.ApprovalAboveMicros(target.TenantID, target.Mode); pc.ApprovalAboveMicros > 0 {
-			if cost, err = e.estimate(ctx, c, in); err != nil {
+		if pc.ApprovalAbove = r.deps.Limits.ApprovalAbove(target.TenantID, target.Mode); pc.ApprovalAbove > 0 {
+			if pc.Estimate, err = e.estimate(ctx, c, in); err != nil {
 				return Result{Verdict: policies.Verdict{Decision: policies.Allow}, Err: fmt.Errorf("estimate %s: %w", e.meta.Name, err)}
 			}
-			pc.EstimateMicros = usdMicros(cost)
+			cost = &pc.Estimate
 		}
 	}
 	// The rate was counted when a held call was asked for.
 	if !c.DryRun && ap == nil {
 		pc.RateLimit = r.deps.Limits.RatePerMinute(target.TenantID, target.Mode)
-		pc.RateCount = r.limits.hit(c.Actor.String()+"\x00"+e.meta.Name, start)
+		pc.RateCount = r.limits.hit(ctx, c.Actor.String()+"\x00"+e.meta.Name, start)
 	}
 	if v := policies.Evaluate(pc); !v.Allowed() && !(c.DryRun && v.Decision != policies.Deny) {
 		if v.Decision == policies.NeedsApproval {
@@ -375,22 +380,25 @@ func (r *Registry) preview(ctx context.Context, c *Call, e *entry, in any) (any,
 	return p, nil
 }
 
-// reserve holds the call's cost against the budgets; cost < 0 means it has
-// not been estimated yet.
-func (r *Registry) reserve(ctx context.Context, c *Call, e *entry, in any, cost float64, now time.Time) (string, policies.Verdict, error) {
-	if cost < 0 {
+// reserve holds the call's cost against the budgets, estimating it unless
+// the approval threshold already did (estimated).
+func (r *Registry) reserve(ctx context.Context, c *Call, e *entry, in any, estimated *money.Amount, now time.Time) (string, policies.Verdict, error) {
+	var cost money.Amount
+	if estimated != nil {
+		cost = *estimated
+	} else {
 		var err error
 		if cost, err = e.estimate(ctx, c, in); err != nil {
 			return "", policies.Verdict{}, fmt.Errorf("estimate %s: %w", e.meta.Name, err)
 		}
 	}
-	tcap, ucap := r.deps.Limits.BudgetUSD(c.Tenant.ID, c.Tenant.Mode)
+	tcap, ucap := r.deps.Limits.Budget(c.Tenant.ID, c.Tenant.Mode)
 	userID := ""
 	if c.Actor.Kind == actor.KindUser {
 		userID = c.Actor.ID
 	}
 	id, ok, remaining, err := r.deps.Budget.Reserve(ctx, budget.Reservation{TenantID: c.Tenant.ID, UserID: userID, Tool: e.meta.Name,
-		Period: budget.Period(now), AmountUSD: cost, TenantCapUSD: tcap, UserCapUSD: ucap})
+		Period: budget.Period(now), Amount: cost, TenantCap: tcap, UserCap: ucap})
 	if err != nil {
 		return "", policies.Verdict{}, fmt.Errorf("reserve budget: %w", err)
 	}

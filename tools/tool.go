@@ -12,6 +12,7 @@ import (
 
 	"github.com/gpubroker/pod/actor"
 	"github.com/gpubroker/pod/audit"
+	"github.com/gpubroker/pod/money"
 	"github.com/gpubroker/pod/policies"
 	"github.com/gpubroker/pod/tenant"
 )
@@ -52,10 +53,10 @@ type Call struct {
 // Preview is what a dry run answers: the effect in words, the changes it
 // would make, and the estimated cost.
 type Preview struct {
-	DryRun  bool     `json:"dry_run"`
-	Effect  string   `json:"effect"`
-	Changes []string `json:"changes,omitempty"`
-	CostUSD float64  `json:"cost_usd"`
+	DryRun  bool         `json:"dry_run"`
+	Effect  string       `json:"effect"`
+	Changes []string     `json:"changes,omitempty"`
+	CostUSD money.Amount `json:"cost_usd"`
 }
 
 // Def defines one tool. In and Out are its typed input and output.
@@ -87,8 +88,8 @@ type Def[In, Out any] struct {
 	// Target refines the policy target beyond the tenant (platform-wide
 	// inputs, owned resources). Optional.
 	Target func(ctx context.Context, c *Call, in *In, t *policies.Target) error
-	// Estimate returns the cost in USD a spending call reserves.
-	Estimate func(ctx context.Context, c *Call, in *In) (float64, error)
+	// Estimate returns the cost a spending call reserves.
+	Estimate func(ctx context.Context, c *Call, in *In) (money.Amount, error)
 	// Preview describes what a mutating call would do (dry run).
 	Preview func(ctx context.Context, c *Call, in *In) (Preview, error)
 	// Handle does the work.
@@ -129,13 +130,9 @@ func (m *Meta) Policy() policies.Tool {
 
 var namePattern = regexp.MustCompile(`^[a-z][a-z0-9_]{2,63}$`)
 
-// rawJSON is the schema of a json.RawMessage field: any JSON value, not
-// the array of bytes its Go type would suggest.
-var rawJSON = map[reflect.Type]*jsonschema.Schema{reflect.TypeFor[json.RawMessage](): {}}
-
 // schemaOf derives the JSON Schema of T.
 func schemaOf[T any]() (json.RawMessage, error) {
-	s, err := jsonschema.For[T](&jsonschema.ForOptions{TypeSchemas: rawJSON})
+	s, err := jsonschema.For[T](&jsonschema.ForOptions{TypeSchemas: typeSchemas})
 	if err != nil {
 		return nil, err
 	}
