@@ -15,7 +15,7 @@ import (
 // json.RawMessage is any JSON value, not the array of bytes its Go type
 // suggests.
 var typeSchemas = map[reflect.Type]*jsonschema.Schema{
-	reflect.TypeFor[json.RawMessage](): {},
+	reflect.TypeFor[json.RawMessage](): {Description: "any JSON value"},
 	reflect.TypeFor[money.Amount](): {Type: "string", Pattern: money.Pattern, Examples: []any{"12.34"},
 		Description: "amount in USD as a decimal string with up to 6 decimals"},
 }
