@@ -3,11 +3,16 @@ package api
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"runtime/debug"
+	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -16,13 +21,44 @@ import (
 	"github.com/gpubroker/pod/actor"
 )
 
-// seen is what inner handlers learn about a request that its log line
-// reports: Authenticate fills in the caller.
+// seen is what the request log knows of a request: its id, and the caller
+// once Authenticate has found it.
 type seen struct {
+	id    string
 	actor actor.Actor
 }
 
 type seenKey struct{}
+
+// requestContext carries a request's id (under chi's key, so
+// middleware.GetReqID finds it) and its seen record in one context value.
+type requestContext struct {
+	context.Context
+	info *seen
+	id   any // info.id, boxed once rather than on every lookup
+}
+
+func (c *requestContext) Value(key any) any {
+	switch key {
+	case seenKey{}:
+		return c.info
+	case middleware.RequestIDKey:
+		return c.id
+	}
+	return c.Context.Value(key)
+}
+
+// requestIDPrefix starts every request id of this instance: the host name
+// and a random part, so ids from several instances never collide.
+func requestIDPrefix() string {
+	host, _ := os.Hostname()
+	if host == "" {
+		host = "gpubroker"
+	}
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return host + "/" + base64.RawURLEncoding.EncodeToString(b) + "-"
+}
 
 // noteActor tells the request log who is calling, when the request is
 // logged.
@@ -73,17 +109,31 @@ func (w *statusWriter) Flush() {
 	}
 }
 
-// requestLog logs one line per request — method, route pattern, status,
-// duration, request id, tenant and actor — and turns a panic into a 500
-// whose log line carries the same facts and the stack. It runs after
-// middleware.RequestID, so the id is known.
+// requestLog gives each request an id (chi's middleware.GetReqID reads it:
+// the X-Request-Id header when the caller sent one, else this instance's
+// prefix and a counter), logs one line per request — method, route
+// pattern, status, duration, request id, tenant and actor — and turns a
+// panic into a 500 whose log line carries the same facts and the stack.
+// One middleware does both so a request is copied once, not twice.
 func requestLog(log *slog.Logger) func(http.Handler) http.Handler {
+	prefix := requestIDPrefix()
+	var n atomic.Uint64
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
-			info := &seen{}
-			sw := &statusWriter{ResponseWriter: w}
-			r = r.WithContext(context.WithValue(r.Context(), seenKey{}, info))
+			id := r.Header.Get(middleware.RequestIDHeader)
+			if id == "" || len(id) > 128 {
+				id = prefix + strconv.FormatUint(n.Add(1), 10)
+			}
+			// One allocation holds what the request log tracks.
+			t := &struct {
+				info seen
+				sw   statusWriter
+				ctx  requestContext
+			}{info: seen{id: id}, sw: statusWriter{ResponseWriter: w}}
+			info, sw := &t.info, &t.sw
+			t.ctx = requestContext{Context: r.Context(), info: info, id: id}
+			r = r.WithContext(&t.ctx)
 			defer func() {
 				p := recover()
 				if p == http.ErrAbortHandler {
@@ -129,7 +179,7 @@ func attrs(r *http.Request, info *seen, status int, start time.Time) []slog.Attr
 	}
 	out := make([]slog.Attr, 0, 8)
 	out = append(out, slog.String("method", r.Method), slog.String("route", route), slog.Int("status", status),
-		slog.Duration("duration", time.Since(start)), slog.String("request_id", middleware.GetReqID(r.Context())))
+		slog.Duration("duration", time.Since(start)), slog.String("request_id", info.id))
 	if info.actor.ID != "" {
 		out = append(out, slog.String("tenant", info.actor.TenantID), slog.String("actor", info.actor.String()))
 	}

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/gpubroker/pod/actor"
 	"github.com/gpubroker/pod/fault"
@@ -51,7 +50,7 @@ func NewRouter(d Deps) http.Handler {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, requestLog(d.Log))
+	r.Use(requestLog(d.Log))
 	r.Get("/healthz", health(d.Health))
 	if d.Tools != nil {
 		r.Route("/api/v1", func(r chi.Router) {

@@ -120,6 +120,44 @@ func (s *Store) QueryAudit(ctx context.Context, f audit.Filter) ([]audit.Record,
 	return out, rows.Err()
 }
 
+// auditRowsPerInsert is how many records one INSERT carries: one statement
+// per batch instead of one per record spends SQLite's per-statement cost
+// once, well under its limit of 32766 parameters.
+const auditRowsPerInsert = 128
+
+// auditInserts holds the INSERT statement for each batch size and dialect,
+// built once. SQLite gets positional ? parameters, which it binds by
+// position, where $N names are looked up one by one; PostgreSQL (a batch
+// written inside InTx) gets $N.
+var auditInserts = map[Dialect][]string{SQLite: buildAuditInserts(SQLite), Postgres: buildAuditInserts(Postgres)}
+
+func buildAuditInserts(d Dialect) []string {
+	out := make([]string, auditRowsPerInsert+1)
+	for n := 1; n <= auditRowsPerInsert; n++ {
+		var b strings.Builder
+		b.WriteString("INSERT INTO audit_log (" + strings.Join(auditColumns, ", ") + ") VALUES ")
+		for i := range n {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteByte('(')
+			for j := range auditColumns {
+				if j > 0 {
+					b.WriteString(", ")
+				}
+				if d == SQLite {
+					b.WriteByte('?')
+				} else {
+					fmt.Fprintf(&b, "$%d", i*len(auditColumns)+j+1)
+				}
+			}
+			b.WriteByte(')')
+		}
+		out[n] = b.String()
+	}
+	return out
+}
+
 var auditColumns = []string{"at", "actor_kind", "actor_id", "actor_role", "face", "tenant_id", "mode", "action",
 	"input", "verdict", "result", "error", "duration_us", "request_id", "approval_id", "approved_by"}
 
@@ -143,23 +181,21 @@ func (s *Store) AppendAudits(ctx context.Context, rs []audit.Record) error {
 		return nil
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		st, err := tx.PrepareContext(ctx, `INSERT INTO audit_log
-			(at, actor_kind, actor_id, actor_role, face, tenant_id, mode, action, input, verdict, result, error, duration_us,
-			 request_id, approval_id, approved_by)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`)
-		if err != nil {
-			return fmt.Errorf("prepare audit insert: %w", err)
-		}
-		defer st.Close()
-		for _, r := range rs {
-			if r.At.IsZero() {
-				r.At = now()
+		for len(rs) > 0 {
+			n := min(len(rs), auditRowsPerInsert)
+			args := make([]any, 0, n*len(auditColumns))
+			for _, r := range rs[:n] {
+				if r.At.IsZero() {
+					r.At = now()
+				}
+				args = append(args, r.At.UTC(), string(r.Actor.Kind), r.Actor.ID, string(r.Actor.Role), string(r.Face), r.TenantID,
+					string(r.Mode), r.Action, nullJSON(r.Input), r.Verdict, nullJSON(r.Result), r.Error, r.Duration.Microseconds(),
+					r.RequestID, r.ApprovalID, r.ApprovedBy)
 			}
-			if _, err := st.ExecContext(ctx, r.At.UTC(), string(r.Actor.Kind), r.Actor.ID, string(r.Actor.Role), string(r.Face), r.TenantID,
-				string(r.Mode), r.Action, nullJSON(r.Input), r.Verdict, nullJSON(r.Result), r.Error, r.Duration.Microseconds(),
-				r.RequestID, r.ApprovalID, r.ApprovedBy); err != nil {
-				return fmt.Errorf("append audit %s: %w", r.Action, err)
+			if _, err := s.execIn(ctx, tx, auditInserts[s.dialect][n], args...); err != nil {
+				return fmt.Errorf("append %d audit records: %w", n, err)
 			}
+			rs = rs[n:]
 		}
 		return nil
 	})

@@ -83,6 +83,11 @@ func testOutbox(t *testing.T, s *store.Store, _ dbtest.Backend) {
 		if _, err := s.AppendAudit(ctx, rec("tenant.note", "beta")); err != nil {
 			return err
 		}
+		// A batch joins the transaction too (on PostgreSQL, instead of COPY
+		// on the pool).
+		if err := s.AppendAudits(ctx, []audit.Record{rec("tenant.note", "beta"), rec("tenant.note", "beta")}); err != nil {
+			return err
+		}
 		return errors.Join(s.Enqueue(ctx, event(t, "beta")), boom)
 	})
 	if !errors.Is(err, boom) {

@@ -85,3 +85,16 @@ func (c *stmts) close() {
 	}
 	c.m = nil
 }
+
+// execIn runs a constant statement in tx, prepared once per query text on
+// SQLite.
+func (s *Store) execIn(ctx context.Context, tx *sql.Tx, q string, args ...any) (sql.Result, error) {
+	if s.dialect == SQLite {
+		st, err := s.prepared(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		return tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	}
+	return tx.ExecContext(ctx, q, args...)
+}
