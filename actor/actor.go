@@ -89,6 +89,11 @@ func (a Actor) String() string { return string(a.Kind) + ":" + a.ID }
 
 type ctxKey struct{}
 
+// ContextKey is the key an actor travels under in a context. A context
+// type that already carries the caller (a face's per-request context) may
+// answer it from its own Value method instead of being wrapped once more.
+var ContextKey any = ctxKey{}
+
 // With returns a context carrying a.
 func With(ctx context.Context, a Actor) context.Context {
 	return context.WithValue(ctx, ctxKey{}, a)

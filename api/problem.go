@@ -99,8 +99,12 @@ func writeProblem(w http.ResponseWriter, r *http.Request, log *slog.Logger, err 
 	_ = json.NewEncoder(w).Encode(p)
 }
 
+// jsonType is the Content-Type of every JSON answer, shared rather than
+// allocated per response (nothing appends to it).
+var jsonType = []string{"application/json"}
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
+	w.Header()["Content-Type"] = jsonType
 	if pe, ok := v.(preEncoded); ok {
 		if b := pe.EncodedJSON(); b != nil {
 			w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))

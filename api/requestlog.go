@@ -2,6 +2,7 @@ package api
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -24,8 +25,9 @@ import (
 // seen is what the request log knows of a request: its id, and the caller
 // once Authenticate has found it.
 type seen struct {
-	id    string
-	actor actor.Actor
+	id     string
+	actor  actor.Actor
+	caller bool // actor is set
 }
 
 type seenKey struct{}
@@ -44,6 +46,10 @@ func (c *requestContext) Value(key any) any {
 		return c.info
 	case middleware.RequestIDKey:
 		return c.id
+	case actor.ContextKey:
+		if c.info.caller {
+			return c.info.actor
+		}
 	}
 	return c.Context.Value(key)
 }
@@ -60,12 +66,15 @@ func requestIDPrefix() string {
 	return host + "/" + base64.RawURLEncoding.EncodeToString(b) + "-"
 }
 
-// noteActor tells the request log who is calling, when the request is
-// logged.
-func noteActor(ctx context.Context, a actor.Actor) {
-	if s, ok := ctx.Value(seenKey{}).(*seen); ok {
-		s.actor = a
+// withActor puts the caller in the request's context: in the request
+// log's own context when there is one (which reports it and answers
+// actor.From without another copy of the request), else in a new one.
+func withActor(r *http.Request, a actor.Actor) *http.Request {
+	if s, ok := r.Context().Value(seenKey{}).(*seen); ok && !s.caller {
+		s.actor, s.caller = a, true
+		return r
 	}
+	return r.WithContext(actor.With(r.Context(), a))
 }
 
 // statusWriter remembers the status a handler wrote.
@@ -145,15 +154,27 @@ func requestLog(log *slog.Logger) func(http.Handler) http.Handler {
 					}
 					log.LogAttrs(r.Context(), slog.LevelError, "request panicked", append(attrs(r, info, sw.status, start),
 						slog.Any("panic", p), slog.String("stack", string(debug.Stack())))...)
+
 					return
 				}
 				level := slog.LevelInfo
 				if sw.status >= 500 {
 					level = slog.LevelError
 				}
-				if log.Enabled(r.Context(), level) {
-					log.LogAttrs(r.Context(), level, "request", attrs(r, info, sw.status, start)...)
+				if !log.Enabled(r.Context(), level) {
+					return
 				}
+				// The attributes are passed inline, not built in a slice,
+				// so the common line allocates nothing of its own.
+				route, status := routeOf(r), cmp.Or(sw.status, http.StatusOK)
+				if info.caller {
+					log.LogAttrs(r.Context(), level, "request", slog.String("method", r.Method), slog.String("route", route),
+						slog.Int("status", status), slog.Duration("duration", time.Since(start)), slog.String("request_id", info.id),
+						slog.String("tenant", info.actor.TenantID), slog.String("actor", info.actor.String()))
+					return
+				}
+				log.LogAttrs(r.Context(), level, "request", slog.String("method", r.Method), slog.String("route", route),
+					slog.Int("status", status), slog.Duration("duration", time.Since(start)), slog.String("request_id", info.id))
 			}()
 			next.ServeHTTP(sw, r)
 		})
@@ -167,20 +188,21 @@ type panicError struct{}
 
 func (panicError) Error() string { return "handler panicked" }
 
-func attrs(r *http.Request, info *seen, status int, start time.Time) []slog.Attr {
-	route := r.URL.Path
+// routeOf is the route pattern that served r, or its path when none did.
+func routeOf(r *http.Request) string {
 	if rc := chi.RouteContext(r.Context()); rc != nil {
 		if p := rc.RoutePattern(); p != "" {
-			route = p
+			return p
 		}
 	}
-	if status == 0 {
-		status = http.StatusOK
-	}
-	out := make([]slog.Attr, 0, 8)
-	out = append(out, slog.String("method", r.Method), slog.String("route", route), slog.Int("status", status),
-		slog.Duration("duration", time.Since(start)), slog.String("request_id", info.id))
-	if info.actor.ID != "" {
+	return r.URL.Path
+}
+
+// attrs are the facts of a request's log line, for the panic line.
+func attrs(r *http.Request, info *seen, status int, start time.Time) []slog.Attr {
+	out := []slog.Attr{slog.String("method", r.Method), slog.String("route", routeOf(r)), slog.Int("status", cmp.Or(status, http.StatusOK)),
+		slog.Duration("duration", time.Since(start)), slog.String("request_id", info.id)}
+	if info.caller {
 		out = append(out, slog.String("tenant", info.actor.TenantID), slog.String("actor", info.actor.String()))
 	}
 	return out

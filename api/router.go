@@ -113,8 +113,7 @@ func Authenticate(auth Authenticator, log *slog.Logger) func(http.Handler) http.
 				writeProblem(w, r, log, err)
 				return
 			}
-			noteActor(r.Context(), a)
-			next.ServeHTTP(w, r.WithContext(actor.With(r.Context(), a)))
+			next.ServeHTTP(w, withActor(r, a))
 		})
 	}
 }
@@ -126,7 +125,9 @@ func limitBody(n int64) func(http.Handler) http.Handler {
 				writeProblem(w, r, slog.New(slog.DiscardHandler), &http.MaxBytesError{Limit: n})
 				return
 			}
-			r.Body = http.MaxBytesReader(w, r.Body, n)
+			if r.Body != http.NoBody { // nothing to bound: keep NoBody recognisable
+				r.Body = http.MaxBytesReader(w, r.Body, n)
+			}
 			next.ServeHTTP(w, r)
 		})
 	}

@@ -83,6 +83,9 @@ func (tr *toolRoute) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // input merges body fields, path parameters and query parameters into one
 // JSON object. A field given twice with different values is refused.
 func (tr *toolRoute) input(r *http.Request) (json.RawMessage, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return tr.inputNoBody(r)
+	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		return nil, err

@@ -280,7 +280,8 @@ func (r *Registry) call(ctx context.Context, req Request, ap *approved) (res Res
 	// The rate was counted when a held call was asked for.
 	if !c.DryRun && ap == nil {
 		pc.RateLimit = r.deps.Limits.RatePerMinute(target.TenantID, target.Mode)
-		pc.RateCount = r.limits.hit(ctx, c.Actor.String()+"\x00"+e.meta.Name, start)
+		// One concatenation: the key is the actor (kind:id) and the tool.
+		pc.RateCount = r.limits.hit(ctx, string(c.Actor.Kind)+":"+c.Actor.ID+"\x00"+e.meta.Name, start)
 	}
 	if v := policies.Evaluate(pc); !v.Allowed() && !(c.DryRun && v.Decision != policies.Deny) {
 		if v.Decision == policies.NeedsApproval {
