@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -48,6 +49,8 @@ type Store struct {
 	// no notification arrives (SQLite always; PostgreSQL as a safety net).
 	pollEvery time.Duration
 	stmts     stmts
+	// auditArgs holds argument lists of audit batch inserts for reuse.
+	auditArgs sync.Pool
 }
 
 // Options tune Open.
