@@ -60,15 +60,15 @@ type Approval struct {
 	// Reason is why the call waits (the policy's words).
 	Reason string `json:"reason"`
 	// Preview is the dry run an approver sees: effect, changes, cost.
-	Preview        json.RawMessage `json:"preview,omitempty"`
+	Preview json.RawMessage `json:"preview,omitempty"`
 	// Estimate is the preview's cost, kept for listing and sorting.
-	Estimate money.Amount `json:"estimate"`
-	State          State           `json:"state"`
-	CreatedAt      time.Time       `json:"created_at"`
-	ExpiresAt      time.Time       `json:"expires_at"`
-	DecidedAt      *time.Time      `json:"decided_at,omitempty"`
-	DecidedBy      *actor.Actor    `json:"decided_by,omitempty"`
-	Note           string          `json:"note,omitempty"`
+	Estimate  money.Amount `json:"estimate"`
+	State     State        `json:"state"`
+	CreatedAt time.Time    `json:"created_at"`
+	ExpiresAt time.Time    `json:"expires_at"`
+	DecidedAt *time.Time   `json:"decided_at,omitempty"`
+	DecidedBy *actor.Actor `json:"decided_by,omitempty"`
+	Note      string       `json:"note,omitempty"`
 	// Result and Error are the executed call's outcome.
 	Result     json.RawMessage `json:"result,omitempty"`
 	Error      string          `json:"error,omitempty"`
