@@ -10,9 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-chi/chi/v5"
-	"github.com/mark3labs/mcp-go/client"
-	"github.com/mark3labs/mcp-go/client/transport"
 	mcpgo "github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/gpubroker/pod/api"
@@ -117,25 +114,7 @@ func restCaller(p *platformtest.Platform, srv string) caller {
 }
 
 func mcpCaller(t *testing.T, p *platformtest.Platform) caller {
-	srv := mcp.NewServer(p.Registry, "test", nil)
-	hs := httptest.NewServer(api.NewRouter(api.Deps{Health: p.Store, Mount: func(r chi.Router) {
-		r.With(api.Authenticate(p.Tokens, nil)).Handle("/mcp", mcp.HTTPHandler(srv))
-	}}))
-	t.Cleanup(hs.Close)
-	clients := map[string]*client.Client{}
-	for token := range p.Tokens {
-		c, err := client.NewStreamableHttpClient(hs.URL+"/mcp", transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + token}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		init := mcpgo.InitializeRequest{}
-		init.Params.ProtocolVersion = mcpgo.LATEST_PROTOCOL_VERSION
-		if _, err := c.Initialize(context.Background(), init); err != nil {
-			t.Fatal(err)
-		}
-		clients[token] = c
-	}
+	clients := mcpClients(t, p)
 	return func(t *testing.T, token, tool string, in map[string]any) answer {
 		req := mcpgo.CallToolRequest{}
 		req.Params.Name, req.Params.Arguments = tool, in

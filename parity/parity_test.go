@@ -206,6 +206,31 @@ func auditOf(t *testing.T, p *platformtest.Platform) []map[string]any {
 	return out
 }
 
+// mcpClients serves the platform's MCP face on a test server and connects
+// one initialized client per token.
+func mcpClients(t *testing.T, p *platformtest.Platform) map[string]*client.Client {
+	srv := mcp.NewServer(p.Registry, "test", nil)
+	hs := httptest.NewServer(api.NewRouter(api.Deps{Health: p.Store, Mount: func(r chi.Router) {
+		r.With(api.Authenticate(p.Tokens, nil)).Handle("/mcp", mcp.HTTPHandler(srv))
+	}}))
+	t.Cleanup(hs.Close)
+	clients := map[string]*client.Client{}
+	for token := range p.Tokens {
+		c, err := client.NewStreamableHttpClient(hs.URL+"/mcp", transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + token}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		init := mcpgo.InitializeRequest{}
+		init.Params.ProtocolVersion = mcpgo.LATEST_PROTOCOL_VERSION
+		if _, err := c.Initialize(context.Background(), init); err != nil {
+			t.Fatal(err)
+		}
+		clients[token] = c
+	}
+	return clients
+}
+
 func TestSameCallsGiveTheSameResultsOnEveryFace(t *testing.T) {
 	run := func(name string, setup func(t *testing.T, p *platformtest.Platform) face) ([]outcome, []map[string]any) {
 		p := platformtest.New(t, "sqlite")
@@ -223,28 +248,7 @@ func TestSameCallsGiveTheSameResultsOnEveryFace(t *testing.T) {
 		return rest(srv.URL)
 	})
 	mcpOut, mcpAudit := run("mcp", func(t *testing.T, p *platformtest.Platform) face {
-		srv := mcp.NewServer(p.Registry, "test", nil)
-		hs := httptest.NewServer(api.NewRouter(api.Deps{Health: p.Store, Mount: func(r chi.Router) {
-			r.With(api.Authenticate(p.Tokens, nil)).Handle("/mcp", mcp.HTTPHandler(srv))
-		}}))
-		t.Cleanup(hs.Close)
-		clients := map[string]*client.Client{}
-		for token := range p.Tokens {
-			c, err := client.NewStreamableHttpClient(hs.URL+"/mcp", transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + token}))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { c.Close() })
-			ctx := context.Background()
-			_ = c.Start(ctx)
-			init := mcpgo.InitializeRequest{}
-			init.Params.ProtocolVersion = mcpgo.LATEST_PROTOCOL_VERSION
-			if _, err := c.Initialize(ctx, init); err != nil {
-				t.Fatal(err)
-			}
-			clients[token] = c
-		}
-		return overMCP(clients)
+		return overMCP(mcpClients(t, p))
 	})
 	for i, s := range script {
 		name := s.token + " " + s.tool + " " + s.input
