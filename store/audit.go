@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -120,46 +121,62 @@ func (s *Store) QueryAudit(ctx context.Context, f audit.Filter) ([]audit.Record,
 	return out, rows.Err()
 }
 
-// auditRowsPerInsert is how many records one INSERT carries: one statement
-// per batch instead of one per record spends SQLite's per-statement cost
-// once, well under its limit of 32766 parameters.
+// auditRowsPerInsert is how many records one INSERT carries at most: one
+// statement per chunk instead of one per record spends SQLite's
+// per-statement cost once, well under its limit of 32766 parameters.
+// Chunks have power-of-two sizes, so few statements are ever prepared.
 const auditRowsPerInsert = 128
 
-// auditInserts holds the INSERT statement for each batch size and dialect,
-// built once. SQLite gets positional ? parameters, which it binds by
-// position, where $N names are looked up one by one; PostgreSQL (a batch
-// written inside InTx) gets $N.
-var auditInserts = map[Dialect][]string{SQLite: buildAuditInserts(SQLite), Postgres: buildAuditInserts(Postgres)}
+// auditRare are the columns most records leave empty, the last four of
+// auditColumns: a chunk in which every record leaves all four empty omits
+// them, binding a quarter fewer values and letting their defaults stand.
+var auditRare = []string{"result", "error", "approval_id", "approved_by"}
 
-func buildAuditInserts(d Dialect) []string {
-	out := make([]string, auditRowsPerInsert+1)
-	for n := 1; n <= auditRowsPerInsert; n++ {
-		var b strings.Builder
-		b.WriteString("INSERT INTO audit_log (" + strings.Join(auditColumns, ", ") + ") VALUES ")
-		for i := range n {
-			if i > 0 {
+// auditInsert returns the INSERT for n records of the given columns,
+// built once per shape: SQLite gets positional ? parameters, which it binds
+// by position (it looks $N names up one by one); PostgreSQL, writing a
+// batch inside InTx, gets $N.
+func (s *Store) auditInsert(cols []string, n int) string {
+	key := strings.Join(cols, ",") + "/" + strconv.Itoa(n)
+	if q, ok := s.auditSQL.Load(key); ok {
+		return q.(string)
+	}
+	var b strings.Builder
+	b.WriteString("INSERT INTO audit_log (" + strings.Join(cols, ", ") + ") VALUES ")
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('(')
+		for j := range cols {
+			if j > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteByte('(')
-			for j := range auditColumns {
-				if j > 0 {
-					b.WriteString(", ")
-				}
-				if d == SQLite {
-					b.WriteByte('?')
-				} else {
-					fmt.Fprintf(&b, "$%d", i*len(auditColumns)+j+1)
-				}
+			if s.dialect == SQLite {
+				b.WriteByte('?')
+			} else {
+				fmt.Fprintf(&b, "$%d", i*len(cols)+j+1)
 			}
-			b.WriteByte(')')
 		}
-		out[n] = b.String()
+		b.WriteByte(')')
 	}
-	return out
+	s.auditSQL.Store(key, b.String())
+	return b.String()
 }
 
+// chunkSize is the largest power of two up to auditRowsPerInsert that
+// fits in n.
+func chunkSize(n int) int {
+	c := auditRowsPerInsert
+	for c > n {
+		c /= 2
+	}
+	return c
+}
+
+// auditColumns are the columns a batch writes, auditRare last.
 var auditColumns = []string{"at", "actor_kind", "actor_id", "actor_role", "face", "tenant_id", "mode", "action",
-	"input", "verdict", "result", "error", "duration_us", "request_id", "approval_id", "approved_by"}
+	"input", "verdict", "duration_us", "request_id", "result", "error", "approval_id", "approved_by"}
 
 // AppendAudits writes a batch of records so the audit log keeps up with the
 // call rate: PostgreSQL takes them by COPY, SQLite (and a batch written
@@ -173,7 +190,7 @@ func (s *Store) AppendAudits(ctx context.Context, rs []audit.Record) error {
 				r.At = now()
 			}
 			rows[i] = []any{r.At.UTC(), string(r.Actor.Kind), r.Actor.ID, string(r.Actor.Role), string(r.Face), r.TenantID, string(r.Mode),
-				r.Action, jsonb(r.Input), r.Verdict, jsonb(r.Result), r.Error, r.Duration.Microseconds(), r.RequestID, r.ApprovalID, r.ApprovedBy}
+				r.Action, jsonb(r.Input), r.Verdict, r.Duration.Microseconds(), r.RequestID, jsonb(r.Result), r.Error, r.ApprovalID, r.ApprovedBy}
 		}
 		if _, err := s.pool.CopyFrom(ctx, pgx.Identifier{"audit_log"}, auditColumns, pgx.CopyFromRows(rows)); err != nil {
 			return fmt.Errorf("copy %d audit records: %w", len(rs), err)
@@ -193,17 +210,32 @@ func (s *Store) AppendAudits(ctx context.Context, rs []audit.Record) error {
 			s.auditArgs.Put(buf)
 		}()
 		for len(rs) > 0 {
-			n := min(len(rs), auditRowsPerInsert)
+			n := chunkSize(len(rs))
+			chunk := rs[:n]
+			// Which rare columns does any record of the chunk set?
+			var set [4]bool
+			for _, r := range chunk {
+				set[0] = set[0] || len(r.Result) > 0
+				set[1] = set[1] || r.Error != ""
+				set[2] = set[2] || r.ApprovalID != ""
+				set[3] = set[3] || r.ApprovedBy != ""
+			}
+			cols := auditColumns[:len(auditColumns)-len(auditRare)]
+			if set != [4]bool{} {
+				cols = append(cols[:len(cols):len(cols)], auditRare...)
+			}
 			args := (*buf)[:0]
-			for _, r := range rs[:n] {
+			for _, r := range chunk {
 				if r.At.IsZero() {
 					r.At = now()
 				}
 				args = append(args, r.At.UTC(), string(r.Actor.Kind), r.Actor.ID, string(r.Actor.Role), string(r.Face), r.TenantID,
-					string(r.Mode), r.Action, nullJSON(r.Input), r.Verdict, nullJSON(r.Result), r.Error, r.Duration.Microseconds(),
-					r.RequestID, r.ApprovalID, r.ApprovedBy)
+					string(r.Mode), r.Action, nullJSON(r.Input), r.Verdict, r.Duration.Microseconds(), r.RequestID)
+				if len(cols) == len(auditColumns) {
+					args = append(args, nullJSON(r.Result), r.Error, r.ApprovalID, r.ApprovedBy)
+				}
 			}
-			if _, err := s.execIn(ctx, tx, auditInserts[s.dialect][n], args...); err != nil {
+			if _, err := s.execIn(ctx, tx, s.auditInsert(cols, n), args...); err != nil {
 				return fmt.Errorf("append %d audit records: %w", n, err)
 			}
 			*buf = args

@@ -1,8 +1,10 @@
 package store_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -479,4 +481,41 @@ func testAuditBatch(t *testing.T, s *store.Store, _ dbtest.Backend) {
 	if second.Input != nil || second.Result != nil || second.Error != "forbidden" || second.Verdict != "deny" {
 		t.Fatalf("second = %+v", second)
 	}
+
+	// A large batch is written in chunks of several shapes (chunks where
+	// no record sets result, error or approval leave those columns out);
+	// every record comes back as written, in order.
+	big := make([]audit.Record, 300)
+	for i := range big {
+		r := audit.Record{At: at, Actor: admin, Face: "rest", TenantID: "acme", Action: fmt.Sprintf("call_%03d", i),
+			Verdict: "allow", RequestID: fmt.Sprintf("req-%d", i), Duration: time.Duration(i) * time.Microsecond}
+		if i == 250 {
+			r.Result, r.Error, r.ApprovalID, r.ApprovedBy = json.RawMessage(`{"n":250}`), "late", "apr_x", "user:u-admin"
+		}
+		big[i] = r
+	}
+	if err := s.AppendAudits(ctx, big); err != nil {
+		t.Fatal(err)
+	}
+	got, err = s.QueryAudit(ctx, audit.Filter{TenantID: "acme", Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = got[:300] // the newest 300: the big batch
+	for i, r := range got {
+		want := big[299-i]
+		if r.Action != want.Action || r.RequestID != want.RequestID || r.Duration != want.Duration || compactJSON(r.Result) != string(want.Result) ||
+			r.Error != want.Error || r.ApprovalID != want.ApprovalID || r.ApprovedBy != want.ApprovedBy {
+			t.Fatalf("record %s came back as %+v", want.Action, r)
+		}
+	}
+}
+
+// compactJSON removes the white space PostgreSQL's jsonb adds.
+func compactJSON(b []byte) string {
+	var out bytes.Buffer
+	if len(b) == 0 || json.Compact(&out, b) != nil {
+		return string(b)
+	}
+	return out.String()
 }

@@ -49,8 +49,10 @@ type Store struct {
 	// no notification arrives (SQLite always; PostgreSQL as a safety net).
 	pollEvery time.Duration
 	stmts     stmts
-	// auditArgs holds argument lists of audit batch inserts for reuse.
+	// auditArgs holds argument lists of audit batch inserts for reuse, and
+	// auditSQL their statements by shape.
 	auditArgs sync.Pool
+	auditSQL  sync.Map
 }
 
 // Options tune Open.
