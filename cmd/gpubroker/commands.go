@@ -16,6 +16,7 @@ import (
 	"github.com/gpubroker/pod/actor"
 	"github.com/gpubroker/pod/app"
 	"github.com/gpubroker/pod/fault"
+	"github.com/gpubroker/pod/logs"
 )
 
 // bootstrap parses the bootstrap flags of a subcommand over the environment.
@@ -30,12 +31,19 @@ func bootstrap(name string, args []string, extra func(*flag.FlagSet)) (app.Confi
 	return cfg, fs, fs.Parse(args)
 }
 
-func newLogger(level string) *slog.Logger {
+// levelOf parses a log level, info when it cannot.
+func levelOf(level string) slog.Level {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		l = slog.LevelInfo
 	}
-	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+	return l
+}
+
+// newLogger logs JSON lines to standard error, unbuffered: for the short
+// commands, whose few lines must not wait.
+func newLogger(level string) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: levelOf(level)}))
 }
 
 func serve(ctx context.Context, args []string) error {
@@ -43,7 +51,11 @@ func serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg.LogLevel)
+	// The server logs a line per request: through a buffer flushed every
+	// 100 ms (and at once after a warning or an error), and on exit.
+	out := logs.NewWriter(os.Stderr, 100*time.Millisecond)
+	defer out.Close()
+	log := logs.NewLogger(out, levelOf(cfg.LogLevel))
 	a, err := app.New(ctx, cfg, log)
 	if err != nil {
 		return err

@@ -28,6 +28,7 @@ import (
 
 	"github.com/gpubroker/pod/actor"
 	"github.com/gpubroker/pod/app"
+	"github.com/gpubroker/pod/logs"
 	"github.com/gpubroker/pod/params"
 	"github.com/gpubroker/pod/tools"
 )
@@ -47,6 +48,7 @@ func run() error {
 	calls := flag.Int("mcp-calls", 2000, "sequential MCP tools/call requests")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of one REST run to this file")
 	profileTool := flag.String("profile-tool", tools.ToolGetTenant, "the tool whose REST run -cpuprofile records")
+	requestLog := flag.Bool("request-log", true, "log a JSON line per request to a file, as production logs (false: discard logs, to measure what the log costs)")
 	flag.Parse()
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "gpubroker-loadrun")
@@ -54,14 +56,21 @@ func run() error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	// The platform logs as it does in production: a JSON line per request,
-	// written to a file, so the runs pay for the request log.
+	// The platform logs as gpubroker serve does: a JSON line per request,
+	// through the same buffered writer, to a file, so the runs pay for the
+	// request log.
 	logFile, err := os.Create(filepath.Join(dir, "requests.log"))
 	if err != nil {
 		return err
 	}
 	defer logFile.Close()
-	a, err := app.New(ctx, app.Config{DataDir: dir, Version: "loadrun"}, slog.New(slog.NewJSONHandler(logFile, nil)))
+	out := logs.NewWriter(logFile, 100*time.Millisecond)
+	defer out.Close()
+	log := logs.NewLogger(out, slog.LevelInfo)
+	if !*requestLog {
+		log = slog.New(slog.DiscardHandler)
+	}
+	a, err := app.New(ctx, app.Config{DataDir: dir, Version: "loadrun"}, log)
 	if err != nil {
 		return err
 	}
