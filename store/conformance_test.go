@@ -42,6 +42,7 @@ func TestConformance(t *testing.T) {
 		{"SandboxInstancesMoveOnlyFromTheStatesGiven", testSandboxInstances},
 		{"ApprovalsAreDecidedOnceAndExpire", testApprovals},
 		{"OutboxRowsCommitWithTheirChangeOrNotAtAll", testOutbox},
+		{"PodsMoveOnlyAsTheTableAllowsAndOnTheRevisionRead", testPods},
 	}
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		for _, c := range cases {

@@ -1,0 +1,207 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/gpubroker/pod/fault"
+	"github.com/gpubroker/pod/money"
+	"github.com/gpubroker/pod/pods"
+)
+
+const podColumns = `id, tenant_id, owner_id, name, gpu, gpu_count, provider, offer_id, region, vcpu, ram_gib, disk_gib,
+	image, pricing, state, reason, revision, instance_id, price_hour_micros, created_at, updated_at`
+
+func scanPod(row rowScanner) (pods.Pod, error) {
+	var p pods.Pod
+	var pricing, state string
+	var price int64
+	err := row.Scan(&p.ID, &p.TenantID, &p.OwnerID, &p.Name, &p.GPU, &p.GPUCount, &p.Provider, &p.OfferID, &p.Region,
+		&p.VCPU, &p.RAMGiB, &p.DiskGiB, &p.Image, &pricing, &state, &p.Reason, &p.Revision, &p.InstanceID, &price,
+		&p.CreatedAt, &p.UpdatedAt)
+	p.Pricing, p.State, p.PriceHour = pods.Pricing(pricing), pods.State(state), money.Amount(price)
+	p.CreatedAt, p.UpdatedAt = p.CreatedAt.UTC(), p.UpdatedAt.UTC()
+	return p, err
+}
+
+// CreatePod stores a new pod at revision 1 with its first transition.
+func (s *Store) CreatePod(ctx context.Context, p pods.Pod, t pods.Transition) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO pods (`+podColumns+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 1, $17, $18, $19, $20)`,
+			p.ID, p.TenantID, p.OwnerID, p.Name, p.GPU, p.GPUCount, p.Provider, p.OfferID, p.Region, p.VCPU, p.RAMGiB, p.DiskGiB,
+			p.Image, string(p.Pricing), string(p.State), p.Reason, p.InstanceID, p.PriceHour.Micros(), p.CreatedAt.UTC(), p.UpdatedAt.UTC())
+		if isUniqueViolation(err) {
+			return fault.Conflict("pod %s already exists", p.ID)
+		}
+		if err != nil {
+			return fmt.Errorf("create pod %s: %w", p.ID, err)
+		}
+		t.PodID, t.To = p.ID, p.State
+		return appendTransition(ctx, tx, t)
+	})
+}
+
+func appendTransition(ctx context.Context, tx *sql.Tx, t pods.Transition) error {
+	by, err := json.Marshal(t.Actor)
+	if err != nil {
+		return fmt.Errorf("encode actor: %w", err)
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO pod_transitions (pod_id, seq, at, from_state, to_state, reason, actor)
+		VALUES ($1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM pod_transitions WHERE pod_id = $1), $2, $3, $4, $5, $6)`,
+		t.PodID, t.At.UTC(), string(t.From), string(t.To), t.Reason, string(by))
+	if err != nil {
+		return fmt.Errorf("record pod %s becoming %s: %w", t.PodID, t.To, err)
+	}
+	return nil
+}
+
+// GetPod reads one pod of a tenant; another tenant's is not found.
+func (s *Store) GetPod(ctx context.Context, tenantID, id string) (pods.Pod, error) {
+	p, err := scanPod(s.queryRow(ctx, `SELECT `+podColumns+` FROM pods WHERE id = $1 AND tenant_id = $2`, id, tenantID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return pods.Pod{}, fault.NotFound("pod", id)
+	}
+	if err != nil {
+		return pods.Pod{}, fmt.Errorf("read pod %s: %w", id, err)
+	}
+	return p, nil
+}
+
+// ListPods returns a tenant's pods matching f, newest first (at most 500).
+func (s *Store) ListPods(ctx context.Context, f pods.Filter) ([]pods.Pod, error) {
+	args := []any{f.TenantID}
+	q := `SELECT ` + podColumns + ` FROM pods WHERE tenant_id = $1`
+	if f.OwnerID != "" {
+		args = append(args, f.OwnerID)
+		q += fmt.Sprintf(" AND owner_id = $%d", len(args))
+	}
+	if len(f.States) > 0 {
+		marks := make([]string, len(f.States))
+		for i, st := range f.States {
+			args = append(args, string(st))
+			marks[i] = fmt.Sprintf("$%d", len(args))
+		}
+		q += " AND state IN (" + strings.Join(marks, ", ") + ")"
+	}
+	limit := f.Limit
+	if limit <= 0 || limit > 500 {
+		limit = 500
+	}
+	q += fmt.Sprintf(" ORDER BY created_at DESC, id DESC LIMIT %d", limit)
+	rows, err := s.conn(ctx).QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list pods: %w", err)
+	}
+	defer rows.Close()
+	out := []pods.Pod{}
+	for rows.Next() {
+		p, err := scanPod(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan pod: %w", err)
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// UpdatePodConfig replaces a draft's configuration and price on the
+// revision the caller read.
+func (s *Store) UpdatePodConfig(ctx context.Context, p pods.Pod) (pods.Pod, error) {
+	row := s.queryRow(ctx, `UPDATE pods SET name = $1, gpu = $2, gpu_count = $3, provider = $4, offer_id = $5, region = $6,
+		vcpu = $7, ram_gib = $8, disk_gib = $9, image = $10, pricing = $11, price_hour_micros = $12, updated_at = $13,
+		revision = revision + 1
+		WHERE id = $14 AND tenant_id = $15 AND revision = $16 AND state = 'draft' RETURNING `+podColumns,
+		p.Name, p.GPU, p.GPUCount, p.Provider, p.OfferID, p.Region, p.VCPU, p.RAMGiB, p.DiskGiB, p.Image, string(p.Pricing),
+		p.PriceHour.Micros(), p.UpdatedAt.UTC(), p.ID, p.TenantID, p.Revision)
+	got, err := scanPod(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return pods.Pod{}, s.whyNot(ctx, p.TenantID, p.ID, p.Revision, pods.Draft, pods.Draft)
+	}
+	if err != nil {
+		return pods.Pod{}, fmt.Errorf("update pod %s: %w", p.ID, err)
+	}
+	return got, nil
+}
+
+// MovePod moves a pod from c.From to c.To on the revision the caller read,
+// recording the transition in the same transaction. Of two commands on one
+// revision only the first lands; the second is a conflict naming the state
+// the pod is in now.
+func (s *Store) MovePod(ctx context.Context, c pods.Change) (pods.Pod, error) {
+	if err := pods.Move(c.PodID, c.From, c.To); err != nil {
+		return pods.Pod{}, err
+	}
+	var out pods.Pod
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		out, err = scanPod(tx.QueryRowContext(ctx, `UPDATE pods SET state = $1, reason = $2, updated_at = $3,
+			instance_id = CASE WHEN $4 = '' THEN instance_id ELSE $4 END, revision = revision + 1
+			WHERE id = $5 AND tenant_id = $6 AND revision = $7 AND state = $8 RETURNING `+podColumns,
+			string(c.To), c.Reason, c.At.UTC(), c.InstanceID, c.PodID, c.TenantID, c.Revision, string(c.From)))
+		if errors.Is(err, sql.ErrNoRows) {
+			return errStale
+		}
+		if err != nil {
+			return fmt.Errorf("move pod %s to %s: %w", c.PodID, c.To, err)
+		}
+		return appendTransition(ctx, tx, pods.Transition{PodID: c.PodID, At: c.At, From: c.From, To: c.To, Reason: c.Reason, Actor: c.Actor})
+	})
+	if errors.Is(err, errStale) {
+		return pods.Pod{}, s.whyNot(ctx, c.TenantID, c.PodID, c.Revision, c.From, c.To)
+	}
+	return out, err
+}
+
+// errStale rolls back a move whose pod changed since it was read.
+var errStale = errors.New("stale pod revision")
+
+// whyNot says why a conditional pod update matched nothing: the pod is
+// gone, it is no longer in the state the command needs (refused as that
+// move would be), or another command changed it first.
+func (s *Store) whyNot(ctx context.Context, tenantID, id string, rev int64, from, to pods.State) error {
+	cur, err := s.GetPod(ctx, tenantID, id)
+	if err != nil {
+		return err
+	}
+	if cur.State != from {
+		if from == to { // a change within a state (a draft's configuration)
+			return fault.Conflict("pod %s is %s: only a %s pod can be changed this way", id, cur.State, from)
+		}
+		if err := pods.Move(id, cur.State, to); err != nil {
+			return err
+		}
+	}
+	return fault.Conflict("pod %s changed since revision %d (it is %s at revision %d): read it again and retry", id, rev, cur.State, cur.Revision)
+}
+
+// PodTransitions returns a pod's history, oldest first.
+func (s *Store) PodTransitions(ctx context.Context, tenantID, id string) ([]pods.Transition, error) {
+	if _, err := s.GetPod(ctx, tenantID, id); err != nil {
+		return nil, err
+	}
+	rows, err := s.query(ctx, `SELECT pod_id, seq, at, from_state, to_state, reason, actor FROM pod_transitions
+		WHERE pod_id = $1 ORDER BY seq`, id)
+	if err != nil {
+		return nil, fmt.Errorf("read pod %s history: %w", id, err)
+	}
+	defer rows.Close()
+	out := []pods.Transition{}
+	for rows.Next() {
+		var t pods.Transition
+		var from, to, by string
+		if err := rows.Scan(&t.PodID, &t.Seq, &t.At, &from, &to, &t.Reason, &by); err != nil {
+			return nil, fmt.Errorf("scan pod transition: %w", err)
+		}
+		t.From, t.To, t.At = pods.State(from), pods.State(to), t.At.UTC()
+		if err := json.Unmarshal([]byte(by), &t.Actor); err != nil {
+			return nil, fmt.Errorf("decode pod transition actor: %w", err)
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
