@@ -1,0 +1,154 @@
+package pods
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gpubroker/pod/actor"
+	"github.com/gpubroker/pod/events"
+	"github.com/gpubroker/pod/fault"
+	"github.com/gpubroker/pod/money"
+)
+
+// Event types a pod's changes publish.
+const (
+	// EventConfigured: a draft was saved or changed.
+	EventConfigured events.Type = "pod.configured"
+	// EventMoved: a pod changed state; EventDeployRequested is the move
+	// to pending, which the provisioning worker consumes.
+	EventMoved           events.Type = "pod.state_changed"
+	EventDeployRequested events.Type = "pod.deploy_requested"
+)
+
+// Repo keeps pods, their history and the outbox; the store implements it.
+// InTx runs fn in one transaction that every other call made with its
+// context joins.
+type Repo interface {
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+	CreatePod(ctx context.Context, p Pod, t Transition) error
+	GetPod(ctx context.Context, tenantID, id string) (Pod, error)
+	ListPods(ctx context.Context, f Filter) ([]Pod, error)
+	UpdatePodConfig(ctx context.Context, p Pod) (Pod, error)
+	MovePod(ctx context.Context, c Change) (Pod, error)
+	PodTransitions(ctx context.Context, tenantID, id string) ([]Transition, error)
+	Enqueue(ctx context.Context, es ...events.Event) error
+}
+
+// Service runs the pod operations: each change, its history and the event
+// it causes commit together.
+type Service struct {
+	repo Repo
+	now  func() time.Time
+}
+
+// NewService returns a Service over repo, reading time from now.
+func NewService(repo Repo, now func() time.Time) *Service {
+	return &Service{repo: repo, now: now}
+}
+
+// Moved is the payload of a pod's state events.
+type Moved struct {
+	Pod    Pod         `json:"pod"`
+	From   State       `json:"from,omitempty"`
+	Reason string      `json:"reason,omitempty"`
+	Actor  actor.Actor `json:"actor"`
+}
+
+// Quote is what a configuration was priced on: the offer and the hourly
+// price with the platform's markup.
+type Quote struct {
+	OfferID   string
+	PriceHour money.Amount
+}
+
+// CreateDraft saves a new draft for owner in tenantID, priced as quoted.
+func (s *Service) CreateDraft(ctx context.Context, by actor.Actor, tenantID, ownerID string, cfg Config, quoted Quote) (Pod, error) {
+	if err := cfg.Validate(); err != nil {
+		return Pod{}, err
+	}
+	at := s.now().UTC().Truncate(time.Microsecond)
+	p := Pod{ID: "pod_" + uuid.NewString(), TenantID: tenantID, OwnerID: ownerID, Config: cfg, State: Draft,
+		Revision: 1, PriceHour: quoted.PriceHour, CreatedAt: at, UpdatedAt: at}
+	if quoted.OfferID != "" {
+		p.OfferID = quoted.OfferID
+	}
+	err := s.repo.InTx(ctx, func(ctx context.Context) error {
+		if err := s.repo.CreatePod(ctx, p, Transition{At: at, Reason: "configured", Actor: by}); err != nil {
+			return err
+		}
+		return s.publish(ctx, EventConfigured, p, Moved{Pod: p, Actor: by}, at)
+	})
+	if err != nil {
+		return Pod{}, fmt.Errorf("save draft %s: %w", cfg.Name, err)
+	}
+	return p, nil
+}
+
+// UpdateDraft replaces a draft's configuration on the revision read.
+func (s *Service) UpdateDraft(ctx context.Context, by actor.Actor, cur Pod, cfg Config, quoted Quote) (Pod, error) {
+	if err := cfg.Validate(); err != nil {
+		return Pod{}, err
+	}
+	if cur.State != Draft {
+		return Pod{}, fault.Conflict("pod %s is %s: only a draft's configuration can change", cur.ID, cur.State)
+	}
+	next := cur
+	next.Config, next.PriceHour, next.UpdatedAt = cfg, quoted.PriceHour, s.now().UTC().Truncate(time.Microsecond)
+	if quoted.OfferID != "" {
+		next.OfferID = quoted.OfferID
+	}
+	var out Pod
+	err := s.repo.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		if out, err = s.repo.UpdatePodConfig(ctx, next); err != nil {
+			return err
+		}
+		return s.publish(ctx, EventConfigured, out, Moved{Pod: out, Actor: by}, next.UpdatedAt)
+	})
+	return out, err
+}
+
+// Move changes a pod's state on the revision read, records why and by
+// whom, and publishes the change (a move to pending as the deploy request).
+func (s *Service) Move(ctx context.Context, by actor.Actor, cur Pod, to State, reason, instanceID string) (Pod, error) {
+	at := s.now().UTC().Truncate(time.Microsecond)
+	var out Pod
+	err := s.repo.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		out, err = s.repo.MovePod(ctx, Change{PodID: cur.ID, TenantID: cur.TenantID, Revision: cur.Revision, From: cur.State, To: to,
+			Reason: reason, Actor: by, At: at, InstanceID: instanceID})
+		if err != nil {
+			return err
+		}
+		typ := EventMoved
+		if to == Pending {
+			typ = EventDeployRequested
+		}
+		return s.publish(ctx, typ, out, Moved{Pod: out, From: cur.State, Reason: reason, Actor: by}, at)
+	})
+	return out, err
+}
+
+// Get reads one pod of a tenant.
+func (s *Service) Get(ctx context.Context, tenantID, id string) (Pod, error) {
+	return s.repo.GetPod(ctx, tenantID, id)
+}
+
+// List reads a tenant's pods.
+func (s *Service) List(ctx context.Context, f Filter) ([]Pod, error) { return s.repo.ListPods(ctx, f) }
+
+// History reads a pod's transitions, oldest first.
+func (s *Service) History(ctx context.Context, tenantID, id string) ([]Transition, error) {
+	return s.repo.PodTransitions(ctx, tenantID, id)
+}
+
+func (s *Service) publish(ctx context.Context, typ events.Type, p Pod, payload Moved, at time.Time) error {
+	e, err := events.New(typ, p.ID, p.TenantID, payload, at)
+	if err != nil {
+		return err
+	}
+	return s.repo.Enqueue(ctx, e)
+}
