@@ -29,9 +29,10 @@ $(MCPCLIENT)/node_modules/.installed: $(MCPCLIENT)/package.json $(MCPCLIENT)/pac
 	cd $(MCPCLIENT) && npm ci --no-audit --no-fund
 	@touch $@
 
-## bench: Go benchmarks, then the loopback load runs (needs wrk)
+## bench: Go benchmarks, one package at a time so they do not share the CPU,
+## then the loopback load runs (needs wrk)
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 20m ./...
+	$(GO) test -p 1 -run '^$$' -bench . -benchmem -count=1 -timeout 20m ./...
 	$(GO) run ./cmd/loadrun
 
 ## fuzz: run every provider response decoder's fuzzer for FUZZTIME each
