@@ -314,3 +314,18 @@ func (a Amount) MulRat(num, den int64) (Amount, error) {
 func outOfRange(a Amount, num, den int64) error {
 	return &fault.Error{Kind: fault.KindInvalid, Message: fmt.Sprintf("%s × %d/%d is out of range", a, num, den)}
 }
+
+// FromFloat converts a price a provider states as a float of dollars (the
+// one place floats enter: offers as providers publish them) to an Amount,
+// rounding half away from zero to the micro-dollar. NaN, infinities and
+// values out of range are refused.
+func FromFloat(usd float64) (Amount, error) {
+	if math.IsNaN(usd) || math.IsInf(usd, 0) || math.Abs(usd) >= maxFloatDollars {
+		return 0, fault.Invalid("amount", "%v is not an amount of money", usd)
+	}
+	return Amount(math.Round(usd * 1e6)), nil
+}
+
+// maxFloatDollars bounds FromFloat well inside the range of an Amount,
+// where a float64 still holds every micro-dollar exactly.
+const maxFloatDollars = 1e9

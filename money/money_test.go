@@ -300,3 +300,25 @@ func roundTrip(t *testing.T, a money.Amount) {
 		t.Fatalf("String() = %q does not show the same digits as Decimal() = %q", a.String(), d)
 	}
 }
+
+func TestFromFloatRoundsProviderPricesToTheMicroDollar(t *testing.T) {
+	for _, c := range []struct {
+		in   float64
+		want string
+		ok   bool
+	}{
+		{2.49, "2.49", true},
+		{0.0000005, "0.000001", true}, // half away from zero
+		{-0.0000005, "-0.000001", true},
+		{13.466, "13.466", true},
+		{0.1 + 0.2, "0.30", true},
+		{math.NaN(), "", false},
+		{math.Inf(1), "", false},
+		{2e9, "", false},
+	} {
+		got, err := money.FromFloat(c.in)
+		if (err == nil) != c.ok || (c.ok && got.Decimal() != money.MustParse(c.want).Decimal()) {
+			t.Errorf("money.FromFloat(%v) = %s, %v; want %s", c.in, got.Decimal(), err, c.want)
+		}
+	}
+}
