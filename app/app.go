@@ -26,6 +26,7 @@ import (
 	"github.com/gpubroker/pod/mcp"
 	"github.com/gpubroker/pod/mode"
 	"github.com/gpubroker/pod/params"
+	"github.com/gpubroker/pod/pods"
 	"github.com/gpubroker/pod/providers"
 	"github.com/gpubroker/pod/secrets"
 	"github.com/gpubroker/pod/ssmparams"
@@ -51,6 +52,8 @@ type App struct {
 	// Market serves offers: simulated providers for SANDBOX tenants, each
 	// LIVE tenant's own adapters for LIVE.
 	Market *market.Market
+	// Pods runs the pod operations.
+	Pods *pods.Service
 	// KeyCreated is true when this start created the local key file.
 	KeyCreated bool
 	// redis holds the shared rate counter's connections (nil without
@@ -138,10 +141,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	var weights market.WeightsMemo
-	tools.RegisterOffers(a.Tools, tools.OfferServices{Markets: a.Market, Prices: st,
+	offers := tools.OfferServices{Markets: a.Market, Prices: st,
 		Weights: func(tenantID string, m mode.Mode) market.Weights {
 			return weights.From(a.Params.Snapshot(), tenantID, m)
-		}})
+		}}
+	tools.RegisterOffers(a.Tools, offers)
+	a.Pods = pods.NewService(st, time.Now)
+	tools.RegisterPods(a.Tools, tools.PodServices{Offers: offers, Pods: a.Pods, Prices: tools.PodPrices(a.Params)})
 	a.MCP = mcp.NewServer(a.Tools, cfg.Version, log)
 	return a, nil
 }

@@ -57,6 +57,8 @@ func Platform() []Spec {
 
 		{Key: "billing.markup_percent", Type: TypeFloat, Default: "15", Affects: AffectsBoth,
 			Description: "Markup added to the provider's price, in percent.", Rules: []Rule{Range(0, 500)}},
+		{Key: "billing.storage_gib_month_usd", Type: TypeMoney, Default: "0.10", Affects: AffectsBoth,
+			Description: "Price of a GiB of pod disk beyond the machine's own, per 30-day month, in USD.", Rules: []Rule{MoneyRange(0, maxBudget)}},
 		{Key: "billing.currency", Type: TypeEnum, Enum: []string{"usd", "eur", "gbp"}, Default: "usd", Affects: AffectsBoth,
 			Description: "Currency of invoices and prices shown."},
 		{Key: "budget.monthly_limit_usd", Type: TypeMoney, Default: "1000", Affects: AffectsBoth,

@@ -20,6 +20,7 @@ import (
 	"github.com/gpubroker/pod/market"
 	"github.com/gpubroker/pod/mode"
 	"github.com/gpubroker/pod/params"
+	"github.com/gpubroker/pod/pods"
 	"github.com/gpubroker/pod/providers"
 	"github.com/gpubroker/pod/providers/sandbox"
 	"github.com/gpubroker/pod/secrets"
@@ -33,6 +34,7 @@ var (
 	Operator  = actor.Actor{Kind: actor.KindUser, ID: "op", TenantID: "default", Role: actor.RolePodAdmin}
 	AcmeAdmin = actor.Actor{Kind: actor.KindUser, ID: "acme-admin", TenantID: "acme", Role: actor.RolePodAdmin}
 	AcmeUser  = actor.Actor{Kind: actor.KindUser, ID: "acme-user", TenantID: "acme", Role: actor.RoleUser}
+	AcmePro   = actor.Actor{Kind: actor.KindUser, ID: "acme-pro", TenantID: "acme", Role: actor.RoleProUser}
 	BetaAdmin = actor.Actor{Kind: actor.KindUser, ID: "beta-admin", TenantID: "beta", Role: actor.RolePodAdmin}
 )
 
@@ -120,8 +122,11 @@ func New(t testing.TB, backend string) *Platform {
 		market.Options{Mode: "sandbox", Settings: market.SettingsFrom(ps.Snapshot()), Recorder: st}), market.LiveBuilder{})
 	t.Cleanup(mkt.Close)
 	var weights market.WeightsMemo
-	tools.RegisterOffers(reg, tools.OfferServices{Markets: mkt, Prices: st,
-		Weights: func(tenantID string, m mode.Mode) market.Weights { return weights.From(ps.Snapshot(), tenantID, m) }})
+	offers := tools.OfferServices{Markets: mkt, Prices: st,
+		Weights: func(tenantID string, m mode.Mode) market.Weights { return weights.From(ps.Snapshot(), tenantID, m) }}
+	tools.RegisterOffers(reg, offers)
+	tools.RegisterPods(reg, tools.PodServices{Offers: offers, Pods: pods.NewService(st, clock.Now), Prices: tools.PodPrices(ps)})
 	return &Platform{Store: st, Params: ps, Tenants: ts, Audit: w, Identity: id, Registry: reg, Market: mkt,
-		Tokens: Tokens{"op": Operator, "acme-admin": AcmeAdmin, "acme-user": AcmeUser, "beta-admin": BetaAdmin}, Clock: clock}
+		Tokens: Tokens{"op": Operator, "acme-admin": AcmeAdmin, "acme-user": AcmeUser, "acme-pro": AcmePro, "beta-admin": BetaAdmin},
+		Clock:  clock}
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/gpubroker/pod/mode"
 	"github.com/gpubroker/pod/money"
 	"github.com/gpubroker/pod/params"
+	"github.com/gpubroker/pod/pods"
 )
 
 // ParamLimits reads call limits from the hot-reloaded parameters.
@@ -35,4 +36,14 @@ func (l ParamLimits) ApprovalAbove(tenantID string, m mode.Mode) money.Amount {
 // MFARequired implements Limits.
 func (l ParamLimits) MFARequired() bool {
 	return l.Params.Snapshot().Bool("", "", "auth.mfa_required_for_admins")
+}
+
+// PodPrices reads the platform's prices on pods from the hot-reloaded
+// parameters.
+func PodPrices(p *params.Service) func(tenantID string, m mode.Mode) pods.Prices {
+	return func(tenantID string, m mode.Mode) pods.Prices {
+		s := p.Snapshot()
+		return pods.Prices{MarkupPercent: s.Float(tenantID, m, "billing.markup_percent"),
+			StorageGiBMonth: s.Money(tenantID, m, "billing.storage_gib_month_usd")}
+	}
 }

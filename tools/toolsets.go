@@ -16,6 +16,7 @@ const (
 	ToolsetAudit      Toolset = "audit"      // the audit log
 	ToolsetOffers     Toolset = "offers"     // offers, providers and prices
 	ToolsetApprovals  Toolset = "approvals"  // calls held for an admin's decision
+	ToolsetPods       Toolset = "pods"       // GPU pods: drafts, quotes, lifecycle, history
 )
 
 // listed is a tool definition with its input and output types erased, so

@@ -1,0 +1,277 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/gpubroker/pod/actor"
+	"github.com/gpubroker/pod/fault"
+	"github.com/gpubroker/pod/market"
+	"github.com/gpubroker/pod/mode"
+	"github.com/gpubroker/pod/pods"
+	"github.com/gpubroker/pod/policies"
+	"github.com/gpubroker/pod/providers"
+)
+
+// Tool names of the pods toolset.
+const (
+	ToolConfigurePod = "configure_pod"
+	ToolQuotePod     = "quote_pod"
+	ToolListPods     = "list_pods"
+	ToolGetPod       = "get_pod"
+	ToolPodEvents    = "pod_events"
+)
+
+// PodServices are what the pod tools call: the pods service, and the
+// offers they are priced on.
+type PodServices struct {
+	Offers OfferServices
+	Pods   *pods.Service
+	// Prices returns the platform's prices in a tenant's mode (markup,
+	// storage) from parameters.
+	Prices func(tenantID string, m mode.Mode) pods.Prices
+}
+
+// RegisterPods registers the pods toolset.
+func RegisterPods(r *Registry, s PodServices) {
+	if s.Offers.Now == nil {
+		s.Offers.Now = r.deps.Now
+	}
+	registerToolset(r, ToolsetPods, configurePod(s), quotePod(s), listPods(s), getPod(s), podEvents(s))
+}
+
+// PodRef names one pod.
+type PodRef struct {
+	TenantRef
+	ID string `json:"id" jsonschema:"the pod id"`
+}
+
+// ConfigurePodInput is the input of configure_pod: a configuration, and to
+// change a saved draft its id and the revision read.
+type ConfigurePodInput struct {
+	TenantRef
+	Control
+	ID       string `json:"id,omitempty" jsonschema:"a draft to change; empty saves a new draft"`
+	Revision int64  `json:"revision,omitempty" jsonschema:"the draft's revision you read (required with id)"`
+	pods.Config
+}
+
+// Validate implements Validator.
+func (in *ConfigurePodInput) Validate() error {
+	if in.ID != "" && in.Revision < 1 {
+		return fault.Invalid("revision", "give the revision of the draft you read")
+	}
+	return in.Config.Validate()
+}
+
+// PodQuote is a pod with what it costs.
+type PodQuote struct {
+	Pod      pods.Pod        `json:"pod"`
+	Estimate pods.Estimate   `json:"estimate"`
+	Offer    providers.Offer `json:"offer"`
+}
+
+// QuoteOutput is the output of quote_pod: the draft re-priced on its offer
+// now, and the offer that would be chosen for it now.
+type QuoteOutput struct {
+	Pod pods.Pod `json:"pod"`
+	// Current prices the pod's own offer; absent when the offer is gone.
+	Current *pods.Estimate `json:"current,omitempty"`
+	// Best prices the best offer its configuration fits now (with provider
+	// auto or its named provider).
+	Best pods.Estimate `json:"best"`
+	// MovedPercent is how far the current price moved from the quoted one.
+	MovedPercent float64 `json:"moved_percent"`
+}
+
+// ListPodsInput is the input of list_pods.
+type ListPodsInput struct {
+	TenantRef
+	State pods.State `json:"state,omitempty" jsonschema:"only pods in this state"`
+	Limit int        `json:"limit,omitempty" jsonschema:"at most this many (default 100, max 500)"`
+}
+
+// Validate implements Validator.
+func (in *ListPodsInput) Validate() error {
+	if in.State != "" && !in.State.Valid() {
+		return fault.Invalid("state", "want one of %v, got %q", pods.States, in.State)
+	}
+	if in.Limit < 0 || in.Limit > 500 {
+		return fault.Invalid("limit", "want 0 to 500, got %d", in.Limit)
+	}
+	return nil
+}
+
+// PodList is the output of list_pods.
+type PodList struct {
+	Pods []pods.Pod `json:"pods"`
+}
+
+// PodHistory is the output of pod_events.
+type PodHistory struct {
+	Events []pods.Transition `json:"events"`
+}
+
+// ownerOf makes pod id's owner the owner of the call, so the ownership
+// policy lets users reach only their own pods (faces answer another
+// user's pod as not found). An empty id targets no pod.
+func (s PodServices) ownerOf(ctx context.Context, c *Call, id string, t *policies.Target) error {
+	if id == "" {
+		return nil
+	}
+	p, err := s.Pods.Get(ctx, c.Tenant.ID, id)
+	if err != nil {
+		return err
+	}
+	t.OwnerID = p.OwnerID
+	return nil
+}
+
+// quote chooses and prices the offer cfg is deployed on, in the caller's
+// tenant and mode.
+func (s PodServices) quote(ctx context.Context, c *Call, cfg pods.Config) (pods.Estimate, providers.Offer, error) {
+	_, snap, err := s.Offers.current(ctx, c)
+	if err != nil {
+		return pods.Estimate{}, providers.Offer{}, err
+	}
+	w := s.Offers.weights(c)
+	o, err := pods.Choose(cfg, snap.Offers, func(offers []providers.Offer) ([]market.Ranked, error) {
+		return market.Rank(offers, w, snap.Reliability)
+	})
+	if err != nil {
+		return pods.Estimate{}, providers.Offer{}, err
+	}
+	e, err := pods.Price(cfg, o, s.Prices(c.Tenant.ID, c.Tenant.Mode))
+	return e, o, err
+}
+
+// owner is whose pod a caller's new draft is.
+func owner(a actor.Actor) string { return a.ID }
+
+func configurePod(s PodServices) Def[ConfigurePodInput, PodQuote] {
+	return Def[ConfigurePodInput, PodQuote]{
+		Name: ToolConfigurePod, Title: "Configure a pod", Group: ToolsetPods, MinRole: actor.RoleUser,
+		Description: "Save a GPU pod's configuration as a draft (no cost until deployed), or change a draft (id and the revision read). " +
+			"The configuration must fit the offer it runs on: give offer_id, or provider auto (or a provider id) to choose the best-ranked " +
+			"offer that fits. Answers the draft and its estimate per hour, day and 30-day month: provider price, platform markup, storage.",
+		Method: http.MethodPost, Path: "/pods", Status: http.StatusCreated,
+		Target: func(ctx context.Context, c *Call, in *ConfigurePodInput, t *policies.Target) error {
+			return s.ownerOf(ctx, c, in.ID, t)
+		},
+		Preview: func(ctx context.Context, c *Call, in *ConfigurePodInput) (Preview, error) {
+			e, o, err := s.quote(ctx, c, in.Config)
+			if err != nil {
+				return Preview{}, err
+			}
+			verb := "save the draft"
+			if in.ID != "" {
+				verb = "change draft " + in.ID + " to"
+			}
+			return Preview{Effect: fmt.Sprintf("%s %s: %d × %s on %s %s (%s), about %s an hour once deployed",
+				verb, in.Name, in.GPUCount, in.GPU, o.Provider, o.Region, o.ID, e.Hour)}, nil
+		},
+		Handle: func(ctx context.Context, c *Call, in *ConfigurePodInput) (PodQuote, error) {
+			e, o, err := s.quote(ctx, c, in.Config)
+			if err != nil {
+				return PodQuote{}, err
+			}
+			cfg := in.Config
+			cfg.OfferID, cfg.Region = o.ID, o.Region
+			q := pods.Quote{OfferID: o.ID, PriceHour: e.Hour}
+			var p pods.Pod
+			if in.ID == "" {
+				p, err = s.Pods.CreateDraft(ctx, c.Actor, c.Tenant.ID, owner(c.Actor), cfg, q)
+			} else {
+				var cur pods.Pod
+				if cur, err = s.Pods.Get(ctx, c.Tenant.ID, in.ID); err == nil {
+					cur.Revision = in.Revision
+					p, err = s.Pods.UpdateDraft(ctx, c.Actor, cur, cfg, q)
+				}
+			}
+			return PodQuote{Pod: p, Estimate: e, Offer: o}, err
+		},
+	}
+}
+
+func quotePod(s PodServices) Def[PodRef, QuoteOutput] {
+	return Def[PodRef, QuoteOutput]{
+		Name: ToolQuotePod, Title: "Re-price a pod", Group: ToolsetPods, MinRole: actor.RoleUser, ReadOnly: true, OpenWorld: true,
+		Description: "Price a pod again against the offers of now: on its own offer (how far the price moved since it was quoted) " +
+			"and on the best offer its configuration fits now.",
+		Method: http.MethodGet, Path: "/pods/{id}/quote",
+		Target: func(ctx context.Context, c *Call, in *PodRef, t *policies.Target) error {
+			return s.ownerOf(ctx, c, in.ID, t)
+		},
+		Handle: func(ctx context.Context, c *Call, in *PodRef) (QuoteOutput, error) {
+			p, err := s.Pods.Get(ctx, c.Tenant.ID, in.ID)
+			if err != nil {
+				return QuoteOutput{}, err
+			}
+			out := QuoteOutput{Pod: p}
+			if cur, _, err := s.quote(ctx, c, p.Config); err == nil {
+				out.Current = &cur
+				if p.PriceHour > 0 {
+					out.MovedPercent = float64(cur.Hour-p.PriceHour) / float64(p.PriceHour) * 100
+				}
+			}
+			best := p.Config
+			best.OfferID = ""
+			if out.Best, _, err = s.quote(ctx, c, best); err != nil {
+				return out, err
+			}
+			return out, nil
+		},
+	}
+}
+
+func listPods(s PodServices) Def[ListPodsInput, PodList] {
+	return Def[ListPodsInput, PodList]{
+		Name: ToolListPods, Title: "List pods", Group: ToolsetPods, MinRole: actor.RoleUser, ReadOnly: true,
+		Description: "List pods newest first: a user's own, or every pod of the tenant for a POD Admin.",
+		Method:      http.MethodGet, Path: "/pods",
+		Handle: func(ctx context.Context, c *Call, in *ListPodsInput) (PodList, error) {
+			f := pods.Filter{TenantID: c.Tenant.ID, Limit: in.Limit}
+			if f.Limit == 0 {
+				f.Limit = 100
+			}
+			if in.State != "" {
+				f.States = []pods.State{in.State}
+			}
+			if c.Actor.Role != actor.RolePodAdmin {
+				f.OwnerID = c.Actor.ID
+			}
+			list, err := s.Pods.List(ctx, f)
+			return PodList{Pods: list}, err
+		},
+	}
+}
+
+func getPod(s PodServices) Def[PodRef, pods.Pod] {
+	return Def[PodRef, pods.Pod]{
+		Name: ToolGetPod, Title: "Get a pod", Group: ToolsetPods, MinRole: actor.RoleUser, ReadOnly: true,
+		Description: "Show one pod: its configuration, state, revision and price.",
+		Method:      http.MethodGet, Path: "/pods/{id}",
+		Target: func(ctx context.Context, c *Call, in *PodRef, t *policies.Target) error {
+			return s.ownerOf(ctx, c, in.ID, t)
+		},
+		Handle: func(ctx context.Context, c *Call, in *PodRef) (pods.Pod, error) {
+			return s.Pods.Get(ctx, c.Tenant.ID, in.ID)
+		},
+	}
+}
+
+func podEvents(s PodServices) Def[PodRef, PodHistory] {
+	return Def[PodRef, PodHistory]{
+		Name: ToolPodEvents, Title: "A pod's history", Group: ToolsetPods, MinRole: actor.RoleUser, ReadOnly: true,
+		Description: "Every state a pod entered, oldest first: when, from what, why and by whom.",
+		Method:      http.MethodGet, Path: "/pods/{id}/events",
+		Target: func(ctx context.Context, c *Call, in *PodRef, t *policies.Target) error {
+			return s.ownerOf(ctx, c, in.ID, t)
+		},
+		Handle: func(ctx context.Context, c *Call, in *PodRef) (PodHistory, error) {
+			h, err := s.Pods.History(ctx, c.Tenant.ID, in.ID)
+			return PodHistory{Events: h}, err
+		},
+	}
+}
