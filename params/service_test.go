@@ -504,7 +504,7 @@ func TestListShowsModesRulesAndEveryStoredValue(t *testing.T) {
 	set(t, in.svc, params.Scope{TenantID: "acme"}, "billing.markup_percent", "20")
 	set(t, in.svc, params.Scope{TenantID: "beta"}, "billing.markup_percent", "30")
 	items := in.svc.List(params.ListQuery{TenantID: "acme", Mode: mode.Sandbox, Prefix: "billing."})
-	if len(items) != 2 {
+	if len(items) != 3 { // currency, markup, storage
 		t.Fatalf("items = %d", len(items))
 	}
 	it := items[1]
