@@ -115,25 +115,7 @@ func (s *Store) ListApprovals(ctx context.Context, f approval.Filter) ([]approva
 		args = append(args, string(f.RequesterKind), f.RequesterID)
 		q += fmt.Sprintf(" AND requester_kind = $%d AND requester_id = $%d", len(args)-1, len(args))
 	}
-	limit := f.Limit
-	if limit <= 0 || limit > 500 {
-		limit = 500
-	}
-	q += fmt.Sprintf(" ORDER BY created_at DESC, id DESC LIMIT %d", limit)
-	rows, err := s.conn(ctx).QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list approvals: %w", err)
-	}
-	defer rows.Close()
-	out := []approval.Approval{}
-	for rows.Next() {
-		a, err := scanApproval(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return listNewest(ctx, s, "approvals", q, args, f.Limit, scanApproval)
 }
 
 type rowScanner interface{ Scan(dest ...any) error }

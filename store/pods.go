@@ -88,25 +88,7 @@ func (s *Store) ListPods(ctx context.Context, f pods.Filter) ([]pods.Pod, error)
 		}
 		q += " AND state IN (" + strings.Join(marks, ", ") + ")"
 	}
-	limit := f.Limit
-	if limit <= 0 || limit > 500 {
-		limit = 500
-	}
-	q += fmt.Sprintf(" ORDER BY created_at DESC, id DESC LIMIT %d", limit)
-	rows, err := s.conn(ctx).QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list pods: %w", err)
-	}
-	defer rows.Close()
-	out := []pods.Pod{}
-	for rows.Next() {
-		p, err := scanPod(rows)
-		if err != nil {
-			return nil, fmt.Errorf("scan pod: %w", err)
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return listNewest(ctx, s, "pods", q, args, f.Limit, scanPod)
 }
 
 // UpdatePodConfig replaces a draft's configuration and price on the
