@@ -5,7 +5,8 @@
 // and must be idempotent by its ID; they never see one whose change was
 // rolled back.
 //
-// This package has no I/O: the store keeps the outbox, the relay publishes.
+// The store keeps the outbox; the Relay here publishes it to Kafka as
+// CloudEvents. The vocabulary itself does no I/O.
 package events
 
 import (
