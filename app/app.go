@@ -59,6 +59,8 @@ type App struct {
 	// redis holds the shared rate counter's connections (nil without
 	// GPUBROKER_REDIS_URL).
 	redis *redis.Client
+	// stream relays the outbox to Kafka.
+	stream *stream
 }
 
 // Catalog joins every package's declared parameters.
@@ -149,11 +151,21 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.Pods = pods.NewService(st, time.Now)
 	tools.RegisterPods(a.Tools, tools.PodServices{Offers: offers, Pods: a.Pods, Prices: tools.PodPrices(a.Params)})
 	a.MCP = mcp.NewServer(a.Tools, cfg.Version, log)
+	if a.stream, err = openStream(cfg, st, a.Params, log); err != nil {
+		a.Market.Close()
+		a.Identity.Close()
+		a.Audit.Close()
+		a.closeRedis()
+		st.Close()
+		return nil, err
+	}
 	return a, nil
 }
 
-// Close writes queued audit records and releases Redis and the database.
+// Close stops the event relay, writes queued audit records and releases
+// Redis and the database.
 func (a *App) Close() error {
+	a.stream.Close()
 	a.Market.Close()
 	a.Identity.Close()
 	a.Audit.Close()

@@ -29,6 +29,9 @@ type Config struct {
 	// their rate limits through Redis; empty counts calls in process.
 	RedisURL    string
 	RedisPrefix string // GPUBROKER_REDIS_PREFIX, default gpubroker:
+	// KafkaBrokers (GPUBROKER_KAFKA_BROKERS, host:port,…) names the Kafka
+	// cluster the event stream uses; empty starts an in-process broker.
+	KafkaBrokers string
 	// Version is the build version (set by the command, not the user).
 	Version string
 }
@@ -43,18 +46,19 @@ func ConfigFromEnv(getenv func(string) string) Config {
 		return def
 	}
 	c := Config{
-		Addr:        get("GPUBROKER_ADDR", "127.0.0.1:8080"),
-		DataDir:     get("GPUBROKER_DATA", "data"),
-		DatabaseURL: getenv("GPUBROKER_DATABASE_URL"),
-		KeyFile:     getenv("GPUBROKER_KEY_FILE"),
-		AWS:         isTrue(getenv("GPUBROKER_AWS")),
-		AWSEndpoint: getenv("GPUBROKER_AWS_ENDPOINT"),
-		AWSRegion:   get("AWS_REGION", "us-east-1"),
-		KMSKeyID:    getenv("GPUBROKER_KMS_KEY_ID"),
-		ParamPrefix: get("GPUBROKER_PARAM_PREFIX", "/gpubroker"),
-		LogLevel:    get("GPUBROKER_LOG_LEVEL", "info"),
-		RedisURL:    getenv("GPUBROKER_REDIS_URL"),
-		RedisPrefix: get("GPUBROKER_REDIS_PREFIX", "gpubroker:"),
+		Addr:         get("GPUBROKER_ADDR", "127.0.0.1:8080"),
+		DataDir:      get("GPUBROKER_DATA", "data"),
+		DatabaseURL:  getenv("GPUBROKER_DATABASE_URL"),
+		KeyFile:      getenv("GPUBROKER_KEY_FILE"),
+		AWS:          isTrue(getenv("GPUBROKER_AWS")),
+		AWSEndpoint:  getenv("GPUBROKER_AWS_ENDPOINT"),
+		AWSRegion:    get("AWS_REGION", "us-east-1"),
+		KMSKeyID:     getenv("GPUBROKER_KMS_KEY_ID"),
+		ParamPrefix:  get("GPUBROKER_PARAM_PREFIX", "/gpubroker"),
+		LogLevel:     get("GPUBROKER_LOG_LEVEL", "info"),
+		RedisURL:     getenv("GPUBROKER_REDIS_URL"),
+		RedisPrefix:  get("GPUBROKER_REDIS_PREFIX", "gpubroker:"),
+		KafkaBrokers: getenv("GPUBROKER_KAFKA_BROKERS"),
 	}
 	return c
 }
@@ -75,6 +79,7 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.KeyFile, "key-file", c.KeyFile, "master key file for secrets; default <data>/master.key (GPUBROKER_KEY_FILE)")
 	fs.BoolVar(&c.AWS, "aws", c.AWS, "keep parameters in SSM/Secrets Manager and the master key in KMS (GPUBROKER_AWS)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (GPUBROKER_LOG_LEVEL)")
+	fs.StringVar(&c.KafkaBrokers, "kafka-brokers", c.KafkaBrokers, "host:port,… of the Kafka cluster for the event stream; empty runs an in-process broker (GPUBROKER_KAFKA_BROKERS)")
 	fs.StringVar(&c.RedisURL, "redis-url", c.RedisURL, "redis://… to share rate limits across instances; empty counts them in process (GPUBROKER_REDIS_URL)")
 }
 

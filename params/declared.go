@@ -91,6 +91,10 @@ func Platform() []Spec {
 			Description: "A spending call of anyone but a POD Admin estimated above this many USD waits for an admin's approval; 0 means none does (the agent's spending calls always wait).",
 			Rules:       []Rule{MoneyRange(0, maxBudget)}},
 
+		{Key: "events.topic_prefix", Type: TypeString, Default: "gpubroker.", Affects: AffectsBoth, GlobalOnly: true,
+			Description: "Prefix of the Kafka topics events are published to: pod events go to <prefix>pod.",
+			Rules:       []Rule{Matches("must be letters, digits, dots, dashes or underscores", `^[A-Za-z0-9._-]{0,200}$`)}},
+
 		{Key: "email.from", Type: TypeString, Default: "GPUBROKER POD <no-reply@gpubroker.local>", Affects: AffectsBoth,
 			Description: "Sender of every email.", Rules: []Rule{NotEmpty()}},
 

@@ -1,0 +1,64 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/gpubroker/pod/actor"
+	"github.com/gpubroker/pod/audit"
+	"github.com/gpubroker/pod/events"
+	"github.com/gpubroker/pod/pods"
+	"github.com/gpubroker/pod/tools"
+)
+
+// TestAPodsDraftReachesTheEmbeddedBroker: with no Kafka named, the platform
+// runs its own broker on loopback, and a draft saved through the tools
+// arrives on gpubroker.pod as a CloudEvent.
+func TestAPodsDraftReachesTheEmbeddedBroker(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	a, err := New(ctx, Config{DataDir: t.TempDir()}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	if _, err := a.Seed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	admin := actor.Actor{Kind: actor.KindUser, ID: "u-admin", TenantID: "default", Role: actor.RolePodAdmin}
+	res := a.Tools.Call(ctx, tools.Request{Actor: admin, Face: audit.FaceDirect, Tool: tools.ToolConfigurePod,
+		Input: []byte(`{"name":"train","gpu":"A100-SXM-80GB","gpu_count":1,"provider":"auto","vcpu":8,"ram_gib":64,"disk_gib":100,
+			"image":"cuda-12.4-base","pricing":"on_demand"}`)})
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	pod := res.Output.(tools.PodQuote).Pod
+
+	consumer, err := kgo.NewClient(kgo.SeedBrokers(a.stream.cluster.ListenAddrs()...), kgo.ConsumeTopics("gpubroker.pod"),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer consumer.Close()
+	for {
+		fs := consumer.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatal("the draft's event never arrived")
+		}
+		var found bool
+		fs.EachRecord(func(r *kgo.Record) {
+			var ce events.CloudEvent
+			if json.Unmarshal(r.Value, &ce) == nil && ce.Type == pods.EventConfigured && ce.Subject == pod.ID {
+				found = true
+			}
+		})
+		if found {
+			return
+		}
+	}
+}
