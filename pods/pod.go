@@ -159,6 +159,10 @@ type Change struct {
 	At       time.Time
 	// InstanceID, when set, records the provider's machine.
 	InstanceID string
+	// OfferID and PriceHour, when set, record the offer the pod moved to
+	// (a failover) and its price.
+	OfferID   string
+	PriceHour money.Amount
 }
 
 // Filter selects a tenant's pods, newest first.

@@ -34,6 +34,8 @@ type Repo interface {
 	UpdatePodConfig(ctx context.Context, p Pod) (Pod, error)
 	MovePod(ctx context.Context, c Change) (Pod, error)
 	PodTransitions(ctx context.Context, tenantID, id string) ([]Transition, error)
+	// NotePod records a history entry that is not a move.
+	NotePod(ctx context.Context, t Transition) error
 	Enqueue(ctx context.Context, es ...events.Event) error
 }
 

@@ -122,9 +122,11 @@ func (s *Store) MovePod(ctx context.Context, c pods.Change) (pods.Pod, error) {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var err error
 		out, err = scanPod(tx.QueryRowContext(ctx, `UPDATE pods SET state = $1, reason = $2, updated_at = $3,
-			instance_id = CASE WHEN $4 = '' THEN instance_id ELSE $4 END, revision = revision + 1
+			instance_id = CASE WHEN $4 = '' THEN instance_id ELSE $4 END,
+			offer_id = CASE WHEN $9 = '' THEN offer_id ELSE $9 END,
+			price_hour_micros = CASE WHEN $10 = 0 THEN price_hour_micros ELSE $10 END, revision = revision + 1
 			WHERE id = $5 AND tenant_id = $6 AND revision = $7 AND state = $8 RETURNING `+podColumns,
-			string(c.To), c.Reason, c.At.UTC(), c.InstanceID, c.PodID, c.TenantID, c.Revision, string(c.From)))
+			string(c.To), c.Reason, c.At.UTC(), c.InstanceID, c.PodID, c.TenantID, c.Revision, string(c.From), c.OfferID, c.PriceHour.Micros()))
 		if errors.Is(err, sql.ErrNoRows) {
 			return errStale
 		}
@@ -184,6 +186,38 @@ func (s *Store) PodTransitions(ctx context.Context, tenantID, id string) ([]pods
 			return nil, fmt.Errorf("decode pod transition actor: %w", err)
 		}
 		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// NotePod adds an entry to a pod's history that is not a move (an attempt
+// that failed on one offer before another was tried): from and to are the
+// pod's state.
+func (s *Store) NotePod(ctx context.Context, t pods.Transition) error {
+	return s.tx(ctx, func(tx *sql.Tx) error { return appendTransition(ctx, tx, t) })
+}
+
+// PodsIn returns the pods of every tenant in the given states, oldest
+// first: the work a restarted worker resumes.
+func (s *Store) PodsIn(ctx context.Context, states ...pods.State) ([]pods.Pod, error) {
+	args := make([]any, len(states))
+	marks := make([]string, len(states))
+	for i, st := range states {
+		args[i], marks[i] = string(st), fmt.Sprintf("$%d", i+1)
+	}
+	rows, err := s.conn(ctx).QueryContext(ctx, `SELECT `+podColumns+` FROM pods WHERE state IN (`+strings.Join(marks, ", ")+`)
+		ORDER BY updated_at, id LIMIT 10000`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list pods to resume: %w", err)
+	}
+	defer rows.Close()
+	out := []pods.Pod{}
+	for rows.Next() {
+		p, err := scanPod(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan pod: %w", err)
+		}
+		out = append(out, p)
 	}
 	return out, rows.Err()
 }
