@@ -145,4 +145,3 @@ func (s *Service) fail(ctx context.Context, p Pod, reason string) (Pod, error) {
 func (s *Service) note(ctx context.Context, p Pod, reason string) error {
 	return s.repo.NotePod(ctx, Transition{PodID: p.ID, At: s.now().UTC(), From: p.State, To: p.State, Reason: reason, Actor: worker})
 }
-
