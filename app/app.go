@@ -59,8 +59,9 @@ type App struct {
 	// redis holds the shared rate counter's connections (nil without
 	// GPUBROKER_REDIS_URL).
 	redis *redis.Client
-	// stream relays the outbox to Kafka.
-	stream *stream
+	// stream relays the outbox to Kafka; provisioner consumes deploys.
+	stream      *stream
+	provisioner *provisioner
 }
 
 // Catalog joins every package's declared parameters.
@@ -149,7 +150,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		}}
 	tools.RegisterOffers(a.Tools, offers)
 	a.Pods = pods.NewService(st, time.Now)
-	tools.RegisterPods(a.Tools, tools.PodServices{Offers: offers, Pods: a.Pods, Prices: tools.PodPrices(a.Params)})
+	podServices := tools.PodServices{Offers: offers, Pods: a.Pods, Prices: tools.PodPrices(a.Params), Deploy: tools.PodDeploy(a.Params)}
+	tools.RegisterPods(a.Tools, podServices)
 	a.MCP = mcp.NewServer(a.Tools, cfg.Version, log)
 	if a.stream, err = openStream(cfg, st, a.Params, log); err != nil {
 		a.Market.Close()
@@ -159,12 +161,22 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		st.Close()
 		return nil, err
 	}
+	if a.provisioner, err = startProvisioner(a.stream.brokers, a.Pods, podServices.Machines(a.Tenants), a.Params, log); err != nil {
+		a.stream.Close()
+		a.Market.Close()
+		a.Identity.Close()
+		a.Audit.Close()
+		a.closeRedis()
+		st.Close()
+		return nil, fmt.Errorf("start the provisioning worker: %w", err)
+	}
 	return a, nil
 }
 
 // Close stops the event relay, writes queued audit records and releases
 // Redis and the database.
 func (a *App) Close() error {
+	a.provisioner.Close()
 	a.stream.Close()
 	a.Market.Close()
 	a.Identity.Close()

@@ -22,6 +22,7 @@ type stream struct {
 	cluster *kfake.Cluster // the in-process broker; nil with a real cluster
 	client  *kgo.Client
 	relay   *events.Relay
+	brokers []string
 	stop    context.CancelFunc
 	done    chan struct{}
 }
@@ -43,7 +44,7 @@ func openStream(cfg Config, st *store.Store, ps *params.Service, log *slog.Logge
 		s.closeCluster()
 		return nil, fmt.Errorf("connect to Kafka %v: %w", brokers, err)
 	}
-	s.client = client
+	s.client, s.brokers = client, brokers
 	s.relay = events.NewRelay(st, client, events.RelayOptions{Log: log, Poll: 50 * time.Millisecond,
 		Topic: func(t events.Type) string {
 			return events.Topic(ps.Snapshot().String("", "", "events.topic_prefix"), t)

@@ -62,3 +62,52 @@ func TestAPodsDraftReachesTheEmbeddedBroker(t *testing.T) {
 		}
 	}
 }
+
+// TestADeployedPodBecomesReady: deploy goes through the outbox, the
+// in-process broker and the provisioning worker to a SANDBOX provider, and
+// the pod is ready on a machine; deploying it again is refused.
+func TestADeployedPodBecomesReady(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	a, err := New(ctx, Config{DataDir: t.TempDir()}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	if _, err := a.Seed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	user := actor.Actor{Kind: actor.KindUser, ID: "u-ana", TenantID: "default", Role: actor.RoleUser}
+	call := func(tool, input string) tools.Result {
+		return a.Tools.Call(ctx, tools.Request{Actor: user, Face: audit.FaceDirect, Tool: tool, Input: []byte(input)})
+	}
+	res := call(tools.ToolConfigurePod, `{"name":"train","gpu":"A100-SXM-80GB","gpu_count":1,"provider":"auto","vcpu":8,
+		"ram_gib":64,"disk_gib":100,"image":"cuda-12.4-base","pricing":"on_demand"}`)
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	id := res.Output.(tools.PodQuote).Pod.ID
+	res = call(tools.ToolDeployPod, `{"id":"`+id+`"}`)
+	if res.Err != nil || res.Output.(tools.Deployment).Pod.State != pods.Pending {
+		t.Fatalf("deploy: %+v", res)
+	}
+	for {
+		p, err := a.Pods.Get(ctx, "default", id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.State == pods.Ready {
+			if p.InstanceID == "" {
+				t.Fatalf("ready without a machine: %+v", p)
+			}
+			break
+		}
+		if p.State == pods.Failed || ctx.Err() != nil {
+			t.Fatalf("the pod did not become ready: %+v", p)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if res := call(tools.ToolDeployPod, `{"id":"`+id+`"}`); res.Err == nil {
+		t.Fatal("deploying a ready pod again was accepted")
+	}
+}

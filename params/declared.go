@@ -91,6 +91,15 @@ func Platform() []Spec {
 			Description: "A spending call of anyone but a POD Admin estimated above this many USD waits for an admin's approval; 0 means none does (the agent's spending calls always wait).",
 			Rules:       []Rule{MoneyRange(0, maxBudget)}},
 
+		{Key: "pods.deploy_reserve_hours", Type: TypeInt, Default: "24", Affects: AffectsBoth,
+			Description: "Hours of a pod's price that deploying it reserves against the budget.", Rules: []Rule{Range(1, 720)}},
+		{Key: "pods.price_tolerance_percent", Type: TypeFloat, Default: "5", Affects: AffectsBoth,
+			Description: "How far a draft's price may have moved since it was quoted before deploy refuses and answers the new quote.", Rules: []Rule{Range(0, 100)}},
+		{Key: "pods.provision_attempts", Type: TypeInt, Default: "3", Affects: AffectsBoth,
+			Description: "Offers tried, best first, before a pod that cannot be started fails.", Rules: []Rule{Range(1, 10)}},
+		{Key: "pods.boot_timeout", Type: TypeDuration, Default: "10m", Affects: AffectsBoth,
+			Description: "How long a created machine may take to run before the next offer is tried.", Rules: []Rule{DurationRange(time.Second, time.Hour)}},
+
 		{Key: "events.topic_prefix", Type: TypeString, Default: "gpubroker.", Affects: AffectsBoth, GlobalOnly: true,
 			Description: "Prefix of the Kafka topics events are published to: pod events go to <prefix>pod.",
 			Rules:       []Rule{Matches("must be letters, digits, dots, dashes or underscores", `^[A-Za-z0-9._-]{0,200}$`)}},

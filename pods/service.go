@@ -36,6 +36,8 @@ type Repo interface {
 	PodTransitions(ctx context.Context, tenantID, id string) ([]Transition, error)
 	// NotePod records a history entry that is not a move.
 	NotePod(ctx context.Context, t Transition) error
+	// PodsIn lists every tenant's pods in the given states.
+	PodsIn(ctx context.Context, states ...State) ([]Pod, error)
 	Enqueue(ctx context.Context, es ...events.Event) error
 }
 
@@ -141,6 +143,12 @@ func (s *Service) Get(ctx context.Context, tenantID, id string) (Pod, error) {
 
 // List reads a tenant's pods.
 func (s *Service) List(ctx context.Context, f Filter) ([]Pod, error) { return s.repo.ListPods(ctx, f) }
+
+// Unfinished lists the pods a provisioning worker left pending or
+// provisioning (every tenant's): what a new worker resumes.
+func (s *Service) Unfinished(ctx context.Context) ([]Pod, error) {
+	return s.repo.PodsIn(ctx, Pending, Provisioning)
+}
 
 // History reads a pod's transitions, oldest first.
 func (s *Service) History(ctx context.Context, tenantID, id string) ([]Transition, error) {

@@ -47,3 +47,12 @@ func PodPrices(p *params.Service) func(tenantID string, m mode.Mode) pods.Prices
 			StorageGiBMonth: s.Money(tenantID, m, "billing.storage_gib_month_usd")}
 	}
 }
+
+// PodDeploy reads the deploy limits from the hot-reloaded parameters.
+func PodDeploy(p *params.Service) func(tenantID string, m mode.Mode) DeployLimits {
+	return func(tenantID string, m mode.Mode) DeployLimits {
+		s := p.Snapshot()
+		return DeployLimits{ReserveHours: s.Int(tenantID, m, "pods.deploy_reserve_hours"),
+			TolerancePercent: s.Float(tenantID, m, "pods.price_tolerance_percent")}
+	}
+}

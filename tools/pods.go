@@ -9,6 +9,7 @@ import (
 	"github.com/gpubroker/pod/fault"
 	"github.com/gpubroker/pod/market"
 	"github.com/gpubroker/pod/mode"
+	"github.com/gpubroker/pod/money"
 	"github.com/gpubroker/pod/pods"
 	"github.com/gpubroker/pod/policies"
 	"github.com/gpubroker/pod/providers"
@@ -31,6 +32,8 @@ type PodServices struct {
 	// Prices returns the platform's prices in a tenant's mode (markup,
 	// storage) from parameters.
 	Prices func(tenantID string, m mode.Mode) pods.Prices
+	// Deploy returns the deploy limits in a tenant's mode.
+	Deploy func(tenantID string, m mode.Mode) DeployLimits
 }
 
 // RegisterPods registers the pods toolset.
@@ -38,7 +41,7 @@ func RegisterPods(r *Registry, s PodServices) {
 	if s.Offers.Now == nil {
 		s.Offers.Now = r.deps.Now
 	}
-	registerToolset(r, ToolsetPods, configurePod(s), quotePod(s), listPods(s), getPod(s), podEvents(s))
+	registerToolset(r, ToolsetPods, configurePod(s), quotePod(s), deployPod(s), listPods(s), getPod(s), podEvents(s))
 }
 
 // PodRef names one pod.
@@ -274,4 +277,156 @@ func podEvents(s PodServices) Def[PodRef, PodHistory] {
 			return PodHistory{Events: h}, err
 		},
 	}
+}
+
+// ToolDeployPod is the name of deploy_pod.
+const ToolDeployPod = "deploy_pod"
+
+// DeployPodInput is the input of deploy_pod.
+type DeployPodInput struct {
+	PodRef
+	Control
+}
+
+// Deployment is the output of deploy_pod: the pod, now pending, and what
+// it costs.
+type Deployment struct {
+	Pod      pods.Pod      `json:"pod"`
+	Estimate pods.Estimate `json:"estimate"`
+}
+
+// DeployLimits reads the deploy parameters of a tenant's mode.
+type DeployLimits struct {
+	ReserveHours     int64
+	TolerancePercent float64
+}
+
+func deployPod(s PodServices) Def[DeployPodInput, Deployment] {
+	return Def[DeployPodInput, Deployment]{
+		Name: ToolDeployPod, Title: "Deploy a pod", Group: ToolsetPods, MinRole: actor.RoleUser, Spends: true, OpenWorld: true,
+		Description: "Deploy a draft: its price for pods.deploy_reserve_hours is reserved against the budget, the pod becomes pending and " +
+			"is provisioned on its offer (or, if the provider cannot, the next-ranked offer it fits). If the price moved more than " +
+			"pods.price_tolerance_percent since the draft was quoted, nothing is deployed and the answer gives the new quote.",
+		Method: http.MethodPost, Path: "/pods/{id}/deploy", Status: http.StatusAccepted,
+		Target: func(ctx context.Context, c *Call, in *DeployPodInput, t *policies.Target) error {
+			return s.ownerOf(ctx, c, in.ID, t)
+		},
+		Estimate: func(ctx context.Context, c *Call, in *DeployPodInput) (money.Amount, error) {
+			p, err := s.Pods.Get(ctx, c.Tenant.ID, in.ID)
+			if err != nil {
+				return 0, err
+			}
+			return p.PriceHour.MulRat(s.Deploy(c.Tenant.ID, c.Tenant.Mode).ReserveHours, 1)
+		},
+		Preview: func(ctx context.Context, c *Call, in *DeployPodInput) (Preview, error) {
+			p, err := s.Pods.Get(ctx, c.Tenant.ID, in.ID)
+			if err != nil {
+				return Preview{}, err
+			}
+			if err := pods.Move(p.ID, p.State, pods.Pending); err != nil {
+				return Preview{}, err
+			}
+			return Preview{Effect: fmt.Sprintf("deploy %s: %d × %s on %s at %s an hour", p.Name, p.GPUCount, p.GPU, p.OfferID, p.PriceHour)}, nil
+		},
+		Handle: func(ctx context.Context, c *Call, in *DeployPodInput) (Deployment, error) {
+			p, err := s.Pods.Get(ctx, c.Tenant.ID, in.ID)
+			if err != nil {
+				return Deployment{}, err
+			}
+			if err := pods.Move(p.ID, p.State, pods.Pending); err != nil {
+				return Deployment{}, err
+			}
+			e, o, err := s.quote(ctx, c, p.Config)
+			if err != nil {
+				return Deployment{}, err
+			}
+			if tol := s.Deploy(c.Tenant.ID, c.Tenant.Mode).TolerancePercent; p.PriceHour > 0 && o.ID == p.OfferID {
+				moved := float64(e.Hour-p.PriceHour) / float64(p.PriceHour) * 100
+				if moved > tol || moved < -tol {
+					return Deployment{}, fault.Conflict("the price of pod %s moved %.1f%% since it was quoted (%s an hour, now %s): "+
+						"configure it again to accept the new quote", p.ID, moved, p.PriceHour, e.Hour)
+				}
+			}
+			p, err = s.Pods.Move(ctx, c.Actor, p, pods.Pending, "deploy", "")
+			return Deployment{Pod: p, Estimate: e}, err
+		},
+	}
+}
+
+// machines provisions pods on the tenant's market: the pods toolset's way
+// of choosing and pricing offers, and each provider's adapter.
+type machines struct {
+	s       PodServices
+	tenants Tenants
+}
+
+// Machines returns what provisioning needs of the market.
+func (s PodServices) Machines(tenants Tenants) pods.Machines { return machines{s: s, tenants: tenants} }
+
+func (m machines) call(ctx context.Context, p pods.Pod) (*Call, error) {
+	tn, err := m.tenants.Lookup(ctx, p.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	return &Call{Tenant: tn}, nil
+}
+
+// Candidates are the offers p fits now, best first.
+func (m machines) Candidates(ctx context.Context, p pods.Pod) ([]providers.Offer, error) {
+	c, err := m.call(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	_, snap, err := m.s.Offers.current(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	cfg := p.Config
+	cfg.OfferID = ""
+	var fits []providers.Offer
+	for _, o := range snap.Offers {
+		if len(pods.Fit(cfg, o)) == 0 || o.ID == p.OfferID {
+			fits = append(fits, o)
+		}
+	}
+	ranked, err := market.Rank(fits, m.s.Offers.weights(c), snap.Reliability)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]providers.Offer, len(ranked))
+	for i, r := range ranked {
+		out[i] = r.Offer
+	}
+	return out, nil
+}
+
+// Provisioner is the provider's adapter in the pod's tenant and mode.
+func (m machines) Provisioner(ctx context.Context, p pods.Pod, provider string) (providers.Provisioner, error) {
+	c, err := m.call(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	agg, _, err := m.s.Offers.current(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	ad, ok := agg.Adapter(provider)
+	if !ok {
+		return nil, fault.NotFound("provider", provider)
+	}
+	prov, ok := ad.(providers.Provisioner)
+	if !ok {
+		return nil, fault.Unavailable("provider %s cannot start machines", provider)
+	}
+	return prov, nil
+}
+
+// Price is p's hourly price on o with the platform's prices.
+func (m machines) Price(ctx context.Context, p pods.Pod, o providers.Offer) (money.Amount, error) {
+	c, err := m.call(ctx, p)
+	if err != nil {
+		return 0, err
+	}
+	e, err := pods.Price(p.Config, o, m.s.Prices(c.Tenant.ID, c.Tenant.Mode))
+	return e.Hour, err
 }
