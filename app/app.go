@@ -72,23 +72,32 @@ func Catalog() (*params.Catalog, error) {
 // New opens the database (migrating it), the master key and the parameter
 // system, and builds the domain services. It does not listen.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
-	cfg = cfg.withDefaults()
-	a := &App{cfg: cfg, log: log}
+	a := &App{cfg: cfg.withDefaults(), log: log}
+	if err := a.build(ctx); err != nil {
+		// Release whatever was built before the failure.
+		_ = a.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// build constructs every component in order; Close releases those built.
+func (a *App) build(ctx context.Context) error {
+	cfg, log := a.cfg, a.log
 	cat, err := Catalog()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{Logger: log})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	a.Store = st
 	var opts []params.Option
 	if cfg.AWS {
 		awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(cfg.AWSRegion))
 		if err != nil {
-			st.Close()
-			return nil, fmt.Errorf("aws config: %w", err)
+			return fmt.Errorf("aws config: %w", err)
 		}
 		endpoint := func(string) *string {
 			if cfg.AWSEndpoint == "" {
@@ -100,48 +109,37 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		smc := secretsmanager.NewFromConfig(awsCfg, func(o *secretsmanager.Options) { o.BaseEndpoint = endpoint("secretsmanager") })
 		opts = append(opts, params.WithValueStore(ssmparams.New(ssmc, smc, cfg.ParamPrefix)))
 		if cfg.KMSKeyID == "" {
-			st.Close()
-			return nil, errors.New("GPUBROKER_AWS is on but GPUBROKER_KMS_KEY_ID is empty: name the KMS key that wraps data keys")
+			return errors.New("GPUBROKER_AWS is on but GPUBROKER_KMS_KEY_ID is empty: name the KMS key that wraps data keys")
 		}
 		kmsc := kms.NewFromConfig(awsCfg, func(o *kms.Options) { o.BaseEndpoint = endpoint("kms") })
 		a.Sealer = secrets.NewEnvelope(secrets.NewKMSKey(kmsc, cfg.KMSKeyID))
 	} else {
 		key, created, err := secrets.LoadOrCreateKeyFile(cfg.KeyFile)
 		if err != nil {
-			st.Close()
-			return nil, err
+			return err
 		}
 		a.KeyCreated = created
 		a.Sealer = secrets.NewEnvelope(key)
 	}
 	a.Params = params.NewService(cat, st, a.Sealer, append(opts, params.WithLogger(log))...)
 	if err := a.Params.Reload(ctx); err != nil {
-		st.Close()
-		return nil, fmt.Errorf("load parameters: %w", err)
+		return fmt.Errorf("load parameters: %w", err)
 	}
 	a.Tenants = tenant.NewService(st, tenant.NewLiveCheck(a.Params))
 	if err := a.Tenants.Reload(ctx); err != nil {
-		st.Close()
-		return nil, fmt.Errorf("load tenants: %w", err)
+		return fmt.Errorf("load tenants: %w", err)
 	}
 	a.Identity = auth.NewService(st, a.Sealer, st, identityOptions(a.Params, a))
 	a.Audit = audit.NewWriter(st, 4096, log)
 	var rate tools.RateCounter
 	if a.redis, rate, err = openRateCounter(ctx, cfg, log); err != nil {
-		a.Identity.Close()
-		a.Audit.Close()
-		st.Close()
-		return nil, err
+		return err
 	}
 	a.Tools = tools.NewRegistry(tools.Deps{Tenants: a.Tenants, Limits: tools.ParamLimits{Params: a.Params},
 		Budget: st, Audit: a.Audit, Approvals: st, Log: log, Rate: rate})
 	tools.RegisterCore(a.Tools, tools.Services{Tenants: a.Tenants, Params: a.Params, Audit: st, Identity: a.Identity, Flush: a.Audit.Flush})
 	if a.Market, err = newMarket(a); err != nil {
-		a.Identity.Close()
-		a.Audit.Close()
-		a.closeRedis()
-		st.Close()
-		return nil, err
+		return err
 	}
 	var weights market.WeightsMemo
 	offers := tools.OfferServices{Markets: a.Market, Prices: st,
@@ -154,34 +152,36 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	tools.RegisterPods(a.Tools, podServices)
 	a.MCP = mcp.NewServer(a.Tools, cfg.Version, log)
 	if a.stream, err = openStream(cfg, st, a.Params, log); err != nil {
-		a.Market.Close()
-		a.Identity.Close()
-		a.Audit.Close()
-		a.closeRedis()
-		st.Close()
-		return nil, err
+		return err
 	}
 	if a.provisioner, err = startProvisioner(a.stream.brokers, a.Pods, podServices.Machines(a.Tenants), a.Params, log); err != nil {
-		a.stream.Close()
-		a.Market.Close()
-		a.Identity.Close()
-		a.Audit.Close()
-		a.closeRedis()
-		st.Close()
-		return nil, fmt.Errorf("start the provisioning worker: %w", err)
+		return fmt.Errorf("start the provisioning worker: %w", err)
 	}
-	return a, nil
+	return nil
 }
 
 // Close stops the event relay, writes queued audit records and releases
 // Redis and the database.
 func (a *App) Close() error {
-	a.provisioner.Close()
-	a.stream.Close()
-	a.Market.Close()
-	a.Identity.Close()
-	a.Audit.Close()
+	if a.provisioner != nil {
+		a.provisioner.Close()
+	}
+	if a.stream != nil {
+		a.stream.Close()
+	}
+	if a.Market != nil {
+		a.Market.Close()
+	}
+	if a.Identity != nil {
+		a.Identity.Close()
+	}
+	if a.Audit != nil {
+		a.Audit.Close()
+	}
 	a.closeRedis()
+	if a.Store == nil {
+		return nil
+	}
 	return a.Store.Close()
 }
 
