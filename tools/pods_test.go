@@ -1,0 +1,80 @@
+package tools_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gpubroker/pod/actor"
+	"github.com/gpubroker/pod/audit"
+	"github.com/gpubroker/pod/budget"
+	"github.com/gpubroker/pod/money"
+	"github.com/gpubroker/pod/platformtest"
+	"github.com/gpubroker/pod/policies"
+	"github.com/gpubroker/pod/tools"
+)
+
+// TestConcurrentDeploysNeverOverspend: fifty users deploy a draft each at
+// once against one tenant budget; the deploys that pass hold exactly what
+// they reserved, never more than the budget, on both backends.
+func TestConcurrentDeploysNeverOverspend(t *testing.T) {
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			p := platformtest.New(t, backend)
+			ctx := context.Background()
+			setLimit(t, p, "ratelimit.tool_calls_per_minute", "1000")
+			setLimit(t, p, "pods.deploy_reserve_hours", "1")
+			const n = 50
+			ids := make([]string, n)
+			users := make([]actor.Actor, n)
+			var reserve money.Amount
+			for i := range n {
+				users[i] = platformtest.AcmeUser
+				users[i].ID = fmt.Sprintf("user-%d", i)
+				res := p.Registry.Call(ctx, tools.Request{Actor: users[i], Face: audit.FaceDirect, Tool: tools.ToolConfigurePod,
+					Input: []byte(`{"name":"p","gpu":"A100-SXM-80GB","gpu_count":1,"provider":"auto","vcpu":8,"ram_gib":64,"disk_gib":100,"image":"cuda-12.4-base","pricing":"on_demand"}`)})
+				if res.Err != nil {
+					t.Fatal(res.Err)
+				}
+				q := res.Output.(tools.PodQuote)
+				ids[i], reserve = q.Pod.ID, q.Pod.PriceHour
+			}
+			// A budget for about a third of the deploys.
+			limit, _ := reserve.MulRat(n/3, 1)
+			setLimit(t, p, "budget.monthly_limit_usd", limit.Decimal())
+
+			var wg sync.WaitGroup
+			results := make([]tools.Result, n)
+			for i := range n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					results[i] = p.Registry.Call(ctx, tools.Request{Actor: users[i], Face: audit.FaceDirect, Tool: tools.ToolDeployPod,
+						Input: []byte(`{"id":"` + ids[i] + `"}`)})
+				}()
+			}
+			wg.Wait()
+			deployed, refused := 0, 0
+			for _, r := range results {
+				switch {
+				case r.Err == nil:
+					deployed++
+				case r.Verdict.Rule == policies.RuleBudget:
+					refused++
+				default:
+					t.Fatalf("unexpected result %+v", r)
+				}
+			}
+			u, err := p.Store.BudgetUsage(ctx, "acme", budget.Period(time.Now()), "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			spent, _ := reserve.MulRat(int64(deployed), 1)
+			if deployed != n/3 || refused != n-n/3 || u.Spent != spent || u.Spent > limit || u.Held != 0 {
+				t.Fatalf("deployed %d, refused %d, usage %+v (limit %s); want %d deployed holding exactly their reservations", deployed, refused, u, limit, n/3)
+			}
+		})
+	}
+}
