@@ -12,6 +12,7 @@ import (
 	"github.com/gpubroker/pod/actor"
 	"github.com/gpubroker/pod/audit"
 	"github.com/gpubroker/pod/events"
+	"github.com/gpubroker/pod/fault"
 	"github.com/gpubroker/pod/pods"
 	"github.com/gpubroker/pod/tools"
 )
@@ -109,5 +110,26 @@ func TestADeployedPodBecomesReady(t *testing.T) {
 	}
 	if res := call(tools.ToolDeployPod, `{"id":"`+id+`"}`); res.Err == nil {
 		t.Fatal("deploying a ready pod again was accepted")
+	}
+	if res := call(tools.ToolStartPod, `{"id":"`+id+`"}`); fault.KindOf(res.Err) != fault.KindConflict {
+		t.Fatalf("starting a ready pod without its activation: %+v", res)
+	}
+
+	// Activation is not built yet: move the pod to running as it will.
+	p, _ := a.Pods.Get(ctx, "default", id)
+	if _, err := a.Pods.Move(ctx, user, p, pods.Running, "activated", ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []struct {
+		tool string
+		want pods.State
+	}{{tools.ToolStopPod, pods.Stopped}, {tools.ToolStartPod, pods.Running}, {tools.ToolTerminatePod, pods.Terminated}, {tools.ToolTerminatePod, pods.Terminated}} {
+		res := call(step.tool, `{"id":"`+id+`"}`)
+		if res.Err != nil || res.Output.(pods.Pod).State != step.want {
+			t.Fatalf("%s: %+v", step.tool, res)
+		}
+	}
+	if res := call(tools.ToolStopPod, `{"id":"`+id+`"}`); fault.KindOf(res.Err) != fault.KindConflict {
+		t.Fatalf("stopping a terminated pod: %+v", res)
 	}
 }

@@ -83,3 +83,15 @@ func TestOfferIDIsStableAndDistinct(t *testing.T) {
 		t.Errorf("id %q", a)
 	}
 }
+
+func TestAnOfferIDNamesItsProvider(t *testing.T) {
+	for _, p := range Supported {
+		id := OfferID(p.ID, "sku-1", "region-1")
+		if got := ProviderOfOffer(id); got != p.ID {
+			t.Errorf("ProviderOfOffer(%s) = %q, want %q", id, got, p.ID)
+		}
+	}
+	if got := ProviderOfOffer("nobody-abc"); got != "" {
+		t.Errorf("an unknown prefix gave %q", got)
+	}
+}

@@ -152,3 +152,15 @@ func (o *Offer) Validate() error {
 	}
 	return nil
 }
+
+// ProviderOfOffer is the provider an offer id (OfferID) belongs to: the
+// longest supported provider id it starts with, or "" for none.
+func ProviderOfOffer(offerID string) string {
+	best := ""
+	for _, p := range Supported {
+		if strings.HasPrefix(offerID, p.ID+"-") && len(p.ID) > len(best) {
+			best = p.ID
+		}
+	}
+	return best
+}

@@ -41,7 +41,8 @@ func RegisterPods(r *Registry, s PodServices) {
 	if s.Offers.Now == nil {
 		s.Offers.Now = r.deps.Now
 	}
-	registerToolset(r, ToolsetPods, configurePod(s), quotePod(s), deployPod(s), listPods(s), getPod(s), podEvents(s))
+	registerToolset(r, ToolsetPods, append([]listed{configurePod(s), quotePod(s), deployPod(s), listPods(s), getPod(s), podEvents(s)},
+		podLifecycle(s, s.Machines(r.deps.Tenants))...)...)
 }
 
 // PodRef names one pod.
@@ -429,4 +430,68 @@ func (m machines) Price(ctx context.Context, p pods.Pod, o providers.Offer) (mon
 	}
 	e, err := pods.Price(p.Config, o, m.s.Prices(c.Tenant.ID, c.Tenant.Mode))
 	return e.Hour, err
+}
+
+// Tool names of the pod lifecycle.
+const (
+	ToolStopPod      = "stop_pod"
+	ToolStartPod     = "start_pod"
+	ToolTerminatePod = "terminate_pod"
+)
+
+// PodCommand is the input of the lifecycle tools.
+type PodCommand struct {
+	PodRef
+	Control
+}
+
+// lifecycle builds one lifecycle tool: its move, its words and its call.
+func lifecycle(s PodServices, m pods.Machines, name, title, desc, path string, to pods.State, destructive bool,
+	run func(ctx context.Context, by actor.Actor, p pods.Pod, m pods.Machines) (pods.Pod, error)) Def[PodCommand, pods.Pod] {
+	return Def[PodCommand, pods.Pod]{
+		Name: name, Title: title, Group: ToolsetPods, MinRole: actor.RoleUser, Destructive: destructive, Idempotent: destructive, OpenWorld: true,
+		Description: desc, Method: http.MethodPost, Path: path,
+		Target: func(ctx context.Context, c *Call, in *PodCommand, t *policies.Target) error {
+			return s.ownerOf(ctx, c, in.ID, t)
+		},
+		Preview: func(ctx context.Context, c *Call, in *PodCommand) (Preview, error) {
+			p, err := s.Pods.Get(ctx, c.Tenant.ID, in.ID)
+			if err != nil {
+				return Preview{}, err
+			}
+			if p.State != to && !(to == pods.Terminated && p.State.Final()) {
+				if err := pods.Move(p.ID, p.State, nextFor(p.State, to)); err != nil {
+					return Preview{}, err
+				}
+			}
+			return Preview{Effect: fmt.Sprintf("pod %s (%s) becomes %s", p.Name, p.State, to)}, nil
+		},
+		Handle: func(ctx context.Context, c *Call, in *PodCommand) (pods.Pod, error) {
+			p, err := s.Pods.Get(ctx, c.Tenant.ID, in.ID)
+			if err != nil {
+				return pods.Pod{}, err
+			}
+			return run(ctx, c.Actor, p, m)
+		},
+	}
+}
+
+// nextFor is the first move towards to: a live pod terminates through
+// terminating.
+func nextFor(from, to pods.State) pods.State {
+	if to == pods.Terminated && from.Live() && from != pods.Terminating {
+		return pods.Terminating
+	}
+	return to
+}
+
+func podLifecycle(s PodServices, m pods.Machines) []listed {
+	return []listed{
+		lifecycle(s, m, ToolStopPod, "Stop a pod", "Stop a running pod's machine at its provider; it stops costing compute and can be started again. "+
+			"Providers whose API cannot stop machines refuse it (terminate instead).", "/pods/{id}/stop", pods.Stopped, false, s.Pods.Stop),
+		lifecycle(s, m, ToolStartPod, "Start a pod", "Start a stopped pod's machine again.", "/pods/{id}/start", pods.Running, false, s.Pods.Start),
+		lifecycle(s, m, ToolTerminatePod, "Terminate a pod", "Remove a pod for good: its machine is terminated at the provider and the pod "+
+			"can no longer be started. A draft is discarded. Terminating a terminated pod changes nothing.", "/pods/{id}/terminate",
+			pods.Terminated, true, s.Pods.Terminate),
+	}
 }
