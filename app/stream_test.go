@@ -23,14 +23,7 @@ import (
 func TestAPodsDraftReachesTheEmbeddedBroker(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	a, err := New(ctx, Config{DataDir: t.TempDir()}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	if _, err := a.Seed(ctx); err != nil {
-		t.Fatal(err)
-	}
+	a := seeded(ctx, t)
 	admin := actor.Actor{Kind: actor.KindUser, ID: "u-admin", TenantID: "default", Role: actor.RolePodAdmin}
 	res := a.Tools.Call(ctx, tools.Request{Actor: admin, Face: audit.FaceDirect, Tool: tools.ToolConfigurePod,
 		Input: []byte(`{"name":"train","gpu":"A100-SXM-80GB","gpu_count":1,"provider":"auto","vcpu":8,"ram_gib":64,"disk_gib":100,
@@ -70,14 +63,7 @@ func TestAPodsDraftReachesTheEmbeddedBroker(t *testing.T) {
 func TestADeployedPodBecomesReady(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	a, err := New(ctx, Config{DataDir: t.TempDir()}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	if _, err := a.Seed(ctx); err != nil {
-		t.Fatal(err)
-	}
+	a := seeded(ctx, t)
 	user := actor.Actor{Kind: actor.KindUser, ID: "u-ana", TenantID: "default", Role: actor.RoleUser}
 	call := func(tool, input string) tools.Result {
 		return a.Tools.Call(ctx, tools.Request{Actor: user, Face: audit.FaceDirect, Tool: tool, Input: []byte(input)})
@@ -132,4 +118,19 @@ func TestADeployedPodBecomesReady(t *testing.T) {
 	if res := call(tools.ToolStopPod, `{"id":"`+id+`"}`); fault.KindOf(res.Err) != fault.KindConflict {
 		t.Fatalf("stopping a terminated pod: %+v", res)
 	}
+}
+
+// seeded builds a platform on embedded defaults in a temporary directory
+// and seeds it.
+func seeded(ctx context.Context, t *testing.T) *App {
+	t.Helper()
+	a, err := New(ctx, Config{DataDir: t.TempDir()}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	if _, err := a.Seed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return a
 }

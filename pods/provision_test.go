@@ -12,7 +12,6 @@ import (
 	"github.com/gpubroker/pod/money"
 	"github.com/gpubroker/pod/pods"
 	"github.com/gpubroker/pod/providers"
-	"github.com/gpubroker/pod/store"
 )
 
 // fakeProvider is a provider's machine API: it refuses to create when full,
@@ -91,12 +90,7 @@ func deployed(t *testing.T, svc *pods.Service, offer string) pods.Pod {
 func TestProvisioningFailsOverToTheNextOffer(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		ctx := context.Background()
-		st, err := store.Open(ctx, b.URL, store.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		svc := pods.NewService(st, time.Now)
+		svc := pods.NewService(openStore(t, b), time.Now)
 		offers := []providers.Offer{{ID: "a-1", Provider: "alpha", Region: "us"}, {ID: "b-1", Provider: "beta", Region: "eu"}}
 		opt := pods.ProvisionOptions{Attempts: 3, BootTimeout: time.Second, Poll: time.Millisecond}
 

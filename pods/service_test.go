@@ -21,18 +21,14 @@ import (
 func TestEveryChangeCommitsWithItsEvent(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		ctx := context.Background()
-		st, err := store.Open(ctx, b.URL, store.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
+		st := openStore(t, b)
 		now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
 		svc := pods.NewService(st, func() time.Time { return now })
 		ana := actor.Actor{Kind: actor.KindUser, ID: "u-ana", TenantID: "acme", Role: actor.RoleUser}
 		cfg := pods.Config{Name: "train", GPU: "A100-SXM-80GB", GPUCount: 1, Provider: pods.Auto, VCPU: 30, RAMGiB: 200, DiskGiB: 512,
 			Image: "cuda-12.4-base", Pricing: pods.OnDemand}
 
-		_, err = svc.CreateDraft(ctx, ana, "acme", ana.ID, pods.Config{Name: "Bad"}, pods.Quote{})
+		_, err := svc.CreateDraft(ctx, ana, "acme", ana.ID, pods.Config{Name: "Bad"}, pods.Quote{})
 		if fault.KindOf(err) != fault.KindInvalid {
 			t.Fatalf("a bad configuration: %v", err)
 		}
@@ -75,4 +71,15 @@ func TestEveryChangeCommitsWithItsEvent(t *testing.T) {
 			t.Fatalf("history %+v %v", hist, err)
 		}
 	})
+}
+
+// openStore opens a fresh store on backend b for one test.
+func openStore(t *testing.T, b dbtest.Backend) *store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), b.URL, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }
