@@ -154,6 +154,7 @@ func (a *App) build(ctx context.Context) error {
 	if a.stream, err = openStream(cfg, st, a.Params, log); err != nil {
 		return err
 	}
+	a.Pods.OnCommit(a.stream.relay.Nudge)
 	if a.provisioner, err = startProvisioner(a.stream.brokers, a.Pods, podServices.Machines(a.Tenants), a.Params, log); err != nil {
 		return fmt.Errorf("start the provisioning worker: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"sort"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/gpubroker/pod/audit"
 	"github.com/gpubroker/pod/events"
 	"github.com/gpubroker/pod/fault"
+	"github.com/gpubroker/pod/params"
 	"github.com/gpubroker/pod/pods"
 	"github.com/gpubroker/pod/tools"
 )
@@ -133,4 +135,116 @@ func seeded(ctx context.Context, t *testing.T) *App {
 		t.Fatal(err)
 	}
 	return a
+}
+
+// TestANewWorkerResumesWhatAStoppedOneLeft: pods a worker left pending or
+// provisioning when its process went away are provisioned by the next
+// instance to start, without a new deploy event.
+func TestANewWorkerResumesWhatAStoppedOneLeft(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	first, err := New(ctx, Config{DataDir: dir}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := first.Seed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	user := actor.Actor{Kind: actor.KindUser, ID: "u-ana", TenantID: "default", Role: actor.RoleUser}
+	var left []string
+	for _, to := range []pods.State{pods.Pending, pods.Provisioning} {
+		res := first.Tools.Call(ctx, tools.Request{Actor: user, Face: audit.FaceDirect, Tool: tools.ToolConfigurePod,
+			Input: []byte(`{"name":"p","gpu":"A100-SXM-80GB","gpu_count":1,"provider":"auto","vcpu":8,"ram_gib":64,"disk_gib":100,"image":"cuda-12.4-base","pricing":"on_demand"}`)})
+		if res.Err != nil {
+			t.Fatal(res.Err)
+		}
+		// Moved directly, as a worker that stopped mid-way leaves them:
+		// no event the next worker could consume says to provision them.
+		p := res.Output.(tools.PodQuote).Pod
+		steps := []pods.State{pods.Pending}
+		if to == pods.Provisioning {
+			steps = append(steps, pods.Provisioning)
+		}
+		for _, step := range steps {
+			if p, err = first.Store.MovePod(ctx, pods.Change{PodID: p.ID, TenantID: p.TenantID, Revision: p.Revision, From: p.State, To: step, Actor: user, At: time.Now()}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		left = append(left, p.ID)
+	}
+	first.Close()
+
+	second, err := New(ctx, Config{DataDir: dir}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { second.Close() })
+	for _, id := range left {
+		for {
+			p, err := second.Pods.Get(ctx, "default", id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.State == pods.Ready {
+				break
+			}
+			if p.State == pods.Failed || ctx.Err() != nil {
+				t.Fatalf("pod %s was not resumed: %+v", id, p)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
+// BenchmarkDeployToReady measures a SANDBOX deploy with instant
+// provisioning, from deploy_pod's call to the pod being ready: through the
+// outbox, the relay, the in-process broker and the provisioning worker.
+func BenchmarkDeployToReady(b *testing.B) {
+	ctx := context.Background()
+	a, err := New(ctx, Config{DataDir: b.TempDir()}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { a.Close() })
+	if _, err := a.Seed(ctx); err != nil {
+		b.Fatal(err)
+	}
+	admin := actor.Actor{Kind: actor.KindUser, ID: "u-admin", TenantID: "default", Role: actor.RolePodAdmin}
+	for key, value := range map[string]string{"ratelimit.tool_calls_per_minute": "1000000", "budget.monthly_limit_usd": "10000000"} {
+		if _, err := a.Params.Set(ctx, actor.System("bench"), params.SetRequest{Scope: params.Scope{TenantID: "default"},
+			Key: key, Value: value, Confirm: "default"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var lat []time.Duration
+	for b.Loop() {
+		res := a.Tools.Call(ctx, tools.Request{Actor: admin, Face: audit.FaceDirect, Tool: tools.ToolConfigurePod,
+			Input: []byte(`{"name":"p","gpu":"A100-SXM-80GB","gpu_count":1,"provider":"auto","vcpu":8,"ram_gib":64,"disk_gib":100,"image":"cuda-12.4-base","pricing":"on_demand"}`)})
+		if res.Err != nil {
+			b.Fatal(res.Err)
+		}
+		id := res.Output.(tools.PodQuote).Pod.ID
+		start := time.Now()
+		if res := a.Tools.Call(ctx, tools.Request{Actor: admin, Face: audit.FaceDirect, Tool: tools.ToolDeployPod, Input: []byte(`{"id":"` + id + `"}`)}); res.Err != nil {
+			b.Fatal(res.Err)
+		}
+		for {
+			p, err := a.Pods.Get(ctx, "default", id)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if p.State == pods.Ready {
+				break
+			}
+			if p.State == pods.Failed {
+				b.Fatalf("failed: %s", p.Reason)
+			}
+			time.Sleep(200 * time.Microsecond)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 }

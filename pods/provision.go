@@ -126,7 +126,7 @@ func (s *Service) start(ctx context.Context, p Pod, o providers.Offer, m Machine
 func (s *Service) moveTo(ctx context.Context, p Pod, to State, reason, instanceID, offerID string, price money.Amount) (Pod, error) {
 	at := s.now().UTC().Truncate(time.Microsecond)
 	var out Pod
-	err := s.repo.InTx(ctx, func(ctx context.Context) error {
+	err := s.inTx(ctx, func(ctx context.Context) error {
 		var err error
 		out, err = s.repo.MovePod(ctx, Change{PodID: p.ID, TenantID: p.TenantID, Revision: p.Revision, From: p.State, To: to,
 			Reason: reason, Actor: worker, At: at, InstanceID: instanceID, OfferID: offerID, PriceHour: price})

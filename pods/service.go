@@ -44,8 +44,25 @@ type Repo interface {
 // Service runs the pod operations: each change, its history and the event
 // it causes commit together.
 type Service struct {
-	repo Repo
-	now  func() time.Time
+	repo      Repo
+	now       func() time.Time
+	committed func()
+}
+
+// OnCommit sets what to call after a change and its event committed (the
+// relay's Nudge, so the event leaves at once rather than at the next poll).
+// It must be set before the service is used.
+func (s *Service) OnCommit(fn func()) { s.committed = fn }
+
+// inTx runs fn in one transaction and, when it committed, says so.
+func (s *Service) inTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	if err := s.repo.InTx(ctx, fn); err != nil {
+		return err
+	}
+	if s.committed != nil {
+		s.committed()
+	}
+	return nil
 }
 
 // NewService returns a Service over repo, reading time from now.
@@ -79,7 +96,7 @@ func (s *Service) CreateDraft(ctx context.Context, by actor.Actor, tenantID, own
 	if quoted.OfferID != "" {
 		p.OfferID = quoted.OfferID
 	}
-	err := s.repo.InTx(ctx, func(ctx context.Context) error {
+	err := s.inTx(ctx, func(ctx context.Context) error {
 		if err := s.repo.CreatePod(ctx, p, Transition{At: at, Reason: "configured", Actor: by}); err != nil {
 			return err
 		}
@@ -105,7 +122,7 @@ func (s *Service) UpdateDraft(ctx context.Context, by actor.Actor, cur Pod, cfg 
 		next.OfferID = quoted.OfferID
 	}
 	var out Pod
-	err := s.repo.InTx(ctx, func(ctx context.Context) error {
+	err := s.inTx(ctx, func(ctx context.Context) error {
 		var err error
 		if out, err = s.repo.UpdatePodConfig(ctx, next); err != nil {
 			return err
@@ -120,7 +137,7 @@ func (s *Service) UpdateDraft(ctx context.Context, by actor.Actor, cur Pod, cfg 
 func (s *Service) Move(ctx context.Context, by actor.Actor, cur Pod, to State, reason, instanceID string) (Pod, error) {
 	at := s.now().UTC().Truncate(time.Microsecond)
 	var out Pod
-	err := s.repo.InTx(ctx, func(ctx context.Context) error {
+	err := s.inTx(ctx, func(ctx context.Context) error {
 		var err error
 		out, err = s.repo.MovePod(ctx, Change{PodID: cur.ID, TenantID: cur.TenantID, Revision: cur.Revision, From: cur.State, To: to,
 			Reason: reason, Actor: by, At: at, InstanceID: instanceID})
