@@ -13,10 +13,16 @@ import (
 // definitions, so the document and the routes cannot drift apart.
 func OpenAPI(metas []tools.Meta, version string) map[string]any {
 	paths := map[string]map[string]any{}
+	var routes []tools.Meta
 	for _, m := range metas {
-		if m.Path == "" {
-			continue
+		for i, r := range m.Routes() {
+			if i > 0 {
+				r.Name += "_" + strings.ToLower(r.Method)
+			}
+			routes = append(routes, r)
 		}
+	}
+	for _, m := range routes {
 		var schema struct {
 			Properties map[string]json.RawMessage `json:"properties"`
 			Required   []string                   `json:"required"`

@@ -67,6 +67,14 @@ func TestConfigureAPodOverREST(t *testing.T) {
 	if r := p.do(t, "acme-user", "POST", "/api/v1/pods", edit); r.status != 409 {
 		t.Fatalf("change on a stale revision: %d %v", r.status, r.body)
 	}
+	// The same change at the draft's own route.
+	patch := strings.Replace(cfg, `"vcpu":8`, `"vcpu":16,"revision":2`, 1)
+	if r := p.do(t, "acme-user", "PATCH", "/api/v1/pods/"+id, patch); r.status != 200 || r.body["pod"].(map[string]any)["vcpu"] != float64(16) {
+		t.Fatalf("PATCH: %d %v", r.status, r.body)
+	}
+	if r := p.do(t, "acme-pro", "PATCH", "/api/v1/pods/"+id, strings.Replace(patch, `"revision":2`, `"revision":3`, 1)); r.status != 404 {
+		t.Fatalf("another user's PATCH: %d %v", r.status, r.body)
+	}
 
 	for _, c := range []struct {
 		name, body, field string

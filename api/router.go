@@ -69,8 +69,8 @@ func NewRouter(d Deps) http.Handler {
 					a, _ := actor.From(r.Context())
 					writeJSON(w, http.StatusOK, map[string]any{"tools": d.Tools.Visible(a)})
 				})
-				for _, m := range d.Tools.Tools() {
-					if m.Path != "" {
+				for _, tm := range d.Tools.Tools() {
+					for _, m := range tm.Routes() {
 						r.Method(m.Method, m.Path, newToolRoute(d.Tools, m, d.Log))
 					}
 				}

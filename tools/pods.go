@@ -160,6 +160,7 @@ func configurePod(s PodServices) Def[ConfigurePodInput, PodQuote] {
 			"The configuration must fit the offer it runs on: give offer_id, or provider auto (or a provider id) to choose the best-ranked " +
 			"offer that fits. Answers the draft and its estimate per hour, day and 30-day month: provider price, platform markup, storage.",
 		Method: http.MethodPost, Path: "/pods", Status: http.StatusCreated,
+		Also: []Route{{Method: http.MethodPatch, Path: "/pods/{id}", Status: http.StatusOK}},
 		Target: func(ctx context.Context, c *Call, in *ConfigurePodInput, t *policies.Target) error {
 			return s.ownerOf(ctx, c, in.ID, t)
 		},

@@ -84,6 +84,9 @@ type Def[In, Out any] struct {
 	Path   string
 	// Status is the REST status of a success (200 when zero).
 	Status int
+	// Also places the tool at further REST routes (a PATCH to change
+	// what a POST creates).
+	Also []Route
 
 	// Target refines the policy target beyond the tenant (platform-wide
 	// inputs, owned resources). Optional.
@@ -100,6 +103,28 @@ type Def[In, Out any] struct {
 	// AuditResult returns what the audit log records as the result of a
 	// mutation; by default the output itself.
 	AuditResult func(out *Out) any
+}
+
+// Route is one more REST route of a tool.
+type Route struct {
+	Method string `json:"method"`
+	Path   string `json:"path"`
+	Status int    `json:"status,omitempty"`
+}
+
+// Routes lists every REST route of the tool as a Meta each: its own, then
+// those of Also (named <tool>_<method> in the OpenAPI document).
+func (m Meta) Routes() []Meta {
+	if m.Path == "" {
+		return nil
+	}
+	out := []Meta{m}
+	for _, r := range m.Also {
+		v := m
+		v.Method, v.Path, v.Status, v.Also = r.Method, r.Path, r.Status, nil
+		out = append(out, v)
+	}
+	return out
 }
 
 // Meta is the face-independent description of a registered tool.
@@ -119,6 +144,7 @@ type Meta struct {
 	Method       string          `json:"method,omitempty"`
 	Path         string          `json:"path,omitempty"`
 	Status       int             `json:"status,omitempty"`
+	Also         []Route         `json:"also,omitempty"`
 	InputSchema  json.RawMessage `json:"input_schema"`
 	OutputSchema json.RawMessage `json:"output_schema"`
 }
@@ -169,7 +195,7 @@ func (d *Def[In, Out]) meta() (Meta, error) {
 	}
 	return Meta{Name: d.Name, Title: d.Title, Description: d.Description, Group: d.Group, MinRole: d.MinRole,
 		ReadOnly: d.ReadOnly, Destructive: d.Destructive, Idempotent: d.Idempotent || d.ReadOnly, OpenWorld: d.OpenWorld,
-		Platform: d.Platform, MFAExempt: d.MFAExempt, Spends: d.Spends, Method: d.Method, Path: d.Path, Status: d.Status,
+		Platform: d.Platform, MFAExempt: d.MFAExempt, Spends: d.Spends, Method: d.Method, Path: d.Path, Status: d.Status, Also: d.Also,
 		InputSchema: inSchema, OutputSchema: outSchema}, nil
 }
 
