@@ -38,6 +38,12 @@ type Repo interface {
 	NotePod(ctx context.Context, t Transition) error
 	// PodsIn lists every tenant's pods in the given states.
 	PodsIn(ctx context.Context, states ...State) ([]Pod, error)
+	// PutActivation stores a pod's activation, replacing an earlier one;
+	// GetActivation reads it (not found when none); SpendActivation marks
+	// it used if it is unused, unexpired at at and still has that hash.
+	PutActivation(ctx context.Context, a Activation) error
+	GetActivation(ctx context.Context, podID string) (Activation, error)
+	SpendActivation(ctx context.Context, podID, tokenHash string, at time.Time) (bool, error)
 	Enqueue(ctx context.Context, es ...events.Event) error
 }
 

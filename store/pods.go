@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/gpubroker/pod/fault"
 	"github.com/gpubroker/pod/money"
@@ -220,4 +221,48 @@ func (s *Store) PodsIn(ctx context.Context, states ...pods.State) ([]pods.Pod, e
 		out = append(out, p)
 	}
 	return out, rows.Err()
+}
+
+// PutActivation stores a pod's activation, replacing an earlier one.
+func (s *Store) PutActivation(ctx context.Context, a pods.Activation) error {
+	_, err := s.exec(ctx, `INSERT INTO pod_activations (pod_id, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (pod_id) DO UPDATE SET token_hash = excluded.token_hash, created_at = excluded.created_at,
+		expires_at = excluded.expires_at, used_at = NULL`, a.PodID, a.TokenHash, a.CreatedAt.UTC(), a.ExpiresAt.UTC())
+	if err != nil {
+		return fmt.Errorf("store activation of pod %s: %w", a.PodID, err)
+	}
+	return nil
+}
+
+// GetActivation reads a pod's activation.
+func (s *Store) GetActivation(ctx context.Context, podID string) (pods.Activation, error) {
+	a := pods.Activation{PodID: podID}
+	var used sql.NullTime
+	err := s.queryRow(ctx, `SELECT token_hash, created_at, expires_at, used_at FROM pod_activations WHERE pod_id = $1`, podID).
+		Scan(&a.TokenHash, &a.CreatedAt, &a.ExpiresAt, &used)
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, fault.NotFound("activation of pod", podID)
+	}
+	if err != nil {
+		return a, fmt.Errorf("read activation of pod %s: %w", podID, err)
+	}
+	a.CreatedAt, a.ExpiresAt = a.CreatedAt.UTC(), a.ExpiresAt.UTC()
+	if used.Valid {
+		t := used.Time.UTC()
+		a.UsedAt = &t
+	}
+	return a, nil
+}
+
+// SpendActivation marks a pod's activation used in one conditional
+// UPDATE, if it is unused, unexpired at at and has that hash: of two uses
+// at once only one is told it succeeded.
+func (s *Store) SpendActivation(ctx context.Context, podID, tokenHash string, at time.Time) (bool, error) {
+	res, err := s.exec(ctx, `UPDATE pod_activations SET used_at = $1
+		WHERE pod_id = $2 AND token_hash = $3 AND used_at IS NULL AND expires_at > $1`, at.UTC(), podID, tokenHash)
+	if err != nil {
+		return false, fmt.Errorf("spend activation of pod %s: %w", podID, err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
 }
