@@ -69,13 +69,8 @@ func (s *Service) operate(ctx context.Context, by actor.Actor, p Pod, m Machines
 }
 
 // providerOf is the provider a pod's machine runs at: its offer's, whose
-// id starts with the provider's.
-func providerOf(p Pod) string {
-	if p.Provider != Auto {
-		return p.Provider
-	}
-	return providers.ProviderOfOffer(p.OfferID)
-}
+// id starts with the provider's (after a failover, the offer it moved to).
+func providerOf(p Pod) string { return providers.ProviderOfOffer(p.OfferID) }
 
 // providerFault says what a provider's refusal means to the caller.
 func providerFault(p Pod, op string, err error) error {

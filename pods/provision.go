@@ -74,8 +74,8 @@ func (s *Service) Provision(ctx context.Context, tenantID, id string, m Machines
 			if perr != nil {
 				price = 0 // keep the quoted price
 			}
-			next, err := s.moveTo(ctx, p, Ready, fmt.Sprintf("started on %s (%s, %s)", o.ID, o.Provider, o.Region), inst.ID, o.ID, price)
-			return next, err
+			return s.move(ctx, p, Change{To: Ready, Reason: fmt.Sprintf("started on %s (%s, %s)", o.ID, o.Provider, o.Region),
+				Actor: worker, InstanceID: inst.ID, OfferID: o.ID, PriceHour: price})
 		}
 		reason := fmt.Sprintf("%s (%s): %v", o.ID, o.Provider, err)
 		reasons = append(reasons, reason)
@@ -121,21 +121,6 @@ func (s *Service) start(ctx context.Context, p Pod, o providers.Offer, m Machine
 		return providers.Instance{}, fmt.Errorf("machine %s is %s", inst.ID, inst.State)
 	}
 	return inst, nil
-}
-
-func (s *Service) moveTo(ctx context.Context, p Pod, to State, reason, instanceID, offerID string, price money.Amount) (Pod, error) {
-	at := s.now().UTC().Truncate(time.Microsecond)
-	var out Pod
-	err := s.inTx(ctx, func(ctx context.Context) error {
-		var err error
-		out, err = s.repo.MovePod(ctx, Change{PodID: p.ID, TenantID: p.TenantID, Revision: p.Revision, From: p.State, To: to,
-			Reason: reason, Actor: worker, At: at, InstanceID: instanceID, OfferID: offerID, PriceHour: price})
-		if err != nil {
-			return err
-		}
-		return s.publish(ctx, EventMoved, out, Moved{Pod: out, From: p.State, Reason: reason, Actor: worker}, at)
-	})
-	return out, err
 }
 
 func (s *Service) fail(ctx context.Context, p Pod, reason string) (Pod, error) {

@@ -73,7 +73,8 @@ func deployed(t *testing.T, svc *pods.Service, offer string) pods.Pod {
 	ana := actor.Actor{Kind: actor.KindUser, ID: "u-ana", TenantID: "acme", Role: actor.RoleUser}
 	cfg := pods.Config{Name: "train", GPU: "H100-SXM-80GB", GPUCount: 1, Provider: pods.Auto, VCPU: 8, RAMGiB: 64, DiskGiB: 100,
 		Image: "cuda-12.4-base", Pricing: pods.OnDemand}
-	p, err := svc.CreateDraft(ctx, ana, "acme", ana.ID, cfg, pods.Quote{OfferID: offer, PriceHour: money.MustParse("2.90")})
+	cfg.OfferID = offer
+	p, err := svc.CreateDraft(ctx, ana, "acme", ana.ID, cfg, money.MustParse("2.90"))
 	if err != nil {
 		t.Fatal(err)
 	}

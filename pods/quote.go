@@ -132,20 +132,40 @@ func Choose(cfg Config, offers []providers.Offer, rank Ranker) (providers.Offer,
 		}
 		return offers[i], nil
 	}
-	var fits []providers.Offer
-	for _, o := range offers {
-		if len(Fit(cfg, o)) == 0 {
-			fits = append(fits, o)
-		}
+	fits, err := Fitting(cfg, offers, rank)
+	if err != nil {
+		return providers.Offer{}, err
 	}
 	if len(fits) == 0 {
 		return providers.Offer{}, noFit(cfg, offers)
 	}
+	return fits[0], nil
+}
+
+// Fitting lists the offers cfg fits, best first; cfg's own offer, if it
+// names one, is among them whether it still fits or not (provisioning
+// tries it first and fails over from it).
+func Fitting(cfg Config, offers []providers.Offer, rank Ranker) ([]providers.Offer, error) {
+	own := cfg.OfferID
+	cfg.OfferID = ""
+	var fits []providers.Offer
+	for _, o := range offers {
+		if o.ID == own || len(Fit(cfg, o)) == 0 {
+			fits = append(fits, o)
+		}
+	}
+	if len(fits) == 0 {
+		return nil, nil
+	}
 	ranked, err := rank(fits)
 	if err != nil {
-		return providers.Offer{}, fmt.Errorf("rank offers: %w", err)
+		return nil, fmt.Errorf("rank offers: %w", err)
 	}
-	return ranked[0].Offer, nil
+	out := make([]providers.Offer, len(ranked))
+	for i, r := range ranked {
+		out[i] = r.Offer
+	}
+	return out, nil
 }
 
 // noFit explains an empty choice with what is sold for the GPU.

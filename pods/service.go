@@ -84,24 +84,15 @@ type Moved struct {
 	Actor  actor.Actor `json:"actor"`
 }
 
-// Quote is what a configuration was priced on: the offer and the hourly
-// price with the platform's markup.
-type Quote struct {
-	OfferID   string
-	PriceHour money.Amount
-}
-
-// CreateDraft saves a new draft for owner in tenantID, priced as quoted.
-func (s *Service) CreateDraft(ctx context.Context, by actor.Actor, tenantID, ownerID string, cfg Config, quoted Quote) (Pod, error) {
+// CreateDraft saves a new draft for owner in tenantID, at the hourly price
+// its configuration's offer was quoted at.
+func (s *Service) CreateDraft(ctx context.Context, by actor.Actor, tenantID, ownerID string, cfg Config, priceHour money.Amount) (Pod, error) {
 	if err := cfg.Validate(); err != nil {
 		return Pod{}, err
 	}
 	at := s.now().UTC().Truncate(time.Microsecond)
 	p := Pod{ID: "pod_" + uuid.NewString(), TenantID: tenantID, OwnerID: ownerID, Config: cfg, State: Draft,
-		Revision: 1, PriceHour: quoted.PriceHour, CreatedAt: at, UpdatedAt: at}
-	if quoted.OfferID != "" {
-		p.OfferID = quoted.OfferID
-	}
+		Revision: 1, PriceHour: priceHour, CreatedAt: at, UpdatedAt: at}
 	err := s.inTx(ctx, func(ctx context.Context) error {
 		if err := s.repo.CreatePod(ctx, p, Transition{At: at, Reason: "configured", Actor: by}); err != nil {
 			return err
@@ -115,7 +106,7 @@ func (s *Service) CreateDraft(ctx context.Context, by actor.Actor, tenantID, own
 }
 
 // UpdateDraft replaces a draft's configuration on the revision read.
-func (s *Service) UpdateDraft(ctx context.Context, by actor.Actor, cur Pod, cfg Config, quoted Quote) (Pod, error) {
+func (s *Service) UpdateDraft(ctx context.Context, by actor.Actor, cur Pod, cfg Config, priceHour money.Amount) (Pod, error) {
 	if err := cfg.Validate(); err != nil {
 		return Pod{}, err
 	}
@@ -123,10 +114,7 @@ func (s *Service) UpdateDraft(ctx context.Context, by actor.Actor, cur Pod, cfg 
 		return Pod{}, fault.Conflict("pod %s is %s: only a draft's configuration can change", cur.ID, cur.State)
 	}
 	next := cur
-	next.Config, next.PriceHour, next.UpdatedAt = cfg, quoted.PriceHour, s.now().UTC().Truncate(time.Microsecond)
-	if quoted.OfferID != "" {
-		next.OfferID = quoted.OfferID
-	}
+	next.Config, next.PriceHour, next.UpdatedAt = cfg, priceHour, s.now().UTC().Truncate(time.Microsecond)
 	var out Pod
 	err := s.inTx(ctx, func(ctx context.Context) error {
 		var err error
@@ -141,20 +129,25 @@ func (s *Service) UpdateDraft(ctx context.Context, by actor.Actor, cur Pod, cfg 
 // Move changes a pod's state on the revision read, records why and by
 // whom, and publishes the change (a move to pending as the deploy request).
 func (s *Service) Move(ctx context.Context, by actor.Actor, cur Pod, to State, reason, instanceID string) (Pod, error) {
-	at := s.now().UTC().Truncate(time.Microsecond)
+	return s.move(ctx, cur, Change{To: to, Reason: reason, Actor: by, InstanceID: instanceID})
+}
+
+// move applies c (its target, reason, actor and what it records) to cur on
+// the revision read, with its history and event in one transaction.
+func (s *Service) move(ctx context.Context, cur Pod, c Change) (Pod, error) {
+	c.PodID, c.TenantID, c.Revision, c.From = cur.ID, cur.TenantID, cur.Revision, cur.State
+	c.At = s.now().UTC().Truncate(time.Microsecond)
 	var out Pod
 	err := s.inTx(ctx, func(ctx context.Context) error {
 		var err error
-		out, err = s.repo.MovePod(ctx, Change{PodID: cur.ID, TenantID: cur.TenantID, Revision: cur.Revision, From: cur.State, To: to,
-			Reason: reason, Actor: by, At: at, InstanceID: instanceID})
-		if err != nil {
+		if out, err = s.repo.MovePod(ctx, c); err != nil {
 			return err
 		}
 		typ := EventMoved
-		if to == Pending {
+		if c.To == Pending {
 			typ = EventDeployRequested
 		}
-		return s.publish(ctx, typ, out, Moved{Pod: out, From: cur.State, Reason: reason, Actor: by}, at)
+		return s.publish(ctx, typ, out, Moved{Pod: out, From: c.From, Reason: c.Reason, Actor: c.Actor}, c.At)
 	})
 	return out, err
 }

@@ -132,6 +132,14 @@ func (s PodServices) ownerOf(ctx context.Context, c *Call, id string, t *policie
 	return nil
 }
 
+// ranker ranks offers of snap by TOPSIS with the caller's tenant's weights.
+func (s PodServices) ranker(c *Call, snap *market.Snapshot) pods.Ranker {
+	w := s.Offers.weights(c)
+	return func(offers []providers.Offer) ([]market.Ranked, error) {
+		return market.Rank(offers, w, snap.Reliability)
+	}
+}
+
 // quote chooses and prices the offer cfg is deployed on, in the caller's
 // tenant and mode.
 func (s PodServices) quote(ctx context.Context, c *Call, cfg pods.Config) (pods.Estimate, providers.Offer, error) {
@@ -139,19 +147,13 @@ func (s PodServices) quote(ctx context.Context, c *Call, cfg pods.Config) (pods.
 	if err != nil {
 		return pods.Estimate{}, providers.Offer{}, err
 	}
-	w := s.Offers.weights(c)
-	o, err := pods.Choose(cfg, snap.Offers, func(offers []providers.Offer) ([]market.Ranked, error) {
-		return market.Rank(offers, w, snap.Reliability)
-	})
+	o, err := pods.Choose(cfg, snap.Offers, s.ranker(c, snap))
 	if err != nil {
 		return pods.Estimate{}, providers.Offer{}, err
 	}
 	e, err := pods.Price(cfg, o, s.Prices(c.Tenant.ID, c.Tenant.Mode))
 	return e, o, err
 }
-
-// owner is whose pod a caller's new draft is.
-func owner(a actor.Actor) string { return a.ID }
 
 func configurePod(s PodServices) Def[ConfigurePodInput, PodQuote] {
 	return Def[ConfigurePodInput, PodQuote]{
@@ -183,15 +185,14 @@ func configurePod(s PodServices) Def[ConfigurePodInput, PodQuote] {
 			}
 			cfg := in.Config
 			cfg.OfferID, cfg.Region = o.ID, o.Region
-			q := pods.Quote{OfferID: o.ID, PriceHour: e.Hour}
 			var p pods.Pod
 			if in.ID == "" {
-				p, err = s.Pods.CreateDraft(ctx, c.Actor, c.Tenant.ID, owner(c.Actor), cfg, q)
+				p, err = s.Pods.CreateDraft(ctx, c.Actor, c.Tenant.ID, c.Actor.ID, cfg, e.Hour)
 			} else {
 				var cur pods.Pod
 				if cur, err = s.Pods.Get(ctx, c.Tenant.ID, in.ID); err == nil {
 					cur.Revision = in.Revision
-					p, err = s.Pods.UpdateDraft(ctx, c.Actor, cur, cfg, q)
+					p, err = s.Pods.UpdateDraft(ctx, c.Actor, cur, cfg, e.Hour)
 				}
 			}
 			return PodQuote{Pod: p, Estimate: e, Offer: o}, err
@@ -383,23 +384,7 @@ func (m machines) Candidates(ctx context.Context, p pods.Pod) ([]providers.Offer
 	if err != nil {
 		return nil, err
 	}
-	cfg := p.Config
-	cfg.OfferID = ""
-	var fits []providers.Offer
-	for _, o := range snap.Offers {
-		if len(pods.Fit(cfg, o)) == 0 || o.ID == p.OfferID {
-			fits = append(fits, o)
-		}
-	}
-	ranked, err := market.Rank(fits, m.s.Offers.weights(c), snap.Reliability)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]providers.Offer, len(ranked))
-	for i, r := range ranked {
-		out[i] = r.Offer
-	}
-	return out, nil
+	return pods.Fitting(p.Config, snap.Offers, m.s.ranker(c, snap))
 }
 
 // Provisioner is the provider's adapter in the pod's tenant and mode.
