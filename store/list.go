@@ -12,6 +12,11 @@ func listNewest[T any](ctx context.Context, s *Store, what, q string, args []any
 		limit = 500
 	}
 	q += fmt.Sprintf(" ORDER BY created_at DESC, id DESC LIMIT %d", limit)
+	return queryAll(ctx, s, what, q, args, scan)
+}
+
+// queryAll runs a query and scans every row it answers.
+func queryAll[T any](ctx context.Context, s *Store, what, q string, args []any, scan func(rowScanner) (T, error)) ([]T, error) {
 	rows, err := s.conn(ctx).QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", what, err)

@@ -206,21 +206,8 @@ func (s *Store) PodsIn(ctx context.Context, states ...pods.State) ([]pods.Pod, e
 	for i, st := range states {
 		args[i], marks[i] = string(st), fmt.Sprintf("$%d", i+1)
 	}
-	rows, err := s.conn(ctx).QueryContext(ctx, `SELECT `+podColumns+` FROM pods WHERE state IN (`+strings.Join(marks, ", ")+`)
-		ORDER BY updated_at, id LIMIT 10000`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list pods to resume: %w", err)
-	}
-	defer rows.Close()
-	out := []pods.Pod{}
-	for rows.Next() {
-		p, err := scanPod(rows)
-		if err != nil {
-			return nil, fmt.Errorf("scan pod: %w", err)
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s, "pods to resume", `SELECT `+podColumns+` FROM pods WHERE state IN (`+strings.Join(marks, ", ")+`)
+		ORDER BY updated_at, id LIMIT 10000`, args, scanPod)
 }
 
 // PutActivation stores a pod's activation, replacing an earlier one.
