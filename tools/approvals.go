@@ -168,7 +168,7 @@ type ApprovalList struct {
 }
 
 func registerApprovalTools(r *Registry) {
-	registerToolset(r, ToolsetApprovals, approveCall(r), rejectCall(r), listApprovals(r), getApproval(r))
+	registerToolset(r, ToolsetApprovals, decideCall(r, true), decideCall(r, false), listApprovals(r), getApproval(r))
 }
 
 // decisionPreview shows what deciding a held call would do.
@@ -189,28 +189,23 @@ func decisionPreview(r *Registry, approve bool) func(ctx context.Context, c *Cal
 	}
 }
 
-func approveCall(r *Registry) Def[DecideIn, ApprovalOutcome] {
-	return Def[DecideIn, ApprovalOutcome]{
-		Name: ToolApproveCall, Title: "Approve a held call", Group: ToolsetApprovals, MinRole: actor.RolePodAdmin,
-		Description: "Approve a call that waits for an admin (an approval id from a needs_approval answer): it runs once, from the input stored when it was asked for, as the actor who asked, and its outcome is kept with the approval. The requester may not approve its own call; a decided, expired or unknown approval is refused.",
-		Method:      http.MethodPost, Path: "/approvals/{id}/approve",
-		Preview: decisionPreview(r, true),
-		Handle: func(ctx context.Context, c *Call, in *DecideIn) (ApprovalOutcome, error) {
-			return r.decide(ctx, c, in.ID, in.Note, true)
-		},
-	}
-}
-
-func rejectCall(r *Registry) Def[DecideIn, ApprovalOutcome] {
-	return Def[DecideIn, ApprovalOutcome]{
+// decideCall builds approve_call (approve) or reject_call: one decision,
+// two tools, so each face names the decision it makes.
+func decideCall(r *Registry, approve bool) Def[DecideIn, ApprovalOutcome] {
+	d := Def[DecideIn, ApprovalOutcome]{
 		Name: ToolRejectCall, Title: "Reject a held call", Group: ToolsetApprovals, MinRole: actor.RolePodAdmin,
 		Description: "Reject a call that waits for an admin: it never runs. The note says why; the requester may not reject its own call.",
 		Method:      http.MethodPost, Path: "/approvals/{id}/reject",
-		Preview: decisionPreview(r, false),
+		Preview: decisionPreview(r, approve),
 		Handle: func(ctx context.Context, c *Call, in *DecideIn) (ApprovalOutcome, error) {
-			return r.decide(ctx, c, in.ID, in.Note, false)
+			return r.decide(ctx, c, in.ID, in.Note, approve)
 		},
 	}
+	if approve {
+		d.Name, d.Title, d.Path = ToolApproveCall, "Approve a held call", "/approvals/{id}/approve"
+		d.Description = "Approve a call that waits for an admin (an approval id from a needs_approval answer): it runs once, from the input stored when it was asked for, as the actor who asked, and its outcome is kept with the approval. The requester may not approve its own call; a decided, expired or unknown approval is refused."
+	}
+	return d
 }
 
 // seesAll reports whether a sees every approval of its tenant rather than
