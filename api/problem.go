@@ -59,11 +59,6 @@ func problemFor(err error) Problem {
 			p.Title, p.Status = "confirmation required", http.StatusConflict
 		case v.Decision == policies.NeedsApproval:
 			p.Title, p.Status = "approval required", http.StatusAccepted
-		case v.Rule == policies.RuleOwnership:
-			// Another user's resource is answered as missing: its
-			// existence is not the caller's to learn.
-			p = Problem{Type: problemBase + string(fault.KindNotFound), Title: "not found", Status: http.StatusNotFound,
-				Detail: "no such resource for this caller"}
 		case v.Rule == policies.RuleRate:
 			p.Title, p.Status = "rate limited", http.StatusTooManyRequests
 		case v.Rule == policies.RuleBudget:

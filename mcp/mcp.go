@@ -94,9 +94,6 @@ func errorInfo(res tools.Result) ErrorInfo {
 	switch fe, ok := fault.As(res.Err); {
 	case errors.As(res.Err, &ref):
 		info.Kind, info.Message, info.Confirm = string(ref.Verdict.Decision), ref.Verdict.Reason, ref.Verdict.Confirm
-		if ref.Verdict.Rule == policies.RuleOwnership { // another user's resource is missing to the caller
-			info.Kind, info.Message, info.Rule = string(fault.KindNotFound), "no such resource for this caller", ""
-		}
 		if ref.Approval != nil {
 			info.ApprovalID, info.ExpiresAt = ref.Approval.ID, &ref.Approval.ExpiresAt
 		}

@@ -284,8 +284,13 @@ func (r *Registry) call(ctx context.Context, req Request, ap *approved) (res Res
 		pc.RateCount = r.limits.hit(ctx, string(c.Actor.Kind)+":"+c.Actor.ID+"\x00"+e.meta.Name, start)
 	}
 	if v := policies.Evaluate(pc); !v.Allowed() && !(c.DryRun && v.Decision != policies.Deny) {
-		if v.Decision == policies.NeedsApproval {
+		switch {
+		case v.Decision == policies.NeedsApproval:
 			return r.hold(ctx, req, c, e, in, v, start)
+		case v.Rule == policies.RuleOwnership:
+			// Another user's resource is missing to the caller, on
+			// every face: its existence is not the caller's to learn.
+			return refused(policies.Verdict{Decision: policies.Deny}, &fault.Error{Kind: fault.KindNotFound, Message: "no such resource for this caller"})
 		}
 		return refused(v, &Refusal{Verdict: v})
 	}
