@@ -47,6 +47,15 @@ type Estimate struct {
 	Month        money.Amount `json:"month"`
 }
 
+// PriceMoved is how far, in percent, an hourly price now differs from the
+// one p was quoted at (0 when p has no quoted price).
+func (p Pod) PriceMoved(now money.Amount) float64 {
+	if p.PriceHour <= 0 {
+		return 0
+	}
+	return float64(now-p.PriceHour) / float64(p.PriceHour) * 100
+}
+
 // Fit lists, by field, every limit of offer o that cfg breaks: the offer is
 // one machine shape a provider sells, so the configuration must match its
 // GPUs and fit within its CPUs, memory and region.

@@ -217,9 +217,7 @@ func quotePod(s PodServices) Def[PodRef, QuoteOutput] {
 			out := QuoteOutput{Pod: p}
 			if cur, _, err := s.quote(ctx, c, p.Config); err == nil {
 				out.Current = &cur
-				if p.PriceHour > 0 {
-					out.MovedPercent = float64(cur.Hour-p.PriceHour) / float64(p.PriceHour) * 100
-				}
+				out.MovedPercent = p.PriceMoved(cur.Hour)
 			}
 			best := p.Config
 			best.OfferID = ""
@@ -343,9 +341,8 @@ func deployPod(s PodServices) Def[DeployPodInput, Deployment] {
 			if err != nil {
 				return Deployment{}, err
 			}
-			if tol := s.Deploy(c.Tenant.ID, c.Tenant.Mode).TolerancePercent; p.PriceHour > 0 && o.ID == p.OfferID {
-				moved := float64(e.Hour-p.PriceHour) / float64(p.PriceHour) * 100
-				if moved > tol || moved < -tol {
+			if tol := s.Deploy(c.Tenant.ID, c.Tenant.Mode).TolerancePercent; o.ID == p.OfferID {
+				if moved := p.PriceMoved(e.Hour); moved > tol || moved < -tol {
 					return Deployment{}, fault.Conflict("the price of pod %s moved %.1f%% since it was quoted (%s an hour, now %s): "+
 						"configure it again to accept the new quote", p.ID, moved, p.PriceHour, e.Hour)
 				}
