@@ -76,3 +76,23 @@ func (s *Service) SetRole(ctx context.Context, by actor.Actor, tenantID, userID 
 	}
 	return s.repo.SetUserRole(ctx, userID, role)
 }
+
+// Person is the user who answers for what ownerID owns in tenantID: the
+// user of that id, or for an API token the user who created it. Mail
+// about a pod goes to this person.
+func (s *Service) Person(ctx context.Context, tenantID, ownerID string) (User, error) {
+	u, err := s.repo.UserByID(ctx, ownerID)
+	if fault.KindOf(err) == fault.KindNotFound {
+		var t APIToken
+		if t, err = s.apiToken(ctx, ownerID); err == nil {
+			u, err = s.repo.UserByID(ctx, t.CreatedBy)
+		}
+	}
+	if err != nil {
+		return User{}, wrapRepo("find the person of "+ownerID, err)
+	}
+	if u.TenantID != tenantID {
+		return User{}, fault.NotFound("user", ownerID)
+	}
+	return u, nil
+}

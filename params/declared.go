@@ -99,6 +99,11 @@ func Platform() []Spec {
 			Description: "Offers tried, best first, before a pod that cannot be started fails.", Rules: []Rule{Range(1, 10)}},
 		{Key: "pods.boot_timeout", Type: TypeDuration, Default: "10m", Affects: AffectsBoth,
 			Description: "How long a created machine may take to run before the next offer is tried.", Rules: []Rule{DurationRange(time.Second, time.Hour)}},
+		{Key: "pods.activation_ttl", Type: TypeDuration, Default: "24h", Affects: AffectsBoth,
+			Description: "How long the activation link emailed when a pod becomes ready stays valid.", Rules: []Rule{DurationRange(5*time.Minute, 30*24*time.Hour)}},
+		{Key: "pods.idle_stop_after", Type: TypeDuration, Default: "2h", Affects: AffectsBoth,
+			Description: "A running pod with no activity signal (heartbeat) for this long is stopped and its owner emailed; 0 means never.",
+			Rules:       []Rule{DurationRange(0, 30*24*time.Hour)}},
 
 		{Key: "events.topic_prefix", Type: TypeString, Default: "gpubroker.", Affects: AffectsBoth, GlobalOnly: true,
 			Description: "Prefix of the Kafka topics events are published to: pod events go to <prefix>pod.",

@@ -48,24 +48,37 @@ func (s *Service) IssueActivation(ctx context.Context, p Pod, ttl time.Duration)
 // unauthenticated, a used or expired one gone. Of two uses at once only
 // one succeeds.
 func (s *Service) UseActivation(ctx context.Context, p Pod, token string) error {
-	a, err := s.repo.GetActivation(ctx, p.ID)
-	if fault.KindOf(err) == fault.KindNotFound {
-		return fault.Unauthenticated("this activation link is not valid for pod %s", p.ID)
-	}
+	a, err := s.checkActivation(ctx, p, token)
 	if err != nil {
 		return err
 	}
+	return s.spendActivation(ctx, a)
+}
+
+// checkActivation finds the unused, unexpired activation token belongs to.
+func (s *Service) checkActivation(ctx context.Context, p Pod, token string) (Activation, error) {
+	a, err := s.repo.GetActivation(ctx, p.ID)
+	if fault.KindOf(err) == fault.KindNotFound {
+		return a, fault.Unauthenticated("this activation link is not valid for pod %s", p.ID)
+	}
+	if err != nil {
+		return a, err
+	}
 	if subtle.ConstantTimeCompare([]byte(a.TokenHash), []byte(hashToken(token))) != 1 {
-		return fault.Unauthenticated("this activation link is not valid for pod %s", p.ID)
+		return a, fault.Unauthenticated("this activation link is not valid for pod %s", p.ID)
 	}
-	at := s.now().UTC()
-	switch {
+	switch at := s.now().UTC(); {
 	case a.UsedAt != nil:
-		return fault.Gone("this activation link was used already")
+		return a, fault.Gone("this activation link was used already")
 	case !at.Before(a.ExpiresAt):
-		return fault.Gone("this activation link expired at %s", a.ExpiresAt.Format(time.RFC3339))
+		return a, fault.Gone("this activation link expired at %s", a.ExpiresAt.Format(time.RFC3339))
 	}
-	used, err := s.repo.SpendActivation(ctx, p.ID, a.TokenHash, at)
+	return a, nil
+}
+
+// spendActivation marks a used, unless another use came first.
+func (s *Service) spendActivation(ctx context.Context, a Activation) error {
+	used, err := s.repo.SpendActivation(ctx, a.PodID, a.TokenHash, s.now().UTC())
 	if err != nil {
 		return err
 	}

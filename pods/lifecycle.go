@@ -55,6 +55,13 @@ func (s *Service) Terminate(ctx context.Context, by actor.Actor, p Pod, m Machin
 // operate checks the move, asks the provider, then records the move.
 func (s *Service) operate(ctx context.Context, by actor.Actor, p Pod, m Machines, to State, op string,
 	call func(providers.Provisioner, string) error) (Pod, error) {
+	return s.operateThen(ctx, by, p, m, to, op, op, call, nil)
+}
+
+// operateThen is operate with the move's reason, and then, when set, run
+// in the move's transaction.
+func (s *Service) operateThen(ctx context.Context, by actor.Actor, p Pod, m Machines, to State, op, reason string,
+	call func(providers.Provisioner, string) error, then func(ctx context.Context, out Pod) error) (Pod, error) {
 	if err := Move(p.ID, p.State, to); err != nil {
 		return p, err
 	}
@@ -65,7 +72,14 @@ func (s *Service) operate(ctx context.Context, by actor.Actor, p Pod, m Machines
 	if err := call(pr, p.InstanceID); err != nil {
 		return p, providerFault(p, op, err)
 	}
-	return s.Move(ctx, by, p, to, op, "")
+	var out Pod
+	err = s.inTx(ctx, func(ctx context.Context) error {
+		if out, err = s.moveTx(ctx, p, Change{To: to, Reason: reason, Actor: by}); err != nil || then == nil {
+			return err
+		}
+		return then(ctx, out)
+	})
+	return out, err
 }
 
 // providerOf is the provider a pod's machine runs at: its offer's, whose

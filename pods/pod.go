@@ -72,6 +72,8 @@ type Config struct {
 	DiskGiB int     `json:"disk_gib" jsonschema:"disk in GiB"`
 	Image   string  `json:"image" jsonschema:"machine image id (see the declared images)"`
 	Pricing Pricing `json:"pricing" jsonschema:"on_demand, or spot (cheaper, may be interrupted)"`
+	// SSHPublicKey is installed on the machine for its owner to log in.
+	SSHPublicKey string `json:"ssh_public_key,omitempty" jsonschema:"an OpenSSH public key (authorized_keys line) to log in with"`
 }
 
 var namePattern = regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`)
@@ -113,6 +115,11 @@ func (c Config) Validate() error {
 	if c.Pricing != OnDemand && c.Pricing != Spot {
 		bad("pricing", "want on_demand or spot")
 	}
+	if c.SSHPublicKey != "" {
+		if _, err := KeyFingerprint(c.SSHPublicKey); err != nil {
+			bad("ssh_public_key", err.Error())
+		}
+	}
 	return fault.InvalidAll("invalid pod configuration", ps)
 }
 
@@ -132,8 +139,12 @@ type Pod struct {
 	InstanceID string `json:"instance_id,omitempty"`
 	// PriceHour is what the pod costs per hour, as quoted.
 	PriceHour money.Amount `json:"price_hour"`
-	CreatedAt time.Time    `json:"created_at"`
-	UpdatedAt time.Time    `json:"updated_at"`
+	// Connection is how the owner reaches the running pod, once activated.
+	Connection *Connection `json:"connection,omitempty"`
+	// ActiveAt is the last activity signal of a running pod.
+	ActiveAt  *time.Time `json:"active_at,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
 }
 
 // Transition is one step of a pod's history.
@@ -163,6 +174,8 @@ type Change struct {
 	// (a failover) and its price.
 	OfferID   string
 	PriceHour money.Amount
+	// Connection, when set, records how the pod is reached.
+	Connection *Connection
 }
 
 // Filter selects a tenant's pods, newest first.

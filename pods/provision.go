@@ -98,7 +98,8 @@ func (s *Service) start(ctx context.Context, p Pod, o providers.Offer, m Machine
 	if err != nil {
 		return providers.Instance{}, err
 	}
-	inst, err := prov.Create(ctx, providers.CreateRequest{Offer: o, Name: p.Name, Image: p.Image, DiskGB: p.DiskGiB, Spot: p.Pricing == Spot})
+	inst, err := prov.Create(ctx, providers.CreateRequest{Offer: o, Name: p.Name, Image: p.Image, DiskGB: p.DiskGiB, Spot: p.Pricing == Spot,
+		SSHPublicKey: p.SSHPublicKey})
 	if err != nil {
 		return providers.Instance{}, err
 	}

@@ -36,7 +36,7 @@ func (f *fakeProvider) Create(_ context.Context, req providers.CreateRequest) (p
 func (f *fakeProvider) Instance(_ context.Context, id string) (providers.Instance, error) {
 	f.polls++
 	if f.boots >= 0 && f.polls >= f.boots {
-		return providers.Instance{ID: id, State: providers.StateRunning}, nil
+		return providers.Instance{ID: id, State: providers.StateRunning, PublicIP: "203.0.113.7", SSHPort: 2222}, nil
 	}
 	return providers.Instance{ID: id, State: providers.StatePending}, nil
 }

@@ -44,15 +44,24 @@ type Repo interface {
 	PutActivation(ctx context.Context, a Activation) error
 	GetActivation(ctx context.Context, podID string) (Activation, error)
 	SpendActivation(ctx context.Context, podID, tokenHash string, at time.Time) (bool, error)
+	// TouchPod records a running pod's last activity.
+	TouchPod(ctx context.Context, tenantID, id string, at time.Time) error
+	// OpenUsage starts a pod's running interval; CloseUsage ends its open
+	// one, if any; ListUsage reads intervals.
+	OpenUsage(ctx context.Context, u Usage) error
+	CloseUsage(ctx context.Context, podID string, at time.Time) error
+	ListUsage(ctx context.Context, f UsageFilter) ([]Usage, error)
 	Enqueue(ctx context.Context, es ...events.Event) error
 }
 
 // Service runs the pod operations: each change, its history and the event
 // it causes commit together.
 type Service struct {
-	repo      Repo
-	now       func() time.Time
-	committed func()
+	repo          Repo
+	now           func() time.Time
+	committed     func()
+	notices       Notices
+	activationTTL func(tenantID string) time.Duration
 }
 
 // OnCommit sets what to call after a change and its event committed (the
@@ -135,21 +144,60 @@ func (s *Service) Move(ctx context.Context, by actor.Actor, cur Pod, to State, r
 // move applies c (its target, reason, actor and what it records) to cur on
 // the revision read, with its history and event in one transaction.
 func (s *Service) move(ctx context.Context, cur Pod, c Change) (Pod, error) {
-	c.PodID, c.TenantID, c.Revision, c.From = cur.ID, cur.TenantID, cur.Revision, cur.State
-	c.At = s.now().UTC().Truncate(time.Microsecond)
 	var out Pod
 	err := s.inTx(ctx, func(ctx context.Context) error {
 		var err error
-		if out, err = s.repo.MovePod(ctx, c); err != nil {
-			return err
-		}
-		typ := EventMoved
-		if c.To == Pending {
-			typ = EventDeployRequested
-		}
-		return s.publish(ctx, typ, out, Moved{Pod: out, From: c.From, Reason: c.Reason, Actor: c.Actor}, c.At)
+		out, err = s.moveTx(ctx, cur, c)
+		return err
 	})
 	return out, err
+}
+
+// moveTx is move inside the caller's transaction. What a move causes
+// commits with it: the pod's running interval opens or closes, a pod
+// that became ready gets its activation link and its owner is told.
+func (s *Service) moveTx(ctx context.Context, cur Pod, c Change) (Pod, error) {
+	c.PodID, c.TenantID, c.Revision, c.From = cur.ID, cur.TenantID, cur.Revision, cur.State
+	c.At = s.now().UTC().Truncate(time.Microsecond)
+	out, err := s.repo.MovePod(ctx, c)
+	if err != nil {
+		return out, err
+	}
+	if c.From == Running {
+		if err := s.repo.CloseUsage(ctx, out.ID, c.At); err != nil {
+			return out, err
+		}
+	}
+	if c.To == Running {
+		if err := s.repo.OpenUsage(ctx, usageOf(out, c.At)); err != nil {
+			return out, err
+		}
+	}
+	typ := EventMoved
+	if c.To == Pending {
+		typ = EventDeployRequested
+	}
+	if err := s.publish(ctx, typ, out, Moved{Pod: out, From: c.From, Reason: c.Reason, Actor: c.Actor}, c.At); err != nil {
+		return out, err
+	}
+	if s.notices == nil {
+		return out, nil
+	}
+	switch {
+	case c.To == Ready:
+		ttl := 24 * time.Hour
+		if s.activationTTL != nil {
+			ttl = s.activationTTL(out.TenantID)
+		}
+		token, err := s.IssueActivation(ctx, out, ttl)
+		if err != nil {
+			return out, err
+		}
+		return out, s.notices.Ready(ctx, out, token, c.At.Add(ttl))
+	case c.From == Ready && c.To == Running:
+		return out, s.notices.Running(ctx, out)
+	}
+	return out, nil
 }
 
 // Get reads one pod of a tenant.
@@ -177,4 +225,9 @@ func (s *Service) publish(ctx context.Context, typ events.Type, p Pod, payload M
 		return err
 	}
 	return s.repo.Enqueue(ctx, e)
+}
+
+// Usage reads running intervals of a tenant's pods.
+func (s *Service) Usage(ctx context.Context, f UsageFilter) ([]Usage, error) {
+	return s.repo.ListUsage(ctx, f)
 }

@@ -15,27 +15,53 @@ import (
 )
 
 const podColumns = `id, tenant_id, owner_id, name, gpu, gpu_count, provider, offer_id, region, vcpu, ram_gib, disk_gib,
-	image, pricing, state, reason, revision, instance_id, price_hour_micros, created_at, updated_at`
+	image, pricing, state, reason, revision, instance_id, price_hour_micros, created_at, updated_at, ssh_public_key,
+	connection, active_at`
 
 func scanPod(row rowScanner) (pods.Pod, error) {
 	var p pods.Pod
 	var pricing, state string
 	var price int64
+	var conn string
+	var active sql.NullTime
 	err := row.Scan(&p.ID, &p.TenantID, &p.OwnerID, &p.Name, &p.GPU, &p.GPUCount, &p.Provider, &p.OfferID, &p.Region,
 		&p.VCPU, &p.RAMGiB, &p.DiskGiB, &p.Image, &pricing, &state, &p.Reason, &p.Revision, &p.InstanceID, &price,
-		&p.CreatedAt, &p.UpdatedAt)
+		&p.CreatedAt, &p.UpdatedAt, &p.SSHPublicKey, &conn, &active)
+	if err != nil {
+		return p, err
+	}
 	p.Pricing, p.State, p.PriceHour = pods.Pricing(pricing), pods.State(state), money.Amount(price)
 	p.CreatedAt, p.UpdatedAt = p.CreatedAt.UTC(), p.UpdatedAt.UTC()
-	return p, err
+	if active.Valid {
+		t := active.Time.UTC()
+		p.ActiveAt = &t
+	}
+	if conn != "" {
+		p.Connection = new(pods.Connection)
+		if err := json.Unmarshal([]byte(conn), p.Connection); err != nil {
+			return p, fmt.Errorf("decode pod %s connection: %w", p.ID, err)
+		}
+	}
+	return p, nil
+}
+
+// encodeConnection is a connection as stored: JSON, or empty for none.
+func encodeConnection(c *pods.Connection) (string, error) {
+	if c == nil {
+		return "", nil
+	}
+	b, err := json.Marshal(c)
+	return string(b), err
 }
 
 // CreatePod stores a new pod at revision 1 with its first transition.
 func (s *Store) CreatePod(ctx context.Context, p pods.Pod, t pods.Transition) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO pods (`+podColumns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 1, $17, $18, $19, $20)`,
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 1, $17, $18, $19, $20, $21, '', NULL)`,
 			p.ID, p.TenantID, p.OwnerID, p.Name, p.GPU, p.GPUCount, p.Provider, p.OfferID, p.Region, p.VCPU, p.RAMGiB, p.DiskGiB,
-			p.Image, string(p.Pricing), string(p.State), p.Reason, p.InstanceID, p.PriceHour.Micros(), p.CreatedAt.UTC(), p.UpdatedAt.UTC())
+			p.Image, string(p.Pricing), string(p.State), p.Reason, p.InstanceID, p.PriceHour.Micros(), p.CreatedAt.UTC(), p.UpdatedAt.UTC(),
+			p.SSHPublicKey)
 		if isUniqueViolation(err) {
 			return fault.Conflict("pod %s already exists", p.ID)
 		}
@@ -97,10 +123,10 @@ func (s *Store) ListPods(ctx context.Context, f pods.Filter) ([]pods.Pod, error)
 func (s *Store) UpdatePodConfig(ctx context.Context, p pods.Pod) (pods.Pod, error) {
 	row := s.queryRow(ctx, `UPDATE pods SET name = $1, gpu = $2, gpu_count = $3, provider = $4, offer_id = $5, region = $6,
 		vcpu = $7, ram_gib = $8, disk_gib = $9, image = $10, pricing = $11, price_hour_micros = $12, updated_at = $13,
-		revision = revision + 1
+		ssh_public_key = $17, revision = revision + 1
 		WHERE id = $14 AND tenant_id = $15 AND revision = $16 AND state = 'draft' RETURNING `+podColumns,
 		p.Name, p.GPU, p.GPUCount, p.Provider, p.OfferID, p.Region, p.VCPU, p.RAMGiB, p.DiskGiB, p.Image, string(p.Pricing),
-		p.PriceHour.Micros(), p.UpdatedAt.UTC(), p.ID, p.TenantID, p.Revision)
+		p.PriceHour.Micros(), p.UpdatedAt.UTC(), p.ID, p.TenantID, p.Revision, p.SSHPublicKey)
 	got, err := scanPod(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return pods.Pod{}, s.whyNot(ctx, p.TenantID, p.ID, p.Revision, pods.Draft, pods.Draft)
@@ -119,15 +145,23 @@ func (s *Store) MovePod(ctx context.Context, c pods.Change) (pods.Pod, error) {
 	if err := pods.Move(c.PodID, c.From, c.To); err != nil {
 		return pods.Pod{}, err
 	}
+	conn, err := encodeConnection(c.Connection)
+	if err != nil {
+		return pods.Pod{}, err
+	}
 	var out pods.Pod
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *sql.Tx) error {
 		var err error
+		// A running pod's activity clock starts when it starts running.
 		out, err = scanPod(tx.QueryRowContext(ctx, `UPDATE pods SET state = $1, reason = $2, updated_at = $3,
 			instance_id = CASE WHEN $4 = '' THEN instance_id ELSE $4 END,
 			offer_id = CASE WHEN $9 = '' THEN offer_id ELSE $9 END,
-			price_hour_micros = CASE WHEN $10 = 0 THEN price_hour_micros ELSE $10 END, revision = revision + 1
+			price_hour_micros = CASE WHEN $10 = 0 THEN price_hour_micros ELSE $10 END,
+			connection = CASE WHEN $11 = '' THEN connection ELSE $11 END,
+			active_at = CASE WHEN $1 = 'running' THEN $3 ELSE active_at END, revision = revision + 1
 			WHERE id = $5 AND tenant_id = $6 AND revision = $7 AND state = $8 RETURNING `+podColumns,
-			string(c.To), c.Reason, c.At.UTC(), c.InstanceID, c.PodID, c.TenantID, c.Revision, string(c.From), c.OfferID, c.PriceHour.Micros()))
+			string(c.To), c.Reason, c.At.UTC(), c.InstanceID, c.PodID, c.TenantID, c.Revision, string(c.From), c.OfferID, c.PriceHour.Micros(),
+			conn))
 		if errors.Is(err, sql.ErrNoRows) {
 			return errStale
 		}
@@ -252,4 +286,87 @@ func (s *Store) SpendActivation(ctx context.Context, podID, tokenHash string, at
 	}
 	n, _ := res.RowsAffected()
 	return n == 1, nil
+}
+
+// TouchPod records a running pod's last activity; it is not a change of
+// the pod, so its revision stays.
+func (s *Store) TouchPod(ctx context.Context, tenantID, id string, at time.Time) error {
+	res, err := s.exec(ctx, `UPDATE pods SET active_at = $1 WHERE id = $2 AND tenant_id = $3 AND state = 'running'`, at.UTC(), id, tenantID)
+	if err != nil {
+		return fmt.Errorf("touch pod %s: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		p, err := s.GetPod(ctx, tenantID, id)
+		if err != nil {
+			return err
+		}
+		return fault.Conflict("pod %s is %s: only a running pod sends heartbeats", id, p.State)
+	}
+	return nil
+}
+
+const usageColumns = `id, tenant_id, pod_id, owner_id, offer_id, price_hour_micros, started_at, ended_at`
+
+func scanUsage(row rowScanner) (pods.Usage, error) {
+	var u pods.Usage
+	var price int64
+	var end sql.NullTime
+	if err := row.Scan(&u.ID, &u.TenantID, &u.PodID, &u.OwnerID, &u.OfferID, &price, &u.Start, &end); err != nil {
+		return u, err
+	}
+	u.PriceHour, u.Start = money.Amount(price), u.Start.UTC()
+	if end.Valid {
+		t := end.Time.UTC()
+		u.End = &t
+	}
+	return u, nil
+}
+
+// OpenUsage starts a pod's running interval; a pod has one open at most.
+func (s *Store) OpenUsage(ctx context.Context, u pods.Usage) error {
+	_, err := s.exec(ctx, `INSERT INTO pod_usage (`+usageColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)`,
+		u.ID, u.TenantID, u.PodID, u.OwnerID, u.OfferID, u.PriceHour.Micros(), u.Start.UTC())
+	if isUniqueViolation(err) {
+		return fault.Conflict("pod %s is already counted as running", u.PodID)
+	}
+	if err != nil {
+		return fmt.Errorf("open usage of pod %s: %w", u.PodID, err)
+	}
+	return nil
+}
+
+// CloseUsage ends a pod's open running interval at at, if it has one.
+func (s *Store) CloseUsage(ctx context.Context, podID string, at time.Time) error {
+	if _, err := s.exec(ctx, `UPDATE pod_usage SET ended_at = $1 WHERE pod_id = $2 AND ended_at IS NULL`, at.UTC(), podID); err != nil {
+		return fmt.Errorf("close usage of pod %s: %w", podID, err)
+	}
+	return nil
+}
+
+// ListUsage returns a tenant's running intervals overlapping [f.From,
+// f.To), newest first.
+func (s *Store) ListUsage(ctx context.Context, f pods.UsageFilter) ([]pods.Usage, error) {
+	args := []any{f.TenantID}
+	q := `SELECT ` + usageColumns + ` FROM pod_usage WHERE tenant_id = $1`
+	add := func(cond string, v any) {
+		args = append(args, v)
+		q += fmt.Sprintf(" AND "+cond, len(args))
+	}
+	if f.OwnerID != "" {
+		add("owner_id = $%d", f.OwnerID)
+	}
+	if f.PodID != "" {
+		add("pod_id = $%d", f.PodID)
+	}
+	if !f.From.IsZero() {
+		add("(ended_at IS NULL OR ended_at > $%d)", f.From.UTC())
+	}
+	if !f.To.IsZero() {
+		add("started_at < $%d", f.To.UTC())
+	}
+	limit := f.Limit
+	if limit <= 0 || limit > 1000 {
+		limit = 1000
+	}
+	return queryAll(ctx, s, "pod usage", q+fmt.Sprintf(" ORDER BY started_at DESC, id DESC LIMIT %d", limit), args, scanUsage)
 }

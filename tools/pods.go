@@ -41,8 +41,9 @@ func RegisterPods(r *Registry, s PodServices) {
 	if s.Offers.Now == nil {
 		s.Offers.Now = r.deps.Now
 	}
-	registerToolset(r, ToolsetPods, append([]listed{configurePod(s), quotePod(s), deployPod(s), listPods(s), getPod(s), podEvents(s)},
-		podLifecycle(s, s.Machines(r.deps.Tenants))...)...)
+	m := s.Machines(r.deps.Tenants)
+	registerToolset(r, ToolsetPods, append([]listed{configurePod(s), quotePod(s), deployPod(s), listPods(s), getPod(s), podEvents(s),
+		activatePod(s, m), podHeartbeat(s)}, podLifecycle(s, m)...)...)
 }
 
 // PodRef names one pod.
@@ -477,4 +478,89 @@ func podLifecycle(s PodServices, m pods.Machines) []listed {
 			"can no longer be started. A draft is discarded. Terminating a terminated pod changes nothing.", "/pods/{id}/terminate",
 			pods.Terminated, true, s.Pods.Terminate),
 	}
+}
+
+// Tool names of activation and activity.
+const (
+	ToolActivatePod  = "activate_pod"
+	ToolPodHeartbeat = "pod_heartbeat"
+)
+
+// ActivatePodInput is the input of activate_pod.
+type ActivatePodInput struct {
+	PodRef
+	Control
+	Token string `json:"token" audit:"redact" jsonschema:"the activation token from the link in the activation email"`
+}
+
+// Validate implements Validator.
+func (in *ActivatePodInput) Validate() error {
+	if in.Token == "" {
+		return fault.Invalid("token", "give the token of the activation link")
+	}
+	return nil
+}
+
+func activatePod(s PodServices, m pods.Machines) Def[ActivatePodInput, pods.Pod] {
+	return Def[ActivatePodInput, pods.Pod]{
+		Name: ToolActivatePod, Title: "Activate a pod", Group: ToolsetPods, MinRole: actor.RoleUser, OpenWorld: true,
+		Description: "Start using a ready pod with the token of its activation link (sent by email when the pod became ready; " +
+			"single use, it expires): the pod becomes running and the answer carries how to reach it (SSH, JupyterLab). " +
+			"A wrong token is refused as unauthenticated, a used or expired one as gone.",
+		Method: http.MethodPost, Path: "/pods/{id}/activate",
+		Target: func(ctx context.Context, c *Call, in *ActivatePodInput, t *policies.Target) error {
+			return s.ownerOf(ctx, c, in.ID, t)
+		},
+		Preview: func(ctx context.Context, c *Call, in *ActivatePodInput) (Preview, error) {
+			return s.previewMove(ctx, c, in.ID, pods.Running, "is activated and becomes running")
+		},
+		Handle: func(ctx context.Context, c *Call, in *ActivatePodInput) (pods.Pod, error) {
+			p, err := s.Pods.Get(ctx, c.Tenant.ID, in.ID)
+			if err != nil {
+				return pods.Pod{}, err
+			}
+			return s.Pods.Activate(ctx, c.Actor, p, in.Token, m)
+		},
+	}
+}
+
+func podHeartbeat(s PodServices) Def[PodCommand, pods.Pod] {
+	return Def[PodCommand, pods.Pod]{
+		Name: ToolPodHeartbeat, Title: "Report a pod active", Group: ToolsetPods, MinRole: actor.RoleUser, Idempotent: true,
+		Description: "Tell the platform a running pod is in use (sent from the pod, with its owner's API token), so the idle " +
+			"auto-stop (pods.idle_stop_after) leaves it running.",
+		Method: http.MethodPost, Path: "/pods/{id}/heartbeat",
+		Target: func(ctx context.Context, c *Call, in *PodCommand, t *policies.Target) error {
+			return s.ownerOf(ctx, c, in.ID, t)
+		},
+		Preview: func(ctx context.Context, c *Call, in *PodCommand) (Preview, error) {
+			p, err := s.Pods.Get(ctx, c.Tenant.ID, in.ID)
+			if err != nil {
+				return Preview{}, err
+			}
+			if p.State != pods.Running {
+				return Preview{}, fault.Conflict("pod %s is %s: only a running pod sends heartbeats", p.ID, p.State)
+			}
+			return Preview{Effect: fmt.Sprintf("pod %s is recorded active now", p.Name)}, nil
+		},
+		Handle: func(ctx context.Context, c *Call, in *PodCommand) (pods.Pod, error) {
+			p, err := s.Pods.Get(ctx, c.Tenant.ID, in.ID)
+			if err != nil {
+				return pods.Pod{}, err
+			}
+			return s.Pods.Heartbeat(ctx, p)
+		},
+	}
+}
+
+// previewMove checks that pod id may move to state to and says so.
+func (s PodServices) previewMove(ctx context.Context, c *Call, id string, to pods.State, effect string) (Preview, error) {
+	p, err := s.Pods.Get(ctx, c.Tenant.ID, id)
+	if err != nil {
+		return Preview{}, err
+	}
+	if err := pods.Move(p.ID, p.State, to); err != nil {
+		return Preview{}, err
+	}
+	return Preview{Effect: fmt.Sprintf("pod %s (%s) %s", p.Name, p.State, effect)}, nil
 }

@@ -1,0 +1,21 @@
+-- What a pod's owner reaches it with: the SSH key they configured, and
+-- once the pod runs, its connection details (JSON; empty before).
+ALTER TABLE pods ADD COLUMN ssh_public_key TEXT NOT NULL DEFAULT '';
+ALTER TABLE pods ADD COLUMN connection TEXT NOT NULL DEFAULT '';
+-- The last activity signal of a running pod, for the idle auto-stop.
+ALTER TABLE pods ADD COLUMN active_at TIMESTAMP;
+
+-- Each interval a pod ran, at the price it ran at: what billing bills.
+-- ended_at is empty while the pod runs; a pod has one open interval at most.
+CREATE TABLE pod_usage (
+    id                TEXT PRIMARY KEY,
+    tenant_id         TEXT NOT NULL,
+    pod_id            TEXT NOT NULL REFERENCES pods (id) ON DELETE CASCADE,
+    owner_id          TEXT NOT NULL,
+    offer_id          TEXT NOT NULL,
+    price_hour_micros BIGINT NOT NULL,
+    started_at        TIMESTAMP NOT NULL,
+    ended_at          TIMESTAMP
+);
+CREATE UNIQUE INDEX pod_usage_open ON pod_usage (pod_id) WHERE ended_at IS NULL;
+CREATE INDEX pod_usage_tenant ON pod_usage (tenant_id, started_at);
