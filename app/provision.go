@@ -14,9 +14,10 @@ import (
 	"github.com/gpubroker/pod/pods"
 )
 
-// provisioner is the worker that starts deployed pods: a consumer group on
-// the pod topic taking each deploy request, and at start every pod a
-// stopped worker left pending or provisioning.
+// provisioner is the worker that starts deployed pods and scales running
+// ones: a consumer group on the pod topic taking each deploy and scale
+// request, and at start every pod a stopped worker left pending,
+// provisioning or scaling.
 type provisioner struct {
 	client *kgo.Client
 	stop   context.CancelFunc
@@ -36,7 +37,7 @@ func startProvisioner(brokers []string, svc *pods.Service, m pods.Machines, ps *
 	ctx, stop := context.WithCancel(context.Background())
 	w := &provisioner{client: client, stop: stop}
 	slots := make(chan struct{}, maxProvisioning)
-	run := func(tenantID, id string) {
+	run := func(tenantID, id string, work func(ctx context.Context, tenantID, id string, m pods.Machines, opt pods.ProvisionOptions) (pods.Pod, error)) {
 		slots <- struct{}{}
 		w.wg.Add(1)
 		go func() {
@@ -44,7 +45,7 @@ func startProvisioner(brokers []string, svc *pods.Service, m pods.Machines, ps *
 			snap := ps.Snapshot()
 			opt := pods.ProvisionOptions{Attempts: int(snap.Int("", "", "pods.provision_attempts")),
 				BootTimeout: snap.Duration("", "", "pods.boot_timeout"), Poll: time.Second}
-			if _, err := svc.Provision(ctx, tenantID, id, m, opt); err != nil && ctx.Err() == nil {
+			if _, err := work(ctx, tenantID, id, m, opt); err != nil && ctx.Err() == nil {
 				log.Error("provision pod", "tenant", tenantID, "pod", id, "err", err)
 			}
 		}()
@@ -57,7 +58,14 @@ func startProvisioner(brokers []string, svc *pods.Service, m pods.Machines, ps *
 			log.Error("list pods to resume", "err", err)
 		} else {
 			for _, p := range left {
-				run(p.TenantID, p.ID)
+				run(p.TenantID, p.ID, svc.Provision)
+			}
+		}
+		if left, err := svc.ScalePending(ctx); err != nil {
+			log.Error("list pod scales to resume", "err", err)
+		} else {
+			for _, p := range left {
+				run(p.TenantID, p.ID, svc.Rescale)
 			}
 		}
 		for ctx.Err() == nil {
@@ -69,10 +77,15 @@ func startProvisioner(brokers []string, svc *pods.Service, m pods.Machines, ps *
 			})
 			fs.EachRecord(func(r *kgo.Record) {
 				var ce events.CloudEvent
-				if err := json.Unmarshal(r.Value, &ce); err != nil || ce.Type != pods.EventDeployRequested {
+				if err := json.Unmarshal(r.Value, &ce); err != nil {
 					return
 				}
-				run(ce.Tenant, ce.Subject)
+				switch ce.Type {
+				case pods.EventDeployRequested:
+					run(ce.Tenant, ce.Subject, svc.Provision)
+				case pods.EventScaleRequested:
+					run(ce.Tenant, ce.Subject, svc.Rescale)
+				}
 			})
 		}
 	}()

@@ -141,6 +141,8 @@ type Pod struct {
 	PriceHour money.Amount `json:"price_hour"`
 	// Connection is how the owner reaches the running pod, once activated.
 	Connection *Connection `json:"connection,omitempty"`
+	// ScaleTo is the shape a running pod is being moved to, if any.
+	ScaleTo *Scale `json:"scale_to,omitempty"`
 	// ActiveAt is the last activity signal of a running pod.
 	ActiveAt  *time.Time `json:"active_at,omitempty"`
 	CreatedAt time.Time  `json:"created_at"`

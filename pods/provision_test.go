@@ -20,6 +20,7 @@ type fakeProvider struct {
 	full  bool
 	boots int // polls before the machine runs; -1 never boots
 	polls int
+	gone  []string // terminated machines
 }
 
 func (f *fakeProvider) Create(_ context.Context, req providers.CreateRequest) (providers.Instance, error) {
@@ -43,7 +44,10 @@ func (f *fakeProvider) Instance(_ context.Context, id string) (providers.Instanc
 
 func (f *fakeProvider) Start(context.Context, string) error     { return nil }
 func (f *fakeProvider) Stop(context.Context, string) error      { return nil }
-func (f *fakeProvider) Terminate(context.Context, string) error { return nil }
+func (f *fakeProvider) Terminate(_ context.Context, id string) error {
+	f.gone = append(f.gone, id)
+	return nil
+}
 
 // market is a fixed list of offers, best first, and their providers.
 type market struct {

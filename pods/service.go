@@ -44,6 +44,12 @@ type Repo interface {
 	PutActivation(ctx context.Context, a Activation) error
 	GetActivation(ctx context.Context, podID string) (Activation, error)
 	SpendActivation(ctx context.Context, podID, tokenHash string, at time.Time) (bool, error)
+	// PutScale sets (or with nil clears) the scale of pod p, on its
+	// revision and state; ApplyScale gives a running pod the
+	// configuration, machine, price and connection of next and clears its
+	// scale, on next's revision.
+	PutScale(ctx context.Context, p Pod, to *Scale, at time.Time) (Pod, error)
+	ApplyScale(ctx context.Context, next Pod, at time.Time) (Pod, error)
 	// TouchPod records a running pod's last activity.
 	TouchPod(ctx context.Context, tenantID, id string, at time.Time) error
 	// OpenUsage starts a pod's running interval; CloseUsage ends its open

@@ -16,17 +16,17 @@ import (
 
 const podColumns = `id, tenant_id, owner_id, name, gpu, gpu_count, provider, offer_id, region, vcpu, ram_gib, disk_gib,
 	image, pricing, state, reason, revision, instance_id, price_hour_micros, created_at, updated_at, ssh_public_key,
-	connection, active_at`
+	connection, active_at, scale_to`
 
 func scanPod(row rowScanner) (pods.Pod, error) {
 	var p pods.Pod
 	var pricing, state string
 	var price int64
-	var conn string
+	var conn, scale string
 	var active sql.NullTime
 	err := row.Scan(&p.ID, &p.TenantID, &p.OwnerID, &p.Name, &p.GPU, &p.GPUCount, &p.Provider, &p.OfferID, &p.Region,
 		&p.VCPU, &p.RAMGiB, &p.DiskGiB, &p.Image, &pricing, &state, &p.Reason, &p.Revision, &p.InstanceID, &price,
-		&p.CreatedAt, &p.UpdatedAt, &p.SSHPublicKey, &conn, &active)
+		&p.CreatedAt, &p.UpdatedAt, &p.SSHPublicKey, &conn, &active, &scale)
 	if err != nil {
 		return p, err
 	}
@@ -36,29 +36,37 @@ func scanPod(row rowScanner) (pods.Pod, error) {
 		t := active.Time.UTC()
 		p.ActiveAt = &t
 	}
-	if conn != "" {
-		p.Connection = new(pods.Connection)
-		if err := json.Unmarshal([]byte(conn), p.Connection); err != nil {
-			return p, fmt.Errorf("decode pod %s connection: %w", p.ID, err)
-		}
+	if p.Connection, err = decodeOptional[pods.Connection](conn); err != nil {
+		return p, fmt.Errorf("decode pod %s connection: %w", p.ID, err)
+	}
+	if p.ScaleTo, err = decodeOptional[pods.Scale](scale); err != nil {
+		return p, fmt.Errorf("decode pod %s scale: %w", p.ID, err)
 	}
 	return p, nil
 }
 
-// encodeConnection is a connection as stored: JSON, or empty for none.
-func encodeConnection(c *pods.Connection) (string, error) {
-	if c == nil {
+// encodeOptional is an optional value as stored: JSON, or empty for none.
+func encodeOptional[T any](v *T) (string, error) {
+	if v == nil {
 		return "", nil
 	}
-	b, err := json.Marshal(c)
+	b, err := json.Marshal(v)
 	return string(b), err
+}
+
+func decodeOptional[T any](s string) (*T, error) {
+	if s == "" {
+		return nil, nil
+	}
+	v := new(T)
+	return v, json.Unmarshal([]byte(s), v)
 }
 
 // CreatePod stores a new pod at revision 1 with its first transition.
 func (s *Store) CreatePod(ctx context.Context, p pods.Pod, t pods.Transition) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO pods (`+podColumns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 1, $17, $18, $19, $20, $21, '', NULL)`,
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 1, $17, $18, $19, $20, $21, '', NULL, '')`,
 			p.ID, p.TenantID, p.OwnerID, p.Name, p.GPU, p.GPUCount, p.Provider, p.OfferID, p.Region, p.VCPU, p.RAMGiB, p.DiskGiB,
 			p.Image, string(p.Pricing), string(p.State), p.Reason, p.InstanceID, p.PriceHour.Micros(), p.CreatedAt.UTC(), p.UpdatedAt.UTC(),
 			p.SSHPublicKey)
@@ -145,7 +153,7 @@ func (s *Store) MovePod(ctx context.Context, c pods.Change) (pods.Pod, error) {
 	if err := pods.Move(c.PodID, c.From, c.To); err != nil {
 		return pods.Pod{}, err
 	}
-	conn, err := encodeConnection(c.Connection)
+	conn, err := encodeOptional(c.Connection)
 	if err != nil {
 		return pods.Pod{}, err
 	}
@@ -369,4 +377,43 @@ func (s *Store) ListUsage(ctx context.Context, f pods.UsageFilter) ([]pods.Usage
 		limit = 1000
 	}
 	return queryAll(ctx, s, "pod usage", q+fmt.Sprintf(" ORDER BY started_at DESC, id DESC LIMIT %d", limit), args, scanUsage)
+}
+
+// PutScale sets or clears the scale of pod p, on its revision and state.
+func (s *Store) PutScale(ctx context.Context, p pods.Pod, to *pods.Scale, at time.Time) (pods.Pod, error) {
+	enc, err := encodeOptional(to)
+	if err != nil {
+		return pods.Pod{}, err
+	}
+	out, err := scanPod(s.queryRow(ctx, `UPDATE pods SET scale_to = $1, updated_at = $2, revision = revision + 1
+		WHERE id = $3 AND tenant_id = $4 AND revision = $5 AND state = $6 RETURNING `+podColumns,
+		enc, at.UTC(), p.ID, p.TenantID, p.Revision, string(p.State)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return pods.Pod{}, s.whyNot(ctx, p.TenantID, p.ID, p.Revision, p.State, p.State)
+	}
+	if err != nil {
+		return pods.Pod{}, fmt.Errorf("scale pod %s: %w", p.ID, err)
+	}
+	return out, nil
+}
+
+// ApplyScale gives a running pod being scaled its new configuration,
+// machine, price and connection, on next's revision.
+func (s *Store) ApplyScale(ctx context.Context, next pods.Pod, at time.Time) (pods.Pod, error) {
+	conn, err := encodeOptional(next.Connection)
+	if err != nil {
+		return pods.Pod{}, err
+	}
+	out, err := scanPod(s.queryRow(ctx, `UPDATE pods SET gpu_count = $1, offer_id = $2, region = $3, vcpu = $4, ram_gib = $5,
+		instance_id = $6, price_hour_micros = $7, connection = $8, scale_to = '', updated_at = $9, revision = revision + 1
+		WHERE id = $10 AND tenant_id = $11 AND revision = $12 AND state = 'running' AND scale_to <> '' RETURNING `+podColumns,
+		next.GPUCount, next.OfferID, next.Region, next.VCPU, next.RAMGiB, next.InstanceID, next.PriceHour.Micros(), conn, at.UTC(),
+		next.ID, next.TenantID, next.Revision))
+	if errors.Is(err, sql.ErrNoRows) {
+		return pods.Pod{}, s.whyNot(ctx, next.TenantID, next.ID, next.Revision, pods.Running, pods.Running)
+	}
+	if err != nil {
+		return pods.Pod{}, fmt.Errorf("apply the scale of pod %s: %w", next.ID, err)
+	}
+	return out, nil
 }

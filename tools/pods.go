@@ -43,7 +43,7 @@ func RegisterPods(r *Registry, s PodServices) {
 	}
 	m := s.Machines(r.deps.Tenants)
 	registerToolset(r, ToolsetPods, append([]listed{configurePod(s), quotePod(s), deployPod(s), listPods(s), getPod(s), podEvents(s),
-		activatePod(s, m), podHeartbeat(s)}, podLifecycle(s, m)...)...)
+		activatePod(s, m), podHeartbeat(s), scalePod(s)}, podLifecycle(s, m)...)...)
 }
 
 // PodRef names one pod.
@@ -563,4 +563,92 @@ func (s PodServices) previewMove(ctx context.Context, c *Call, id string, to pod
 		return Preview{}, err
 	}
 	return Preview{Effect: fmt.Sprintf("pod %s (%s) %s", p.Name, p.State, effect)}, nil
+}
+
+// ToolScalePod is the name of scale_pod.
+const ToolScalePod = "scale_pod"
+
+// ScalePodInput is the input of scale_pod.
+type ScalePodInput struct {
+	PodRef
+	Control
+	GPUCount int    `json:"gpu_count,omitempty" jsonschema:"GPUs wanted; the pod's count when 0"`
+	OfferID  string `json:"offer_id,omitempty" jsonschema:"the offer to move to; the best-ranked offer that fits when empty"`
+}
+
+// Validate implements Validator.
+func (in *ScalePodInput) Validate() error {
+	switch {
+	case in.GPUCount < 0 || in.GPUCount > 16:
+		return fault.Invalid("gpu_count", "want 1 to 16, got %d", in.GPUCount)
+	case in.GPUCount == 0 && in.OfferID == "":
+		return fault.Invalid("gpu_count", "give a GPU count or an offer to move to")
+	}
+	return nil
+}
+
+// scaleTarget is where in moves pod p, priced in the caller's tenant.
+func (s PodServices) scaleTarget(ctx context.Context, c *Call, p pods.Pod, in *ScalePodInput) (pods.Scale, pods.Estimate, error) {
+	cfg := p.Config
+	if in.GPUCount > 0 {
+		cfg.GPUCount = in.GPUCount
+	}
+	cfg.OfferID, cfg.Region = in.OfferID, ""
+	e, o, err := s.quote(ctx, c, cfg)
+	if err != nil {
+		return pods.Scale{}, e, err
+	}
+	cfg.OfferID, cfg.Region = o.ID, o.Region
+	return pods.Scale{Config: cfg, PriceHour: e.Hour}, e, nil
+}
+
+func scalePod(s PodServices) Def[ScalePodInput, Deployment] {
+	return Def[ScalePodInput, Deployment]{
+		Name: ToolScalePod, Title: "Scale a pod", Group: ToolsetPods, MinRole: actor.RoleUser, Spends: true, OpenWorld: true,
+		Description: "Move a running pod to another GPU count or another offer: a machine of the new shape is started, and only " +
+			"once it runs does the pod switch to it (new connection details, new price) and the old machine is terminated. If the " +
+			"new machine cannot start, the pod runs on as it was. The new price for pods.deploy_reserve_hours is reserved.",
+		Method: http.MethodPost, Path: "/pods/{id}/scale", Status: http.StatusAccepted,
+		Target: func(ctx context.Context, c *Call, in *ScalePodInput, t *policies.Target) error {
+			return s.ownerOf(ctx, c, in.ID, t)
+		},
+		Estimate: func(ctx context.Context, c *Call, in *ScalePodInput) (money.Amount, error) {
+			p, err := s.Pods.Get(ctx, c.Tenant.ID, in.ID)
+			if err != nil {
+				return 0, err
+			}
+			to, _, err := s.scaleTarget(ctx, c, p, in)
+			if err != nil {
+				return 0, err
+			}
+			return to.PriceHour.MulRat(s.Deploy(c.Tenant.ID, c.Tenant.Mode).ReserveHours, 1)
+		},
+		Preview: func(ctx context.Context, c *Call, in *ScalePodInput) (Preview, error) {
+			p, err := s.Pods.Get(ctx, c.Tenant.ID, in.ID)
+			if err != nil {
+				return Preview{}, err
+			}
+			if p.State != pods.Running {
+				return Preview{}, fault.Conflict("pod %s is %s: only a running pod is scaled", p.ID, p.State)
+			}
+			to, _, err := s.scaleTarget(ctx, c, p, in)
+			if err != nil {
+				return Preview{}, err
+			}
+			return Preview{Effect: fmt.Sprintf("pod %s moves from %d × %s on %s at %s an hour to %d × %s on %s at %s an hour",
+				p.Name, p.GPUCount, p.GPU, p.OfferID, p.PriceHour, to.Config.GPUCount, to.Config.GPU, to.Config.OfferID, to.PriceHour)}, nil
+		},
+		Handle: func(ctx context.Context, c *Call, in *ScalePodInput) (Deployment, error) {
+			p, err := s.Pods.Get(ctx, c.Tenant.ID, in.ID)
+			if err != nil {
+				return Deployment{}, err
+			}
+			to, e, err := s.scaleTarget(ctx, c, p, in)
+			if err != nil {
+				return Deployment{}, err
+			}
+			p, err = s.Pods.RequestScale(ctx, c.Actor, p, to)
+			return Deployment{Pod: p, Estimate: e}, err
+		},
+	}
 }
