@@ -42,8 +42,8 @@ func (f *fakeProvider) Instance(_ context.Context, id string) (providers.Instanc
 	return providers.Instance{ID: id, State: providers.StatePending}, nil
 }
 
-func (f *fakeProvider) Start(context.Context, string) error     { return nil }
-func (f *fakeProvider) Stop(context.Context, string) error      { return nil }
+func (f *fakeProvider) Start(context.Context, string) error { return nil }
+func (f *fakeProvider) Stop(context.Context, string) error  { return nil }
 func (f *fakeProvider) Terminate(_ context.Context, id string) error {
 	f.gone = append(f.gone, id)
 	return nil
