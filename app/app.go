@@ -155,7 +155,7 @@ func (a *App) build(ctx context.Context) error {
 		return err
 	}
 	a.Pods.OnCommit(a.stream.relay.Nudge)
-	if a.provisioner, err = startProvisioner(a.stream.brokers, a.Pods, podServices.Machines(a.Tenants), a.Params, log); err != nil {
+	if a.provisioner, err = startProvisioner(a.stream.opts, a.Pods, podServices.Machines(a.Tenants), a.Params, log); err != nil {
 		return fmt.Errorf("start the provisioning worker: %w", err)
 	}
 	return nil

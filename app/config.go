@@ -32,6 +32,16 @@ type Config struct {
 	// KafkaBrokers (GPUBROKER_KAFKA_BROKERS, host:port,…) names the Kafka
 	// cluster the event stream uses; empty starts an in-process broker.
 	KafkaBrokers string
+	// KafkaSASL (GPUBROKER_KAFKA_SASL) is how the client signs in to the
+	// cluster: empty for none, scram-sha-256 or scram-sha-512 with
+	// KafkaUser and KafkaPassword (GPUBROKER_KAFKA_USER,
+	// GPUBROKER_KAFKA_PASSWORD), or aws-msk-iam with the AWS credentials
+	// of the environment. KafkaTLS (GPUBROKER_KAFKA_TLS) dials with TLS,
+	// which aws-msk-iam implies.
+	KafkaSASL     string
+	KafkaUser     string
+	KafkaPassword string
+	KafkaTLS      bool
 	// Version is the build version (set by the command, not the user).
 	Version string
 }
@@ -46,19 +56,23 @@ func ConfigFromEnv(getenv func(string) string) Config {
 		return def
 	}
 	c := Config{
-		Addr:         get("GPUBROKER_ADDR", "127.0.0.1:8080"),
-		DataDir:      get("GPUBROKER_DATA", "data"),
-		DatabaseURL:  getenv("GPUBROKER_DATABASE_URL"),
-		KeyFile:      getenv("GPUBROKER_KEY_FILE"),
-		AWS:          isTrue(getenv("GPUBROKER_AWS")),
-		AWSEndpoint:  getenv("GPUBROKER_AWS_ENDPOINT"),
-		AWSRegion:    get("AWS_REGION", "us-east-1"),
-		KMSKeyID:     getenv("GPUBROKER_KMS_KEY_ID"),
-		ParamPrefix:  get("GPUBROKER_PARAM_PREFIX", "/gpubroker"),
-		LogLevel:     get("GPUBROKER_LOG_LEVEL", "info"),
-		RedisURL:     getenv("GPUBROKER_REDIS_URL"),
-		RedisPrefix:  get("GPUBROKER_REDIS_PREFIX", "gpubroker:"),
-		KafkaBrokers: getenv("GPUBROKER_KAFKA_BROKERS"),
+		Addr:          get("GPUBROKER_ADDR", "127.0.0.1:8080"),
+		DataDir:       get("GPUBROKER_DATA", "data"),
+		DatabaseURL:   getenv("GPUBROKER_DATABASE_URL"),
+		KeyFile:       getenv("GPUBROKER_KEY_FILE"),
+		AWS:           isTrue(getenv("GPUBROKER_AWS")),
+		AWSEndpoint:   getenv("GPUBROKER_AWS_ENDPOINT"),
+		AWSRegion:     get("AWS_REGION", "us-east-1"),
+		KMSKeyID:      getenv("GPUBROKER_KMS_KEY_ID"),
+		ParamPrefix:   get("GPUBROKER_PARAM_PREFIX", "/gpubroker"),
+		LogLevel:      get("GPUBROKER_LOG_LEVEL", "info"),
+		RedisURL:      getenv("GPUBROKER_REDIS_URL"),
+		RedisPrefix:   get("GPUBROKER_REDIS_PREFIX", "gpubroker:"),
+		KafkaBrokers:  getenv("GPUBROKER_KAFKA_BROKERS"),
+		KafkaSASL:     strings.ToLower(strings.TrimSpace(getenv("GPUBROKER_KAFKA_SASL"))),
+		KafkaUser:     getenv("GPUBROKER_KAFKA_USER"),
+		KafkaPassword: getenv("GPUBROKER_KAFKA_PASSWORD"),
+		KafkaTLS:      isTrue(getenv("GPUBROKER_KAFKA_TLS")),
 	}
 	return c
 }

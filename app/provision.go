@@ -27,10 +27,10 @@ type provisioner struct {
 // maxProvisioning bounds the pods provisioned at once by one instance.
 const maxProvisioning = 8
 
-func startProvisioner(brokers []string, svc *pods.Service, m pods.Machines, ps *params.Service, log *slog.Logger) (*provisioner, error) {
+func startProvisioner(conn []kgo.Opt, svc *pods.Service, m pods.Machines, ps *params.Service, log *slog.Logger) (*provisioner, error) {
 	topic := events.Topic(ps.Snapshot().String("", "", "events.topic_prefix"), pods.EventDeployRequested)
-	client, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumerGroup("gpubroker-provisioning"), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.AllowAutoTopicCreation())
+	client, err := kgo.NewClient(append(conn, kgo.ConsumerGroup("gpubroker-provisioning"), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.AllowAutoTopicCreation())...)
 	if err != nil {
 		return nil, err
 	}
