@@ -62,6 +62,7 @@ type App struct {
 	// stream relays the outbox to Kafka; provisioner consumes deploys.
 	stream      *stream
 	provisioner *provisioner
+	idle        *idleStopper
 }
 
 // Catalog joins every package's declared parameters.
@@ -155,15 +156,20 @@ func (a *App) build(ctx context.Context) error {
 		return err
 	}
 	a.Pods.OnCommit(a.stream.relay.Nudge)
-	if a.provisioner, err = startProvisioner(a.stream.opts, a.Pods, podServices.Machines(a.Tenants), a.Params, log); err != nil {
+	machines := podServices.Machines(a.Tenants)
+	if a.provisioner, err = startProvisioner(a.stream.opts, a.Pods, machines, a.Params, log); err != nil {
 		return fmt.Errorf("start the provisioning worker: %w", err)
 	}
+	a.idle = startIdleStopper(a.Pods, machines, tenantDuration(a.Params, a.Tenants, "pods.idle_stop_after"), log)
 	return nil
 }
 
 // Close stops the event relay, writes queued audit records and releases
 // Redis and the database.
 func (a *App) Close() error {
+	if a.idle != nil {
+		a.idle.Close()
+	}
 	if a.provisioner != nil {
 		a.provisioner.Close()
 	}

@@ -160,8 +160,11 @@ func (s *Service) StopIdle(ctx context.Context, idleAfter func(tenantID string) 
 	now := s.now()
 	for _, p := range running {
 		limit := idleAfter(p.TenantID)
-		idle := now.Sub(p.IdleSince())
-		if limit <= 0 || idle < limit {
+		if limit <= 0 || now.Sub(p.IdleSince()) < limit {
+			continue
+		}
+		idle := now.Sub(s.lastActive(ctx, p, m))
+		if idle < limit {
 			continue
 		}
 		idle = idle.Truncate(time.Minute)
@@ -180,6 +183,22 @@ func (s *Service) StopIdle(ctx context.Context, idleAfter func(tenantID string) 
 		stopped = append(stopped, out)
 	}
 	return stopped, errors.Join(errs...)
+}
+
+// lastActive is when p was last seen in use: its own signal, or its
+// provider's metrics where the adapter reports them and they are later.
+func (s *Service) lastActive(ctx context.Context, p Pod, m Machines) time.Time {
+	since := p.IdleSince()
+	pr, err := m.Provisioner(ctx, p, providerOf(p))
+	if err != nil {
+		return since
+	}
+	if ar, ok := pr.(providers.ActivityReporter); ok {
+		if t, err := ar.LastActive(ctx, p.InstanceID); err == nil && t.After(since) {
+			return t
+		}
+	}
+	return since
 }
 
 // idleStopper is the actor the idle auto-stop runs as.

@@ -50,8 +50,9 @@ const testKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH
 // its owner told the activation token; a wrong token leaves it ready; the
 // right one makes it running with how to reach it and is spent; each
 // running interval is recorded at the pod's price and costs what it ran;
-// a heartbeat keeps the idle auto-stop away, silence past the limit stops
-// the pod and tells its owner; on both backends.
+// a heartbeat or the provider's metrics keep the idle auto-stop away,
+// silence past the limit stops the pod and tells its owner; on both
+// backends.
 func TestActivationRunsThePodAndCountsItsUsage(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		ctx := context.Background()
@@ -127,6 +128,11 @@ func TestActivationRunsThePodAndCountsItsUsage(t *testing.T) {
 			t.Fatalf("a pod 50 minutes after its heartbeat was stopped: %v %v", got, err)
 		}
 		advance(20 * time.Minute)
+		m.by["lambda"].active = time.Unix(0, now.Load()).Add(-5 * time.Minute) // its GPU metrics say busy
+		if got, err := svc.StopIdle(ctx, idleAfter, m); err != nil || len(got) != 0 {
+			t.Fatalf("a pod its provider saw busy was stopped: %v %v", got, err)
+		}
+		m.by["lambda"].active = time.Time{}
 		got, err := svc.StopIdle(ctx, idleAfter, m)
 		if err != nil || len(got) != 1 || got[0].State != pods.Stopped || got[0].Reason != "idle for 1h10m0s" {
 			t.Fatalf("idle stop: %+v %v", got, err)

@@ -21,7 +21,11 @@ type fakeProvider struct {
 	boots int // polls before the machine runs; -1 never boots
 	polls int
 	gone  []string // terminated machines
+	// active is when the provider last saw the machine busy.
+	active time.Time
 }
+
+func (f *fakeProvider) LastActive(context.Context, string) (time.Time, error) { return f.active, nil }
 
 func (f *fakeProvider) Create(_ context.Context, req providers.CreateRequest) (providers.Instance, error) {
 	if f.full {
