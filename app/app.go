@@ -149,6 +149,7 @@ func (a *App) build(ctx context.Context) error {
 		}}
 	tools.RegisterOffers(a.Tools, offers)
 	a.Pods = pods.NewService(st, time.Now)
+	a.Pods.HoldFunds(st)
 	podServices := tools.PodServices{Offers: offers, Pods: a.Pods, Prices: tools.PodPrices(a.Params), Deploy: tools.PodDeploy(a.Params)}
 	tools.RegisterPods(a.Tools, podServices)
 	a.MCP = mcp.NewServer(a.Tools, cfg.Version, log)

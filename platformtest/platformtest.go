@@ -125,7 +125,9 @@ func New(t testing.TB, backend string) *Platform {
 	offers := tools.OfferServices{Markets: mkt, Prices: st,
 		Weights: func(tenantID string, m mode.Mode) market.Weights { return weights.From(ps.Snapshot(), tenantID, m) }}
 	tools.RegisterOffers(reg, offers)
-	tools.RegisterPods(reg, tools.PodServices{Offers: offers, Pods: pods.NewService(st, clock.Now), Prices: tools.PodPrices(ps), Deploy: tools.PodDeploy(ps)})
+	podService := pods.NewService(st, clock.Now)
+	podService.HoldFunds(st)
+	tools.RegisterPods(reg, tools.PodServices{Offers: offers, Pods: podService, Prices: tools.PodPrices(ps), Deploy: tools.PodDeploy(ps)})
 	return &Platform{Store: st, Params: ps, Tenants: ts, Audit: w, Identity: id, Registry: reg, Market: mkt,
 		Tokens: Tokens{"op": Operator, "acme-admin": AcmeAdmin, "acme-user": AcmeUser, "acme-pro": AcmePro, "beta-admin": BetaAdmin},
 		Clock:  clock}

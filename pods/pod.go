@@ -141,6 +141,9 @@ type Pod struct {
 	PriceHour money.Amount `json:"price_hour"`
 	// Connection is how the owner reaches the running pod, once activated.
 	Connection *Connection `json:"connection,omitempty"`
+	// Reservation is the budget hold of the pod's deploy, settled when
+	// the pod is ready and released if it fails first.
+	Reservation string `json:"reservation_id,omitempty"`
 	// ScaleTo is the shape a running pod is being moved to, if any.
 	ScaleTo *Scale `json:"scale_to,omitempty"`
 	// ActiveAt is the last activity signal of a running pod.
@@ -178,6 +181,8 @@ type Change struct {
 	PriceHour money.Amount
 	// Connection, when set, records how the pod is reached.
 	Connection *Connection
+	// Reservation, when set, records the budget hold of a deploy.
+	Reservation string
 }
 
 // Filter selects a tenant's pods, newest first.

@@ -74,8 +74,14 @@ func (s *Service) Provision(ctx context.Context, tenantID, id string, m Machines
 			if perr != nil {
 				price = 0 // keep the quoted price
 			}
-			return s.move(ctx, p, Change{To: Ready, Reason: fmt.Sprintf("started on %s (%s, %s)", o.ID, o.Provider, o.Region),
+			out, err := s.move(ctx, p, Change{To: Ready, Reason: fmt.Sprintf("started on %s (%s, %s)", o.ID, o.Provider, o.Region),
 				Actor: worker, InstanceID: inst.ID, OfferID: o.ID, PriceHour: price})
+			if err != nil {
+				// The pod changed while its machine started (terminated,
+				// say): nothing uses the machine, so it must not run on.
+				s.retire(ctx, p, m, o.Provider, inst.ID)
+			}
+			return out, err
 		}
 		reason := fmt.Sprintf("%s (%s): %v", o.ID, o.Provider, err)
 		reasons = append(reasons, reason)

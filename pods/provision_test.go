@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gpubroker/pod/actor"
+	"github.com/gpubroker/pod/budget"
 	"github.com/gpubroker/pod/dbtest"
 	"github.com/gpubroker/pod/money"
 	"github.com/gpubroker/pod/pods"
@@ -128,6 +129,55 @@ func TestProvisioningFailsOverToTheNextOffer(t *testing.T) {
 		got, err = svc.Provision(ctx, "acme", p.ID, m, pods.ProvisionOptions{Attempts: 3, BootTimeout: 20 * time.Millisecond, Poll: time.Millisecond})
 		if err != nil || got.State != pods.Failed || !strings.Contains(got.Reason, "sold out") || !strings.Contains(got.Reason, "did not boot") {
 			t.Fatalf("every offer failing: %+v %v", got, err)
+		}
+	})
+}
+
+// TestADeployHoldsItsBudgetUntilReadyOrFailed: a deploy's budget hold is
+// settled as spending when the pod is ready and given back when it fails,
+// in the transaction of the move; on both backends.
+func TestADeployHoldsItsBudgetUntilReadyOrFailed(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
+		ctx := context.Background()
+		st := openStore(t, b)
+		svc := pods.NewService(st, time.Now)
+		svc.HoldFunds(st)
+		ana := actor.Actor{Kind: actor.KindUser, ID: "u-ana", TenantID: "acme", Role: actor.RoleUser}
+		opt := pods.ProvisionOptions{Attempts: 1, BootTimeout: time.Second, Poll: time.Millisecond}
+		period := budget.Period(time.Now())
+		for _, c := range []struct {
+			name string
+			full bool
+			want pods.State
+			// held and spent are the tenant's month so far: only the
+			// ready pod's hold was spent.
+			held, spent money.Amount
+		}{
+			{"a pod that became ready", false, pods.Ready, 0, money.MustParse("69.60")},
+			{"a pod that failed", true, pods.Failed, 0, money.MustParse("69.60")},
+		} {
+			id, ok, _, err := st.Reserve(ctx, budget.Reservation{TenantID: "acme", UserID: ana.ID, Tool: "deploy_pod", Period: period,
+				Amount: money.MustParse("69.60"), TenantCap: money.MustParse("1000")})
+			if err != nil || !ok {
+				t.Fatalf("reserve: %v %v", ok, err)
+			}
+			p := deployed(t, svc, "lambda-h100")
+			// deployed moved it without a hold: deploy a fresh draft with one.
+			p, err = svc.CreateDraft(ctx, ana, "acme", ana.ID, p.Config, p.PriceHour)
+			if err == nil {
+				p, err = svc.Deploy(ctx, ana, p, id)
+			}
+			if err != nil || p.Reservation != id {
+				t.Fatalf("deploy: %+v %v", p, err)
+			}
+			m := market{offers: []providers.Offer{{ID: "lambda-h100", Provider: "lambda"}}, by: map[string]*fakeProvider{"lambda": {full: c.full}}}
+			if p, err = svc.Provision(ctx, "acme", p.ID, m, opt); err != nil || p.State != c.want {
+				t.Fatalf("%s: %+v %v", c.name, p, err)
+			}
+			u, err := st.BudgetUsage(ctx, "acme", period, "")
+			if err != nil || u.Held != c.held || u.Spent != c.spent {
+				t.Fatalf("%s: usage %+v %v", c.name, u, err)
+			}
 		}
 	})
 }

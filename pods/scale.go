@@ -29,6 +29,9 @@ const (
 type Scale struct {
 	Config    Config       `json:"config"`
 	PriceHour money.Amount `json:"price_hour"`
+	// Reservation is the budget hold of the scale, settled when the pod
+	// runs on its new machine and released if it cannot.
+	Reservation string `json:"reservation_id,omitempty"`
 }
 
 // RequestScale asks for pod p (running, on the revision read) to move to
@@ -148,6 +151,9 @@ func (s *Service) endScale(ctx context.Context, p Pod, next *Pod, typ events.Typ
 			out, err = s.repo.ApplyScale(ctx, *next, at)
 		}
 		if err != nil {
+			return err
+		}
+		if err := s.closeHold(ctx, p.ScaleTo.Reservation, next != nil); err != nil {
 			return err
 		}
 		if next != nil && p.State == Running {

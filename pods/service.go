@@ -68,6 +68,38 @@ type Service struct {
 	committed     func()
 	notices       Notices
 	activationTTL func(tenantID string) time.Duration
+	funds         Funds
+}
+
+// Funds closes the budget holds of deploys and scales; the store's budget
+// ledger implements it.
+type Funds interface {
+	// Settle turns a hold into spending (a negative actual: the amount
+	// held); Release gives it back.
+	Settle(ctx context.Context, id string, actual money.Amount) error
+	Release(ctx context.Context, id string) error
+}
+
+// HoldFunds sets what closes the budget holds deploys and scales leave.
+// It must be set before the service is used.
+func (s *Service) HoldFunds(f Funds) { s.funds = f }
+
+// closeHold settles (spent) or releases the hold id, in the caller's
+// transaction; a hold closed already stays as it is.
+func (s *Service) closeHold(ctx context.Context, id string, spent bool) error {
+	if id == "" || s.funds == nil {
+		return nil
+	}
+	var err error
+	if spent {
+		err = s.funds.Settle(ctx, id, -1)
+	} else {
+		err = s.funds.Release(ctx, id)
+	}
+	if fault.KindOf(err) == fault.KindConflict {
+		return nil
+	}
+	return err
 }
 
 // OnCommit sets what to call after a change and its event committed (the
@@ -147,6 +179,12 @@ func (s *Service) Move(ctx context.Context, by actor.Actor, cur Pod, to State, r
 	return s.move(ctx, cur, Change{To: to, Reason: reason, Actor: by, InstanceID: instanceID})
 }
 
+// Deploy moves a draft to pending, the deploy request, keeping the budget
+// hold reservation until the pod is ready or fails.
+func (s *Service) Deploy(ctx context.Context, by actor.Actor, cur Pod, reservation string) (Pod, error) {
+	return s.move(ctx, cur, Change{To: Pending, Reason: "deploy", Actor: by, Reservation: reservation})
+}
+
 // move applies c (its target, reason, actor and what it records) to cur on
 // the revision read, with its history and event in one transaction.
 func (s *Service) move(ctx context.Context, cur Pod, c Change) (Pod, error) {
@@ -168,6 +206,16 @@ func (s *Service) moveTx(ctx context.Context, cur Pod, c Change) (Pod, error) {
 	out, err := s.repo.MovePod(ctx, c)
 	if err != nil {
 		return out, err
+	}
+	if c.From == Pending || c.From == Provisioning {
+		if c.To == Ready {
+			err = s.closeHold(ctx, out.Reservation, true)
+		} else if c.To != Provisioning {
+			err = s.closeHold(ctx, out.Reservation, false)
+		}
+		if err != nil {
+			return out, err
+		}
 	}
 	if c.From == Running {
 		if err := s.repo.CloseUsage(ctx, out.ID, c.At); err != nil {

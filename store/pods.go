@@ -16,7 +16,7 @@ import (
 
 const podColumns = `id, tenant_id, owner_id, name, gpu, gpu_count, provider, offer_id, region, vcpu, ram_gib, disk_gib,
 	image, pricing, state, reason, revision, instance_id, price_hour_micros, created_at, updated_at, ssh_public_key,
-	connection, active_at, scale_to`
+	connection, active_at, scale_to, reservation_id`
 
 func scanPod(row rowScanner) (pods.Pod, error) {
 	var p pods.Pod
@@ -26,7 +26,7 @@ func scanPod(row rowScanner) (pods.Pod, error) {
 	var active sql.NullTime
 	err := row.Scan(&p.ID, &p.TenantID, &p.OwnerID, &p.Name, &p.GPU, &p.GPUCount, &p.Provider, &p.OfferID, &p.Region,
 		&p.VCPU, &p.RAMGiB, &p.DiskGiB, &p.Image, &pricing, &state, &p.Reason, &p.Revision, &p.InstanceID, &price,
-		&p.CreatedAt, &p.UpdatedAt, &p.SSHPublicKey, &conn, &active, &scale)
+		&p.CreatedAt, &p.UpdatedAt, &p.SSHPublicKey, &conn, &active, &scale, &p.Reservation)
 	if err != nil {
 		return p, err
 	}
@@ -66,7 +66,7 @@ func decodeOptional[T any](s string) (*T, error) {
 func (s *Store) CreatePod(ctx context.Context, p pods.Pod, t pods.Transition) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO pods (`+podColumns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 1, $17, $18, $19, $20, $21, '', NULL, '')`,
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 1, $17, $18, $19, $20, $21, '', NULL, '', '')`,
 			p.ID, p.TenantID, p.OwnerID, p.Name, p.GPU, p.GPUCount, p.Provider, p.OfferID, p.Region, p.VCPU, p.RAMGiB, p.DiskGiB,
 			p.Image, string(p.Pricing), string(p.State), p.Reason, p.InstanceID, p.PriceHour.Micros(), p.CreatedAt.UTC(), p.UpdatedAt.UTC(),
 			p.SSHPublicKey)
@@ -166,10 +166,11 @@ func (s *Store) MovePod(ctx context.Context, c pods.Change) (pods.Pod, error) {
 			offer_id = CASE WHEN $9 = '' THEN offer_id ELSE $9 END,
 			price_hour_micros = CASE WHEN $10 = 0 THEN price_hour_micros ELSE $10 END,
 			connection = CASE WHEN $11 = '' THEN connection ELSE $11 END,
+			reservation_id = CASE WHEN $12 = '' THEN reservation_id ELSE $12 END,
 			active_at = CASE WHEN $1 = 'running' THEN $3 ELSE active_at END, revision = revision + 1
 			WHERE id = $5 AND tenant_id = $6 AND revision = $7 AND state = $8 RETURNING `+podColumns,
 			string(c.To), c.Reason, c.At.UTC(), c.InstanceID, c.PodID, c.TenantID, c.Revision, string(c.From), c.OfferID, c.PriceHour.Micros(),
-			conn))
+			conn, c.Reservation))
 		if errors.Is(err, sql.ErrNoRows) {
 			return errStale
 		}

@@ -305,7 +305,7 @@ type DeployLimits struct {
 
 func deployPod(s PodServices) Def[DeployPodInput, Deployment] {
 	return Def[DeployPodInput, Deployment]{
-		Name: ToolDeployPod, Title: "Deploy a pod", Group: ToolsetPods, MinRole: actor.RoleUser, Spends: true, OpenWorld: true,
+		Name: ToolDeployPod, Title: "Deploy a pod", Group: ToolsetPods, MinRole: actor.RoleUser, Spends: true, Holds: true, OpenWorld: true,
 		Description: "Deploy a draft: its price for pods.deploy_reserve_hours is reserved against the budget, the pod becomes pending and " +
 			"is provisioned on its offer (or, if the provider cannot, the next-ranked offer it fits). If the price moved more than " +
 			"pods.price_tolerance_percent since the draft was quoted, nothing is deployed and the answer gives the new quote.",
@@ -348,7 +348,7 @@ func deployPod(s PodServices) Def[DeployPodInput, Deployment] {
 						"configure it again to accept the new quote", p.ID, moved, p.PriceHour, e.Hour)
 				}
 			}
-			p, err = s.Pods.Move(ctx, c.Actor, p, pods.Pending, "deploy", "")
+			p, err = s.Pods.Deploy(ctx, c.Actor, p, c.Reservation)
 			return Deployment{Pod: p, Estimate: e}, err
 		},
 	}
@@ -604,7 +604,7 @@ func (s PodServices) scaleTarget(ctx context.Context, c *Call, p pods.Pod, in *S
 
 func scalePod(s PodServices) Def[ScalePodInput, Deployment] {
 	return Def[ScalePodInput, Deployment]{
-		Name: ToolScalePod, Title: "Scale a pod", Group: ToolsetPods, MinRole: actor.RoleUser, Spends: true, OpenWorld: true,
+		Name: ToolScalePod, Title: "Scale a pod", Group: ToolsetPods, MinRole: actor.RoleUser, Spends: true, Holds: true, OpenWorld: true,
 		Description: "Move a running pod to another GPU count or another offer: a machine of the new shape is started, and only " +
 			"once it runs does the pod switch to it (new connection details, new price) and the old machine is terminated. If the " +
 			"new machine cannot start, the pod runs on as it was. The new price for pods.deploy_reserve_hours is reserved.",
@@ -647,6 +647,7 @@ func scalePod(s PodServices) Def[ScalePodInput, Deployment] {
 			if err != nil {
 				return Deployment{}, err
 			}
+			to.Reservation = c.Reservation
 			p, err = s.Pods.RequestScale(ctx, c.Actor, p, to)
 			return Deployment{Pod: p, Estimate: e}, err
 		},

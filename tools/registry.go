@@ -309,8 +309,9 @@ func (r *Registry) call(ctx context.Context, req Request, ap *approved) (res Res
 			return refused(v, &Refusal{Verdict: v})
 		}
 	}
+	c.Reservation = reservation
 	out, err := r.handle(ctx, c, e, in)
-	if reservation != "" {
+	if reservation != "" && (err != nil || !e.meta.Holds) {
 		r.settle(ctx, reservation, err)
 	}
 	if err != nil {

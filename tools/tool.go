@@ -48,6 +48,9 @@ type Call struct {
 	// ApprovalID names the stored approval this call executes, when an
 	// admin approved it.
 	ApprovalID string
+	// Reservation is the budget hold of a spending call, for a tool that
+	// Holds it.
+	Reservation string
 }
 
 // Preview is what a dry run answers: the effect in words, the changes it
@@ -78,6 +81,10 @@ type Def[In, Out any] struct {
 	MFAExempt bool
 	// Spends marks a tool that can cost money; Estimate must say how much.
 	Spends bool
+	// Holds keeps a spending tool's budget reservation held after success:
+	// the handler takes it (Call.Reservation) and the work it starts
+	// settles or releases it when it ends.
+	Holds bool
 	// Method and Path place the tool in the REST face (Path under /api/v1,
 	// with {name} segments filled from input fields of that JSON name).
 	Method string
@@ -141,6 +148,7 @@ type Meta struct {
 	Platform     bool            `json:"platform,omitempty"`
 	MFAExempt    bool            `json:"mfa_exempt,omitempty"`
 	Spends       bool            `json:"spends"`
+	Holds        bool            `json:"holds_budget,omitempty"`
 	Method       string          `json:"method,omitempty"`
 	Path         string          `json:"path,omitempty"`
 	Status       int             `json:"status,omitempty"`
@@ -178,6 +186,9 @@ func (d *Def[In, Out]) meta() (Meta, error) {
 	if d.Spends && d.Estimate == nil {
 		return Meta{}, fmt.Errorf("tool %s spends and needs an Estimate", d.Name)
 	}
+	if d.Holds && !d.Spends {
+		return Meta{}, fmt.Errorf("tool %s holds a budget reservation but does not spend", d.Name)
+	}
 	var in In
 	if _, ok := any(&in).(controlled); !ok && !d.ReadOnly {
 		return Meta{}, fmt.Errorf("tool %s mutates: its input must embed tools.Control", d.Name)
@@ -195,7 +206,7 @@ func (d *Def[In, Out]) meta() (Meta, error) {
 	}
 	return Meta{Name: d.Name, Title: d.Title, Description: d.Description, Group: d.Group, MinRole: d.MinRole,
 		ReadOnly: d.ReadOnly, Destructive: d.Destructive, Idempotent: d.Idempotent || d.ReadOnly, OpenWorld: d.OpenWorld,
-		Platform: d.Platform, MFAExempt: d.MFAExempt, Spends: d.Spends, Method: d.Method, Path: d.Path, Status: d.Status, Also: d.Also,
+		Platform: d.Platform, MFAExempt: d.MFAExempt, Spends: d.Spends, Holds: d.Holds, Method: d.Method, Path: d.Path, Status: d.Status, Also: d.Also,
 		InputSchema: inSchema, OutputSchema: outSchema}, nil
 }
 

@@ -2,6 +2,9 @@
 -- once the pod runs, its connection details (JSON; empty before).
 ALTER TABLE pods ADD COLUMN ssh_public_key TEXT NOT NULL DEFAULT '';
 ALTER TABLE pods ADD COLUMN connection TEXT NOT NULL DEFAULT '';
+-- The budget hold of the pod's deploy, kept until the pod is ready
+-- (settled) or fails (released).
+ALTER TABLE pods ADD COLUMN reservation_id TEXT NOT NULL DEFAULT '';
 -- Where a running pod is being scaled to (JSON; empty when it is not):
 -- the new machine is made ready before the old one is retired.
 ALTER TABLE pods ADD COLUMN scale_to TEXT NOT NULL DEFAULT '';
