@@ -81,8 +81,8 @@ func listMail(s MailServices) Def[ListMailInput, MailList] {
 		Method: http.MethodGet, Path: "/mailbox",
 		Handle: func(ctx context.Context, c *Call, in *ListMailInput) (MailList, error) {
 			if c.Tenant.Mode != mode.Sandbox {
-				return MailList{}, fault.Conflict("the mailbox exists only in SANDBOX: tenant %s is %s, where mail is delivered to "+
-					"the recipients' own inboxes", c.Tenant.ID, c.Tenant.Mode)
+				return MailList{}, fault.Conflict("the mailbox exists only in SANDBOX: tenant %s is %s, and its mail goes to the "+
+					"recipients' own inboxes through the sender email.sender names", c.Tenant.ID, c.Tenant.Mode)
 			}
 			f := mail.Filter{TenantID: c.Tenant.ID, Kind: in.Kind, Limit: in.Limit, To: strings.ToLower(strings.TrimSpace(in.To))}
 			if f.Limit == 0 {
