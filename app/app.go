@@ -22,6 +22,7 @@ import (
 	"github.com/gpubroker/pod/api"
 	"github.com/gpubroker/pod/audit"
 	"github.com/gpubroker/pod/auth"
+	"github.com/gpubroker/pod/mail"
 	"github.com/gpubroker/pod/market"
 	"github.com/gpubroker/pod/mcp"
 	"github.com/gpubroker/pod/mode"
@@ -54,20 +55,25 @@ type App struct {
 	Market *market.Market
 	// Pods runs the pod operations.
 	Pods *pods.Service
+	// Mail asks for mail in a change's transaction; the delivery worker
+	// sends it.
+	Mail *mail.Service
 	// KeyCreated is true when this start created the local key file.
 	KeyCreated bool
 	// redis holds the shared rate counter's connections (nil without
 	// GPUBROKER_REDIS_URL).
 	redis *redis.Client
-	// stream relays the outbox to Kafka; provisioner consumes deploys.
+	// stream relays the outbox to Kafka; provisioner consumes deploys,
+	// mailer mail requests.
 	stream      *stream
 	provisioner *provisioner
 	idle        *idleStopper
+	mailer      *mailer
 }
 
 // Catalog joins every package's declared parameters.
 func Catalog() (*params.Catalog, error) {
-	return params.NewCatalog(params.Platform(), providers.CredentialParams(), market.Params())
+	return params.NewCatalog(params.Platform(), providers.CredentialParams(), market.Params(), mail.Params())
 }
 
 // New opens the database (migrating it), the master key and the parameter
@@ -152,27 +158,37 @@ func (a *App) build(ctx context.Context) error {
 	a.Pods.HoldFunds(st)
 	podServices := tools.PodServices{Offers: offers, Pods: a.Pods, Prices: tools.PodPrices(a.Params), Deploy: tools.PodDeploy(a.Params)}
 	tools.RegisterPods(a.Tools, podServices)
+	a.Mail = mail.NewService(st, mail.Options{Now: time.Now, Log: log, Platform: platformName(a.Params, a.Tenants),
+		Route: newMailSenders(cfg, a.Params, a.Tenants, mail.NewMailbox(st, time.Now)).route})
+	tools.RegisterMail(a.Tools, tools.MailServices{Mail: a.Mail, Users: st})
 	a.MCP = mcp.NewServer(a.Tools, cfg.Version, log)
 	if a.stream, err = openStream(cfg, st, a.Params, log); err != nil {
 		return err
 	}
 	a.Pods.OnCommit(a.stream.relay.Nudge)
+	a.Mail.OnCommit(a.stream.relay.Nudge)
 	machines := podServices.Machines(a.Tenants)
 	if a.provisioner, err = startProvisioner(a.stream.opts, a.Pods, machines, a.Params, log); err != nil {
 		return fmt.Errorf("start the provisioning worker: %w", err)
 	}
 	a.idle = startIdleStopper(a.Pods, machines, tenantDuration(a.Params, a.Tenants, "pods.idle_stop_after"), log)
+	if a.mailer, err = startMailer(a.stream.opts, a.Mail, a.Params, log); err != nil {
+		return fmt.Errorf("start the mail delivery worker: %w", err)
+	}
 	return nil
 }
 
-// Close stops the event relay, writes queued audit records and releases
-// Redis and the database.
+// Close stops the workers and the event relay, writes queued audit
+// records and releases Redis and the database.
 func (a *App) Close() error {
 	if a.idle != nil {
 		a.idle.Close()
 	}
 	if a.provisioner != nil {
 		a.provisioner.Close()
+	}
+	if a.mailer != nil {
+		a.mailer.Close()
 	}
 	if a.stream != nil {
 		a.stream.Close()

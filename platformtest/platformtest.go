@@ -1,8 +1,9 @@
 // Package platformtest builds a whole platform for tests of the faces: a
 // real store on the chosen backend, parameters, tenants (default, acme,
 // beta), identity, the audit writer, the SANDBOX market of simulated
-// providers and the tools registry with the core and offer toolsets, plus a token table standing in for sign-in where a test does not
-// need real tokens.
+// providers and the tools registry with the core, offer, pod and mail
+// toolsets, plus a token table standing in for sign-in where a test does
+// not need real tokens.
 package platformtest
 
 import (
@@ -17,6 +18,7 @@ import (
 	"github.com/gpubroker/pod/auth"
 	"github.com/gpubroker/pod/dbtest"
 	"github.com/gpubroker/pod/fault"
+	"github.com/gpubroker/pod/mail"
 	"github.com/gpubroker/pod/market"
 	"github.com/gpubroker/pod/mode"
 	"github.com/gpubroker/pod/params"
@@ -69,8 +71,11 @@ type Platform struct {
 	Identity *auth.Service
 	Registry *tools.Registry
 	Market   *market.Market
-	Tokens   Tokens
-	Clock    *Clock
+	// Mail asks for mail and delivers it to the mailbox (no worker runs:
+	// a test delivers what it needs).
+	Mail   *mail.Service
+	Tokens Tokens
+	Clock  *Clock
 }
 
 // simNow is the simulated time of every test platform in this process.
@@ -85,7 +90,7 @@ func New(t testing.TB, backend string) *Platform {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	cat, err := params.NewCatalog(params.Platform(), providers.CredentialParams(), market.Params())
+	cat, err := params.NewCatalog(params.Platform(), providers.CredentialParams(), market.Params(), mail.Params())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +133,9 @@ func New(t testing.TB, backend string) *Platform {
 	podService := pods.NewService(st, clock.Now)
 	podService.HoldFunds(st)
 	tools.RegisterPods(reg, tools.PodServices{Offers: offers, Pods: podService, Prices: tools.PodPrices(ps), Deploy: tools.PodDeploy(ps)})
-	return &Platform{Store: st, Params: ps, Tenants: ts, Audit: w, Identity: id, Registry: reg, Market: mkt,
+	ms := mail.NewService(st, mail.Options{Now: clock.Now})
+	tools.RegisterMail(reg, tools.MailServices{Mail: ms, Users: st})
+	return &Platform{Store: st, Params: ps, Tenants: ts, Audit: w, Identity: id, Registry: reg, Market: mkt, Mail: ms,
 		Tokens: Tokens{"op": Operator, "acme-admin": AcmeAdmin, "acme-user": AcmeUser, "acme-pro": AcmePro, "beta-admin": BetaAdmin},
 		Clock:  clock}
 }

@@ -43,6 +43,7 @@ func TestConformance(t *testing.T) {
 		{"ApprovalsAreDecidedOnceAndExpire", testApprovals},
 		{"OutboxRowsCommitWithTheirChangeOrNotAtAll", testOutbox},
 		{"PodsMoveOnlyAsTheTableAllowsAndOnTheRevisionRead", testPods},
+		{"MailIsStoredOnceAndListedByTenantAndAddress", testMail},
 	}
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		for _, c := range cases {

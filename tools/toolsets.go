@@ -17,6 +17,7 @@ const (
 	ToolsetOffers     Toolset = "offers"     // offers, providers and prices
 	ToolsetApprovals  Toolset = "approvals"  // calls held for an admin's decision
 	ToolsetPods       Toolset = "pods"       // GPU pods: drafts, quotes, lifecycle, history
+	ToolsetMail       Toolset = "mail"       // the mail the platform sent (the SANDBOX mailbox)
 )
 
 // listed is a tool definition with its input and output types erased, so
