@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"net/url"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,8 +14,10 @@ import (
 
 	"github.com/gpubroker/pod/actor"
 	"github.com/gpubroker/pod/audit"
+	"github.com/gpubroker/pod/auth"
 	"github.com/gpubroker/pod/events"
 	"github.com/gpubroker/pod/fault"
+	"github.com/gpubroker/pod/mail"
 	"github.com/gpubroker/pod/params"
 	"github.com/gpubroker/pod/pods"
 	"github.com/gpubroker/pod/tools"
@@ -66,7 +70,12 @@ func TestADeployedPodBecomesReady(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	a := seeded(ctx, t)
-	user := actor.Actor{Kind: actor.KindUser, ID: "u-ana", TenantID: "default", Role: actor.RoleUser}
+	ana, err := a.Identity.CreateUser(ctx, actor.System("test"), auth.NewUser{TenantID: "default", Email: "ana@example.com", Name: "Ana",
+		Role: actor.RoleUser, Password: "correct-horse-42", Verified: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := actor.Actor{Kind: actor.KindUser, ID: ana.ID, TenantID: "default", Role: actor.RoleUser}
 	call := func(tool, input string) tools.Result {
 		return a.Tools.Call(ctx, tools.Request{Actor: user, Face: audit.FaceDirect, Tool: tool, Input: []byte(input)})
 	}
@@ -103,10 +112,24 @@ func TestADeployedPodBecomesReady(t *testing.T) {
 		t.Fatalf("starting a ready pod without its activation: %+v", res)
 	}
 
-	// Activation is not built yet: move the pod to running as it will.
-	p, _ := a.Pods.Get(ctx, "default", id)
-	if _, err := a.Pods.Move(ctx, user, p, pods.Running, "activated", ""); err != nil {
-		t.Fatal(err)
+	// The activation mail carries the token that makes the pod running.
+	var token string
+	for token == "" {
+		box, err := a.Mail.List(ctx, mail.Filter{TenantID: "default", To: "ana@example.com", Kind: mail.KindActivation})
+		if err != nil || ctx.Err() != nil {
+			t.Fatalf("no activation mail: %v %v", err, ctx.Err())
+		}
+		for _, m := range box {
+			for _, l := range m.Links {
+				if u, err := url.Parse(l.URL); err == nil && strings.HasSuffix(u.Path, "/pods/"+id+"/activate") {
+					token = u.Query().Get("token")
+				}
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if res := call(tools.ToolActivatePod, `{"id":"`+id+`","token":"`+token+`"}`); res.Err != nil || res.Output.(pods.Pod).State != pods.Running {
+		t.Fatalf("activate: %+v", res)
 	}
 	for _, step := range []struct {
 		tool string
