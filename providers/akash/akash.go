@@ -66,6 +66,20 @@ func New(cfg providers.Config) *Adapter {
 	return &Adapter{Base: providers.Base{C: c, Cfg: cfg}, BidWait: 90 * time.Second, BidPoll: 3 * time.Second}
 }
 
+// shapes are what a deployment may ask of the network: the GPU counts the
+// adapter offers and the per-service limits of Akash's deployment
+// validation parameters (256 CPUs, 512 GiB of memory, 32 TiB of storage).
+var shapes = providers.Shapes{
+	GPUCounts: counts,
+	VCPU:      providers.Range{Min: 1, Max: 256},
+	RAMGiB:    providers.Range{Min: 1, Max: 512},
+	DiskGiB:   providers.Range{Min: 1, Max: 32768},
+	Regions:   []string{Region},
+}
+
+// Shapes implements providers.Shaper.
+func (a *Adapter) Shapes() providers.Shapes { return shapes }
+
 // classify reads the Console API's codes: a wallet that cannot fund the
 // deposit is an account limit.
 func classify(_ int, body []byte) providers.ErrorKind {

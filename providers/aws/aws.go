@@ -77,6 +77,22 @@ func New(cfg providers.Config) *Adapter {
 	return a
 }
 
+// shapes are the families listed (P3, P4d, P4de, P5, P5e, P5en, P6-B200,
+// G4dn, G5, G6, G6e) as EC2's accelerated computing instance
+// specifications give them, from g4dn.xlarge (4 vCPUs, 16 GiB) to the
+// 48xlarge sizes (192 vCPUs, up to 2,048 GiB), with a gp3 root volume of
+// 1 to 16,384 GiB (the EC2 API's EBS block device sizes).
+var shapes = providers.Shapes{
+	GPUCounts: []int{1, 4, 8},
+	VCPU:      providers.Range{Min: 4, Max: 192},
+	RAMGiB:    providers.Range{Min: 16, Max: 2048},
+	DiskGiB:   providers.Range{Min: 1, Max: 16384},
+	Regions:   Regions,
+}
+
+// Shapes implements providers.Shaper.
+func (a *Adapter) Shapes() providers.Shapes { return shapes }
+
 // Provider implements providers.Adapter.
 func (a *Adapter) Provider() string { return ID }
 

@@ -13,6 +13,7 @@ package azure
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"math"
 	"net/http"
 	"net/url"
@@ -96,6 +97,30 @@ func New(cfg providers.Config) *Adapter {
 	}
 	return a
 }
+
+// regions are the Azure public cloud's regions by programmatic name, as
+// the Azure regions list gives them: the price list names any of them.
+var regions = []string{
+	"australiacentral", "australiacentral2", "australiaeast", "australiasoutheast", "austriaeast", "belgiumcentral",
+	"brazilsouth", "brazilsoutheast", "canadacentral", "canadaeast", "centralindia", "centralus", "chilecentral",
+	"eastasia", "eastus", "eastus2", "francecentral", "francesouth", "germanynorth", "germanywestcentral",
+	"indonesiacentral", "israelcentral", "italynorth", "japaneast", "japanwest", "jioindiacentral", "jioindiawest",
+	"koreacentral", "koreasouth", "malaysiawest", "mexicocentral", "newzealandnorth", "northcentralus", "northeurope",
+	"norwayeast", "norwaywest", "polandcentral", "qatarcentral", "southafricanorth", "southafricawest",
+	"southcentralus", "southeastasia", "southindia", "spaincentral", "swedencentral", "switzerlandnorth",
+	"switzerlandwest", "uaecentral", "uaenorth", "uksouth", "ukwest", "westcentralus", "westeurope", "westindia",
+	"westus", "westus2", "westus3",
+}
+
+// shapes are the sizes table's GPU counts, vCPUs and memory, in the
+// regions above, with an OS disk from the Ubuntu image's 30 GiB to the
+// 4,095 GiB a managed OS disk may have (Azure managed disks overview).
+var shapes = providers.Span(maps.Values(sizes), func(s size) providers.Machine {
+	return providers.Machine{GPUs: s.count, VCPU: s.vcpu, RAMGiB: s.ramGB}
+}, providers.Range{Min: 30, Max: 4095}, regions)
+
+// Shapes implements providers.Shaper.
+func (a *Adapter) Shapes() providers.Shapes { return shapes }
 
 // Provider implements providers.Adapter.
 func (a *Adapter) Provider() string { return ID }

@@ -44,6 +44,24 @@ type Adapter struct{ kube.Cluster }
 // API address), "api_token" and "namespace".
 func New(cfg providers.Config) *Adapter { return &Adapter{kube.NewCluster(ID, cfg)} }
 
+// shapes are CoreWeave's GPU nodes as its instance pages give them (one
+// GH200 with 72 vCPUs and 480 GB, four GB200 with 144 vCPUs, eight of
+// the others with 128 vCPUs and up to 2,048 GB), widened to the nodes the
+// recorded clusters report (four L40S with 64 vCPUs, 2,064 GiB
+// allocatable), in the General Access regions of its regions page. A pod
+// runs on the node's own disk: the adapter sizes none.
+var shapes = providers.Shapes{
+	GPUCounts: []int{1, 4, 8},
+	VCPU:      providers.Range{Min: 64, Max: 144},
+	RAMGiB:    providers.Range{Min: 480, Max: 2064},
+	DiskGiB:   providers.AnyDisk,
+	Regions: []string{"EU-SOUTH-03", "EU-SOUTH-04", "RNO2", "US-CENTRAL-06", "US-CENTRAL-07", "US-EAST-01", "US-EAST-02",
+		"US-EAST-04", "US-EAST-06", "US-EAST-08", "US-EAST-13", "US-EAST-14", "US-WEST-01", "US-WEST-04", "US-WEST-09", "US-WEST-10"},
+}
+
+// Shapes implements providers.Shaper.
+func (a *Adapter) Shapes() providers.Shapes { return shapes }
+
 // ListOffers reads the GPU nodes.
 func (a *Adapter) ListOffers(ctx context.Context) ([]providers.Offer, error) {
 	body, err := a.Nodes(ctx, classLabel)

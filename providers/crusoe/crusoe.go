@@ -64,6 +64,21 @@ func New(cfg providers.Config) *Adapter {
 	return &Adapter{Base: providers.Base{C: c, Cfg: cfg}}
 }
 
+// shapes are Crusoe's GPU VM types (1, 2, 4 and 8 GPUs, from a40.1x with
+// 6 vCPUs and 60 GiB to the 8-GPU types with 176 vCPUs and up to
+// 2,048 GiB, as the recorded VM types also give them) in its locations,
+// with the 1 GiB to 10 TiB persistent disks of its disks overview.
+var shapes = providers.Shapes{
+	GPUCounts: []int{1, 2, 4, 8},
+	VCPU:      providers.Range{Min: 6, Max: 176},
+	RAMGiB:    providers.Range{Min: 60, Max: 2048},
+	DiskGiB:   providers.Range{Min: 1, Max: 10240},
+	Regions:   []string{"eu-iceland1-a", "us-east1-a", "us-northcentral1-a", "us-southcentral1-a"},
+}
+
+// Shapes implements providers.Shaper.
+func (a *Adapter) Shapes() providers.Shapes { return shapes }
+
 // Signer signs requests the way Crusoe's API checks them.
 func Signer(accessKey, secretKey string, now func() time.Time) func(*http.Request) error {
 	return func(r *http.Request) error {

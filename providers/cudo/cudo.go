@@ -43,6 +43,21 @@ func New(cfg providers.Config) *Adapter {
 	return &Adapter{Base: providers.Base{C: c, Cfg: cfg}}
 }
 
+// shapes are the adapter's own sizing, as Cudo documents no machine
+// sizes: one to eight GPUs with four vCPUs (twelve for the recorded H100
+// type's minimum) and 4 GiB per vCPU for each, on the fixed boot disk, in
+// the data centres the recorded answers and the sandbox catalogue name.
+var shapes = providers.Shapes{
+	GPUCounts: providers.CountsFrom(1, 8),
+	VCPU:      providers.Range{Min: 4, Max: 12 * 8},
+	RAMGiB:    providers.Range{Min: 4 * memPerVCPU, Max: 12 * 8 * memPerVCPU},
+	DiskGiB:   providers.Range{Min: 1, Max: diskGiB},
+	Regions:   []string{"gb-bournemouth-1", "no-luster-1", "se-smedjebacken-1", "us-newyork-1"},
+}
+
+// Shapes implements providers.Shaper.
+func (a *Adapter) Shapes() providers.Shapes { return shapes }
+
 // ListOffers reads machine types.
 func (a *Adapter) ListOffers(ctx context.Context) ([]providers.Offer, error) {
 	body, err := a.C.Do(ctx, providers.Request{Op: "list machine types", Path: "/vms/machine-types-2"}, nil)

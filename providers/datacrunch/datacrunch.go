@@ -43,6 +43,21 @@ func New(cfg providers.Config) *Adapter {
 	return a
 }
 
+// shapes are derived from the recorded answers and the sandbox catalogue,
+// as no size table of DataCrunch's could be read: instance types of one
+// and eight GPUs, 10 to 240 vCPUs, 60 to 1,800 GiB, in the locations they
+// name. The adapter sizes no OS volume.
+var shapes = providers.Shapes{
+	GPUCounts: []int{1, 8},
+	VCPU:      providers.Range{Min: 10, Max: 240},
+	RAMGiB:    providers.Range{Min: 60, Max: 1800},
+	DiskGiB:   providers.AnyDisk,
+	Regions:   []string{"FIN-01", "FIN-02", "ICE-01"},
+}
+
+// Shapes implements providers.Shaper.
+func (a *Adapter) Shapes() providers.Shapes { return shapes }
+
 // bearer returns a valid access token, asking for a new one a minute
 // before the old one ends.
 func (a *Adapter) bearer(ctx context.Context) (string, error) {

@@ -40,6 +40,21 @@ func New(cfg providers.Config) *Adapter {
 	return &Adapter{Base: providers.Base{C: c, Cfg: cfg}}
 }
 
+// shapes are derived, as FluidStack's configurations state neither vCPUs
+// nor RAM and no size table of its could be read: the GPU counts and
+// regions the recorded configurations name, the vCPUs and RAM of the
+// sandbox catalogue's FluidStack machines. The adapter sizes no disk.
+var shapes = providers.Shapes{
+	GPUCounts: []int{1, 2, 4, 8},
+	VCPU:      providers.Range{Min: 12, Max: 192},
+	RAMGiB:    providers.Range{Min: 48, Max: 1920},
+	DiskGiB:   providers.AnyDisk,
+	Regions:   []string{"iceland", "norway", "us_east"},
+}
+
+// Shapes implements providers.Shaper.
+func (a *Adapter) Shapes() providers.Shapes { return shapes }
+
 // ListOffers reads the available configurations.
 func (a *Adapter) ListOffers(ctx context.Context) ([]providers.Offer, error) {
 	body, err := a.C.Do(ctx, providers.Request{Op: "list configurations", Path: "/list_available_configurations"}, nil)

@@ -13,6 +13,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"math"
 	"net/http"
 	"net/url"
@@ -122,6 +123,28 @@ func New(cfg providers.Config) *Adapter {
 	a.compute.Classify = classify
 	return a
 }
+
+// regions are Compute Engine's regions, as its regions and zones page
+// lists them: the billing catalogue prices GPUs in any of them.
+var regions = []string{
+	"africa-south1", "asia-east1", "asia-east2", "asia-northeast1", "asia-northeast2", "asia-northeast3", "asia-south1",
+	"asia-south2", "asia-southeast1", "asia-southeast2", "australia-southeast1", "australia-southeast2",
+	"europe-central2", "europe-north1", "europe-north2", "europe-southwest1", "europe-west1", "europe-west10",
+	"europe-west12", "europe-west2", "europe-west3", "europe-west4", "europe-west6", "europe-west8", "europe-west9",
+	"me-central1", "me-central2", "me-west1", "northamerica-northeast1", "northamerica-northeast2",
+	"northamerica-south1", "southamerica-east1", "southamerica-west1", "us-central1", "us-east1", "us-east4",
+	"us-east5", "us-south1", "us-west1", "us-west2", "us-west3", "us-west4",
+}
+
+// shapes are the machines table's GPU counts, vCPUs and memory, in the
+// regions above, with a boot persistent disk of 10 GB to 64 TB (Compute
+// Engine persistent disk limits).
+var shapes = providers.Span(maps.Values(machines), func(m machine) providers.Machine {
+	return providers.Machine{GPUs: m.count, VCPU: m.vcpu, RAMGiB: m.ramGB}
+}, providers.Range{Min: 10, Max: 65536}, regions)
+
+// Shapes implements providers.Shaper.
+func (a *Adapter) Shapes() providers.Shapes { return shapes }
 
 // Provider implements providers.Adapter.
 func (a *Adapter) Provider() string { return ID }

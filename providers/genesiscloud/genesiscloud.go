@@ -51,6 +51,21 @@ func New(cfg providers.Config) *Adapter {
 	return &Adapter{Base: providers.Base{C: c, Cfg: cfg}}
 }
 
+// shapes are derived from the instance types the recorded availability
+// answers and the sandbox catalogue name (1, 2 and 8 GPUs, 8 to 192
+// vCPUs, 48 to 1,920 GiB), as no size table of Genesis Cloud's could be
+// read, in the regions the adapter reads; no disk limit is documented.
+var shapes = providers.Shapes{
+	GPUCounts: []int{1, 2, 8},
+	VCPU:      providers.Range{Min: 8, Max: 192},
+	RAMGiB:    providers.Range{Min: 48, Max: 1920},
+	DiskGiB:   providers.AnyDisk,
+	Regions:   Regions,
+}
+
+// Shapes implements providers.Shaper.
+func (a *Adapter) Shapes() providers.Shapes { return shapes }
+
 // ListOffers reads each region's availability; a region the API does not
 // know (404) is skipped.
 func (a *Adapter) ListOffers(ctx context.Context) ([]providers.Offer, error) {

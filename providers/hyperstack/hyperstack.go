@@ -37,6 +37,21 @@ func New(cfg providers.Config) *Adapter {
 	return &Adapter{Base: providers.Base{C: c, Cfg: cfg}}
 }
 
+// shapes are Hyperstack's n3 flavors of one to eight GPUs (28 to 252
+// vCPUs, 58 to 1,920 GB), as SkyPilot's catalogue lists Hyperstack's
+// flavors and the recorded flavors agree, in the regions the recorded
+// answers and the sandbox catalogue name. The adapter sizes no disk.
+var shapes = providers.Shapes{
+	GPUCounts: []int{1, 2, 4, 8},
+	VCPU:      providers.Range{Min: 28, Max: 252},
+	RAMGiB:    providers.Range{Min: 58, Max: 1920},
+	DiskGiB:   providers.AnyDisk,
+	Regions:   []string{"CANADA-1", "NORWAY-1", "US-1"},
+}
+
+// Shapes implements providers.Shaper.
+func (a *Adapter) Shapes() providers.Shapes { return shapes }
+
 // ListOffers reads flavors and the price book.
 func (a *Adapter) ListOffers(ctx context.Context) ([]providers.Offer, error) {
 	flavors, err := a.C.Do(ctx, providers.Request{Op: "list flavors", Path: "/core/flavors"}, nil)

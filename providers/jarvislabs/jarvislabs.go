@@ -12,9 +12,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -58,6 +60,21 @@ func New(cfg providers.Config) *Adapter {
 	}
 	return a
 }
+
+// shapes are derived from the recorded server meta, as Jarvis Labs
+// publishes no size table: machines of up to eight GPUs, each GPU with 7
+// to 16 vCPUs and 32 to 200 GB, in the regions with a known host; no disk
+// limit is documented.
+var shapes = providers.Shapes{
+	GPUCounts: providers.CountsFrom(1, 8),
+	VCPU:      providers.Range{Min: 7, Max: 16 * 8},
+	RAMGiB:    providers.Range{Min: 32, Max: 200 * 8},
+	DiskGiB:   providers.AnyDisk,
+	Regions:   slices.Sorted(maps.Keys(RegionHosts)),
+}
+
+// Shapes implements providers.Shaper.
+func (a *Adapter) Shapes() providers.Shapes { return shapes }
 
 // ListOffers reads the server metadata.
 func (a *Adapter) ListOffers(ctx context.Context) ([]providers.Offer, error) {

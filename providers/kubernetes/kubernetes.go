@@ -13,8 +13,10 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/gpubroker/pod/providers"
 	"github.com/gpubroker/pod/providers/kube"
@@ -33,12 +35,20 @@ const (
 // NoRegion is the region of nodes that carry no region label.
 const NoRegion = "cluster"
 
+// MaxNodeGPUs is the most GPUs a node may report and still be offered.
+const MaxNodeGPUs = 64
+
 // Adapter talks to the cluster.
-type Adapter struct{ kube.Cluster }
+type Adapter struct {
+	kube.Cluster
+
+	mu   sync.Mutex
+	seen providers.Shapes // of the last listing with offers
+}
 
 // New builds the adapter; the credentials are "api_server" (the cluster's
 // API address), "api_token" and "namespace".
-func New(cfg providers.Config) *Adapter { return &Adapter{kube.NewCluster(ID, cfg)} }
+func New(cfg providers.Config) *Adapter { return &Adapter{Cluster: kube.NewCluster(ID, cfg)} }
 
 // ListOffers reads the nodes that carry a GPU product label.
 func (a *Adapter) ListOffers(ctx context.Context) ([]providers.Offer, error) {
@@ -46,7 +56,37 @@ func (a *Adapter) ListOffers(ctx context.Context) ([]providers.Offer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return a.Cfg.Normalized(DecodeOffers(body))
+	offers, err := a.Cfg.Normalized(DecodeOffers(body))
+	if len(offers) > 0 {
+		s := providers.Span(slices.Values(offers), providers.OfferMachine, providers.AnyDisk, nil)
+		a.mu.Lock()
+		a.seen = s
+		a.mu.Unlock()
+	}
+	return offers, err
+}
+
+// unlisted are the shapes before any listing: a tenant's own cluster has
+// no documentation but its nodes, so until they are read every node the
+// adapter could offer fits, in the region of unlabelled nodes.
+var unlisted = providers.Shapes{
+	GPUCounts: providers.CountsFrom(1, MaxNodeGPUs),
+	VCPU:      providers.Range{Min: 1, Max: math.MaxInt32},
+	RAMGiB:    providers.Range{Min: 1, Max: math.MaxInt32},
+	DiskGiB:   providers.AnyDisk,
+	Regions:   []string{NoRegion},
+}
+
+// Shapes implements providers.Shaper: the cluster's GPU nodes as its last
+// listing found them (their GPU counts, vCPUs, memory and region labels).
+// A pod runs on the node's own disk: the adapter sizes none.
+func (a *Adapter) Shapes() providers.Shapes {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.seen.GPUCounts == nil {
+		return unlisted
+	}
+	return a.seen
 }
 
 // DecodeOffers groups priced GPU nodes into offers: "NVIDIA-H100-80GB-HBM3"
@@ -60,7 +100,7 @@ func DecodeOffers(body []byte) ([]providers.Offer, error) {
 	for _, n := range nodes {
 		product := n.Labels[ProductLabel]
 		price, err := strconv.ParseFloat(strings.TrimSpace(n.Annotations[PriceAnnotation]), 64)
-		if product == "" || err != nil || !(price > 0) || math.IsInf(price, 0) || n.GPUs <= 0 || n.GPUs > 64 {
+		if product == "" || err != nil || !(price > 0) || math.IsInf(price, 0) || n.GPUs <= 0 || n.GPUs > MaxNodeGPUs {
 			continue
 		}
 		memGB := int(math.Round(kube.Quantity(n.Labels[MemoryLabel]) / 1024))

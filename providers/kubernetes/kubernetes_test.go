@@ -2,6 +2,7 @@ package kubernetes
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/gpubroker/pod/providers"
@@ -71,4 +72,29 @@ func TestAdapter(t *testing.T) {
 
 func FuzzDecodeOffers(f *testing.F) {
 	pt.Fuzz(f, DecodeOffers, "nodes.json", "malformed.json", "unauthorized.json")
+}
+
+func TestShapesAreTheClustersOwnOnceListed(t *testing.T) {
+	srv, _ := pt.Server(t, pt.Route{Method: "GET", Path: "/api/v1/nodes", File: "nodes.json"})
+	a := New(providers.Config{Credentials: map[string]string{"api_server": srv.URL, "api_token": "kt", "namespace": "ml-team"}})
+	before := a.Shapes()
+	if ps := providers.Check(before, 16, 512, 4096, 100, NoRegion); len(ps) > 0 {
+		t.Errorf("before a listing any node must fit: %v", ps)
+	}
+	if ps := providers.Check(before, 1, 8, 32, 100, "eu-west"); len(ps) != 1 || ps[0].Field != "region" {
+		t.Errorf("before a listing only unlabelled nodes' region is known: %v", ps)
+	}
+	if _, err := a.ListOffers(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	after := a.Shapes()
+	if want := []int{1, 4, 8}; !slices.Equal(after.GPUCounts, want) {
+		t.Errorf("GPU counts %v, want %v", after.GPUCounts, want)
+	}
+	if want := []string{NoRegion, "eu-west"}; !slices.Equal(after.Regions, want) {
+		t.Errorf("regions %v, want %v", after.Regions, want)
+	}
+	if ps := providers.Check(after, 16, 8, 32, 100, "eu-west"); len(ps) != 1 || ps[0].Field != "gpu_count" {
+		t.Errorf("a GPU count no node has: %v", ps)
+	}
 }

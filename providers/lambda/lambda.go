@@ -35,6 +35,24 @@ func New(cfg providers.Config) *Adapter {
 	return &Adapter{Base: providers.Base{C: c, Cfg: cfg}}
 }
 
+// shapes are Lambda's instance types as its instances page lists them
+// (1x, 2x, 4x and 8x: from 14 vCPUs and 46 GiB to 240 vCPUs, and up to
+// 2,900 GiB on 8x B200) in the regions its API names (as SkyPilot's
+// catalogue of Lambda records them). Instances come with their own
+// storage: the adapter sizes no disk.
+var shapes = providers.Shapes{
+	GPUCounts: []int{1, 2, 4, 8},
+	VCPU:      providers.Range{Min: 14, Max: 240},
+	RAMGiB:    providers.Range{Min: 46, Max: 2900},
+	DiskGiB:   providers.AnyDisk,
+	Regions: []string{"asia-northeast-1", "asia-northeast-2", "asia-south-1", "australia-east-1", "europe-central-1",
+		"europe-south-1", "me-west-1", "us-east-1", "us-east-2", "us-east-3", "us-midwest-1", "us-south-1", "us-south-2",
+		"us-south-3", "us-west-1", "us-west-2", "us-west-3"},
+}
+
+// Shapes implements providers.Shaper.
+func (a *Adapter) Shapes() providers.Shapes { return shapes }
+
 // ListOffers reads instance types and the regions images exist in: a type
 // with capacity in a region is available there, elsewhere none.
 func (a *Adapter) ListOffers(ctx context.Context) ([]providers.Offer, error) {

@@ -29,6 +29,7 @@ func TestListOffersReadsTypesAndCapacityPerRegion(t *testing.T) {
 		t.Fatal(err)
 	}
 	providertest.CheckOffers(t, ID, offers)
+	providertest.CheckShapes(t, a, offers)
 	if len(offers) != 6*3 {
 		t.Fatalf("got %d offers, want 18 (6 types × 3 regions)", len(offers))
 	}

@@ -41,6 +41,21 @@ func New(cfg providers.Config) *Adapter {
 	return &Adapter{Base: providers.Base{C: c, Cfg: cfg}}
 }
 
+// shapes are derived from the recorded plans and the sandbox catalogue,
+// as no size table of Latitude.sh's could be read: GPU servers of one and
+// eight GPUs, 16 to 192 vCPUs and 128 to 2,048 GiB, in the locations they
+// name. Bare metal comes with its own disks: the adapter sizes none.
+var shapes = providers.Shapes{
+	GPUCounts: []int{1, 8},
+	VCPU:      providers.Range{Min: 16, Max: 192},
+	RAMGiB:    providers.Range{Min: 128, Max: 2048},
+	DiskGiB:   providers.AnyDisk,
+	Regions:   []string{"DAL", "FRA", "NYC"},
+}
+
+// Shapes implements providers.Shaper.
+func (a *Adapter) Shapes() providers.Shapes { return shapes }
+
 // ListOffers reads the GPU plans.
 func (a *Adapter) ListOffers(ctx context.Context) ([]providers.Offer, error) {
 	body, err := a.C.Do(ctx, providers.Request{Op: "list plans", Path: "/plans", Query: url.Values{"filter[gpu]": {"true"}}}, nil)

@@ -4,6 +4,9 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
 	"testing"
 	"time"
 
@@ -32,6 +35,44 @@ func TestEveryAdapterIsASupportedProvisioner(t *testing.T) {
 	}
 	if _, ok := New("nope", providers.Config{}); ok {
 		t.Error("an unknown provider must have no adapter")
+	}
+}
+
+// replays matches a test that lists an adapter's recorded answers through
+// providertest's conformance checks, which hold the offers to the shapes.
+var replays = regexp.MustCompile(`\b(pt|providertest)\.(Run|CheckShapes)\(`)
+
+// TestEveryAdapterDeclaresItsShapes checks that every adapter declares
+// well-formed shapes (GPU counts positive and ascending, ranges with
+// 0 < Min <= Max, regions present and unique) and that its own tests
+// replay its recorded answers through providertest, which fails any
+// listed offer outside those shapes.
+func TestEveryAdapterDeclaresItsShapes(t *testing.T) {
+	for _, id := range IDs() {
+		t.Run(id, func(t *testing.T) {
+			a, _ := New(id, providers.Config{Credentials: map[string]string{}})
+			sh, ok := a.(providers.Shaper)
+			if !ok {
+				t.Fatal("the adapter declares no shapes (providers.Shaper)")
+			}
+			if err := sh.Shapes().Validate(); err != nil {
+				t.Fatalf("shapes: %v", err)
+			}
+			files, err := filepath.Glob(filepath.Join("..", id, "*_test.go"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range files {
+				b, err := os.ReadFile(f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if replays.Match(b) {
+					return
+				}
+			}
+			t.Error("no test replays the recorded listing through providertest.Run or providertest.CheckShapes")
+		})
 	}
 }
 

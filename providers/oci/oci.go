@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net/http"
 	"net/url"
@@ -88,6 +89,16 @@ func New(cfg providers.Config) *Adapter {
 	a.key, a.keyErr = parseKey(cfg.Cred("private_key"))
 	return a
 }
+
+// machineShapes are the shapes table's GPU counts, vCPUs (two per OCPU) and
+// memory, in the regions listed, with a boot volume of 50 GB to 32 TB
+// (OCI Block Volume boot volume sizes).
+var machineShapes = providers.Span(maps.Values(shapes), func(s shape) providers.Machine {
+	return providers.Machine{GPUs: s.count, VCPU: 2 * s.ocpu, RAMGiB: s.ramGB}
+}, providers.Range{Min: 50, Max: 32768}, Regions)
+
+// Shapes implements providers.Shaper.
+func (a *Adapter) Shapes() providers.Shapes { return machineShapes }
 
 func parseKey(p string) (*rsa.PrivateKey, error) {
 	block, _ := pem.Decode([]byte(p))

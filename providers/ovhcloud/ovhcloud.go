@@ -69,6 +69,21 @@ func New(cfg providers.Config) *Adapter {
 	return &Adapter{Base: providers.Base{C: c, Cfg: cfg}}
 }
 
+// shapes are derived from the recorded flavors and the sandbox catalogue,
+// as no size table of OVHcloud's could be read: flavors of one and four
+// GPUs, 8 to 120 vCPUs and 45 to 1,520 GB, in the regions they name. The
+// adapter sizes no disk.
+var shapes = providers.Shapes{
+	GPUCounts: []int{1, 4},
+	VCPU:      providers.Range{Min: 8, Max: 120},
+	RAMGiB:    providers.Range{Min: 45, Max: 1520},
+	DiskGiB:   providers.AnyDisk,
+	Regions:   []string{"BHS5", "GRA11", "SBG7"},
+}
+
+// Shapes implements providers.Shaper.
+func (a *Adapter) Shapes() providers.Shapes { return shapes }
+
 // Sign computes OVHcloud's request signature.
 func Sign(secret, consumer, method, fullURL, body, ts string) string {
 	sum := sha1.Sum([]byte(strings.Join([]string{secret, consumer, method, fullURL, body, ts}, "+")))

@@ -13,6 +13,7 @@ package paperspace
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -122,6 +123,16 @@ func New(cfg providers.Config) *Adapter {
 	c.Classify = classify
 	return &Adapter{Base: providers.Base{C: c, Cfg: cfg}}
 }
+
+// shapes are the machineTypes table's GPU counts, vCPUs and memory (from
+// Paperspace's pricing page) in the regions read; no disk limit is
+// documented.
+var shapes = providers.Span(maps.Values(machineTypes), func(t MachineType) providers.Machine {
+	return providers.Machine{GPUs: t.GPUs, VCPU: t.VCPU, RAMGiB: t.RAMGB}
+}, providers.AnyDisk, Regions)
+
+// Shapes implements providers.Shaper.
+func (a *Adapter) Shapes() providers.Shapes { return shapes }
 
 // ListOffers asks the availability of every pair, a few at a time; a pair
 // the API does not know (404) is skipped, and the first other failure

@@ -1,6 +1,7 @@
 // Package providertest serves recorded provider responses from testdata
 // files through httptest and checks adapters' offers against the
-// normalized schema. It is for tests only.
+// normalized schema and the shapes the adapters declare. It is for tests
+// only.
 package providertest
 
 import (
@@ -151,6 +152,26 @@ func CheckOffers(t testing.TB, provider string, offers []providers.Offer) {
 	}
 }
 
+// CheckShapes fails the test unless the adapter declares well-formed
+// shapes (providers.Shaper) and every offer it listed holds within them:
+// shapes that disagree with what the provider really answers are wrong.
+func CheckShapes(t testing.TB, a providers.Adapter, offers []providers.Offer) {
+	t.Helper()
+	sh, ok := a.(providers.Shaper)
+	if !ok {
+		t.Fatalf("%s: the adapter declares no shapes (providers.Shaper)", a.Provider())
+	}
+	s := sh.Shapes()
+	if err := s.Validate(); err != nil {
+		t.Fatalf("%s shapes: %v", a.Provider(), err)
+	}
+	for _, o := range offers {
+		if ps := s.Holds(o); len(ps) > 0 {
+			t.Errorf("%s offer %s/%s is outside the declared shapes: %v", a.Provider(), o.SKU, o.Region, ps)
+		}
+	}
+}
+
 // Find returns the offer with that SKU and region, failing the test when
 // there is none.
 func Find(t testing.TB, offers []providers.Offer, sku, region string) providers.Offer {
@@ -185,8 +206,9 @@ type Call struct {
 }
 
 // Suite is the standard battery every LIVE adapter passes: its listing
-// against the normalized schema, an auth failure, a 429 with Retry-After,
-// a malformed answer, and its lifecycle and provider-specific errors.
+// against the normalized schema and its declared shapes, an auth failure,
+// a 429 with Retry-After, a malformed answer, and its lifecycle and
+// provider-specific errors.
 type Suite struct {
 	// New builds the adapter against the test server, with test
 	// credentials.
@@ -218,6 +240,7 @@ func Run(t *testing.T, s Suite) {
 			t.Fatal(err)
 		}
 		CheckOffers(t, a.Provider(), offers)
+		CheckShapes(t, a, offers)
 		if s.Offers > 0 && len(offers) != s.Offers {
 			t.Errorf("%d offers, want %d", len(offers), s.Offers)
 		}

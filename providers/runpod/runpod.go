@@ -38,6 +38,22 @@ func New(cfg providers.Config) *Adapter {
 	return &Adapter{Base: providers.Base{C: c, Cfg: cfg}}
 }
 
+// shapes are derived from the recorded GPU types and the sandbox
+// catalogue, as RunPod publishes no size table: pods of one to eight GPUs
+// (the adapter's counts), 6 to 224 vCPUs and 41 to 2,264 GB, in the two
+// cloud types that are the adapter's regions; no disk limit is
+// documented.
+var shapes = providers.Shapes{
+	GPUCounts: providers.CountsFrom(1, 8),
+	VCPU:      providers.Range{Min: 6, Max: 224},
+	RAMGiB:    providers.Range{Min: 41, Max: 2264},
+	DiskGiB:   providers.AnyDisk,
+	Regions:   []string{"COMMUNITY", "SECURE"},
+}
+
+// Shapes implements providers.Shaper.
+func (a *Adapter) Shapes() providers.Shapes { return shapes }
+
 // gql sends one GraphQL operation. GraphQL reports failures with HTTP 200
 // and an errors array; they are mapped to kinds by their message.
 func (a *Adapter) gql(ctx context.Context, op, query string, vars map[string]any, out any) error {

@@ -41,6 +41,20 @@ func New(cfg providers.Config) *Adapter {
 	return &Adapter{Base: providers.Base{C: c, Cfg: cfg}}
 }
 
+// shapes are the container the adapter asks for, as SaladCloud places one
+// GPU per node and the adapter requests 8 vCPUs and 24 GiB for every
+// group; regions are the one region the adapter names.
+var shapes = providers.Shapes{
+	GPUCounts: []int{1},
+	VCPU:      providers.Range{Min: 8, Max: 8},
+	RAMGiB:    providers.Range{Min: 24, Max: 24},
+	DiskGiB:   providers.AnyDisk,
+	Regions:   []string{"global"},
+}
+
+// Shapes implements providers.Shaper.
+func (a *Adapter) Shapes() providers.Shapes { return shapes }
+
 func (a *Adapter) org() string { return "/organizations/" + url.PathEscape(a.Cfg.Cred("organization")) }
 
 // ListOffers reads the organization's GPU classes.

@@ -21,6 +21,7 @@ import (
 	"io"
 	"math"
 	mrand "math/rand/v2"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -164,6 +165,7 @@ type Provider struct {
 	id      string
 	entries []Entry
 	bySKU   map[string]*Entry
+	shapes  providers.Shapes
 	o       Options
 }
 
@@ -191,6 +193,9 @@ func Providers(entries []Entry, o Options) []*Provider {
 			e := &p.entries[i]
 			p.bySKU[e.SKU+"\x00"+e.Region] = e
 		}
+		p.shapes = providers.Span(slices.Values(p.entries), func(e Entry) providers.Machine {
+			return providers.Machine{GPUs: e.GPUCount, VCPU: e.VCPU, RAMGiB: e.RAMGB, Region: e.Region}
+		}, providers.AnyDisk, nil)
 		out = append(out, p)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
@@ -208,6 +213,12 @@ func Adapters(ps []*Provider) []providers.Adapter {
 
 // Provider implements providers.Adapter.
 func (p *Provider) Provider() string { return p.id }
+
+// Shapes implements providers.Shaper: the machines the provider's rows of
+// the catalog describe (their GPU counts, the span of their vCPUs and
+// RAM, their regions). A simulated machine takes any disk: the catalog's
+// figure is the disk a shape includes, not a limit.
+func (p *Provider) Shapes() providers.Shapes { return p.shapes }
 
 // ListOffers returns the provider's catalog rows at this moment's
 // simulated prices and availability.

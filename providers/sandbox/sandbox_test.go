@@ -42,6 +42,7 @@ func TestTheCatalogIsLargeAndValid(t *testing.T) {
 			t.Fatal(err)
 		}
 		providertest.CheckOffers(t, p.Provider(), offers)
+		providertest.CheckShapes(t, p, offers)
 	}
 }
 

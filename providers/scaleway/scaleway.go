@@ -45,6 +45,21 @@ func New(cfg providers.Config) *Adapter {
 	return &Adapter{Base: providers.Base{C: c, Cfg: cfg}}
 }
 
+// shapes are Scaleway's GPU Instance types (1, 2, 4 and 8 GPUs, from
+// L4-1-24G with 8 vCPUs to H100-SXM-8-80G with 128 vCPUs and 960 GB, the
+// smallest memory 42 GB on RENDER-S) as its choosing-a-GPU-Instance-type
+// page lists them, in the zones read. The adapter sizes no volume.
+var shapes = providers.Shapes{
+	GPUCounts: []int{1, 2, 4, 8},
+	VCPU:      providers.Range{Min: 8, Max: 128},
+	RAMGiB:    providers.Range{Min: 42, Max: 960},
+	DiskGiB:   providers.AnyDisk,
+	Regions:   Zones,
+}
+
+// Shapes implements providers.Shaper.
+func (a *Adapter) Shapes() providers.Shapes { return shapes }
+
 // ListOffers reads server types and their availability in every zone; a
 // zone that fails fails the listing, as its offers would be missing.
 func (a *Adapter) ListOffers(ctx context.Context) ([]providers.Offer, error) {

@@ -46,6 +46,21 @@ func New(cfg providers.Config) *Adapter {
 	return &Adapter{Base: providers.Base{C: c, Cfg: cfg}}
 }
 
+// shapes are the adapter's own standard shape, up to eight GPUs of a
+// host, as the marketplace sizes VMs freely; regions are the host
+// locations the recorded answers name, as the marketplace lists no fixed
+// set.
+var shapes = providers.Shapes{
+	GPUCounts: providers.CountsFrom(1, 8),
+	VCPU:      providers.Range{Min: vcpuPerGPU, Max: 8 * vcpuPerGPU},
+	RAMGiB:    providers.Range{Min: ramPerGPU, Max: 8 * ramPerGPU},
+	DiskGiB:   providers.Range{Min: 1, Max: storageGB},
+	Regions:   []string{"Canada/Quebec", "United States/Idaho", "United States/Texas"},
+}
+
+// Shapes implements providers.Shaper.
+func (a *Adapter) Shapes() providers.Shapes { return shapes }
+
 // ListOffers reads the host nodes (a public call).
 func (a *Adapter) ListOffers(ctx context.Context) ([]providers.Offer, error) {
 	body, err := a.C.Do(ctx, providers.Request{Op: "list host nodes", Path: "/client/deploy/hostnodes"}, nil)

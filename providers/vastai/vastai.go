@@ -45,6 +45,21 @@ func New(cfg providers.Config) *Adapter {
 	return &Adapter{Base: providers.Base{C: c, Cfg: cfg}}
 }
 
+// shapes are derived from the recorded asks and the sandbox catalogue, as
+// a marketplace publishes no size table: hosts of one to eight GPUs, 8 to
+// 192 vCPUs and 31 to 2,016 GB, in the countries they name (and
+// "unknown" for a host without a location); no disk limit is documented.
+var shapes = providers.Shapes{
+	GPUCounts: providers.CountsFrom(1, 8),
+	VCPU:      providers.Range{Min: 8, Max: 192},
+	RAMGiB:    providers.Range{Min: 31, Max: 2016},
+	DiskGiB:   providers.AnyDisk,
+	Regions:   []string{"CA", "DE", "NL", "SE", "US", "unknown"},
+}
+
+// Shapes implements providers.Shaper.
+func (a *Adapter) Shapes() providers.Shapes { return shapes }
+
 // ListOffers searches the marketplace.
 func (a *Adapter) ListOffers(ctx context.Context) ([]providers.Offer, error) {
 	body, err := a.C.Do(ctx, providers.Request{Op: "search offers", Method: http.MethodPost, Path: "/bundles/", Body: search}, nil)

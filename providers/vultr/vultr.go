@@ -40,6 +40,24 @@ func New(cfg providers.Config) *Adapter {
 	return &Adapter{Base: providers.Base{C: c, Cfg: cfg}}
 }
 
+// shapes are derived from the recorded plans and the sandbox catalogue,
+// as no size table of Vultr's could be read: whole-GPU plans of one and
+// eight GPUs, 12 to 128 vCPUs and 60 to 1,536 GB, in Vultr's locations
+// (its regions list), where a plan may name any. The adapter sizes no
+// disk.
+var shapes = providers.Shapes{
+	GPUCounts: []int{1, 8},
+	VCPU:      providers.Range{Min: 12, Max: 128},
+	RAMGiB:    providers.Range{Min: 60, Max: 1536},
+	DiskGiB:   providers.AnyDisk,
+	Regions: []string{"ams", "atl", "blr", "bom", "cdg", "del", "dfw", "ewr", "fra", "hnl", "icn", "itm", "jnb", "lax",
+		"lhr", "mad", "man", "mel", "mex", "mia", "nrt", "ord", "sao", "scl", "sea", "sgp", "sjc", "sto", "syd", "tlv",
+		"waw", "yto"},
+}
+
+// Shapes implements providers.Shaper.
+func (a *Adapter) Shapes() providers.Shapes { return shapes }
+
 // ListOffers reads the GPU plans.
 func (a *Adapter) ListOffers(ctx context.Context) ([]providers.Offer, error) {
 	body, err := a.C.Do(ctx, providers.Request{Op: "list plans", Path: "/plans", Query: url.Values{"type": {"vcg"}, "per_page": {"500"}}}, nil)
