@@ -124,6 +124,18 @@ func Price(cfg Config, o providers.Offer, p Prices) (Estimate, error) {
 	return e, nil
 }
 
+// FitShapes checks cfg against the machines provider sells, as its
+// adapter declares them, naming each broken limit by field. CPUs and
+// memory are what the pod needs at least, so only a machine's most bounds
+// them.
+func FitShapes(cfg Config, provider string, s providers.Shapes) []fault.Problem {
+	ps := providers.Check(s, cfg.GPUCount, max(cfg.VCPU, s.VCPU.Min), max(cfg.RAMGiB, s.RAMGiB.Min), cfg.DiskGiB, cfg.Region)
+	for i := range ps {
+		ps[i].Message = provider + " sells: " + ps[i].Message
+	}
+	return ps
+}
+
 // Ranker orders offers best first (market.Rank with the tenant's weights).
 type Ranker func(offers []providers.Offer) ([]market.Ranked, error)
 

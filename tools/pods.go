@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/gpubroker/pod/actor"
 	"github.com/gpubroker/pod/fault"
@@ -141,14 +142,60 @@ func (s PodServices) ranker(c *Call, snap *market.Snapshot) pods.Ranker {
 	}
 }
 
+// admitted are the offers of the providers whose declared shapes cfg fits.
+// A named provider that does not sell such machines is answered with each
+// broken limit; with auto, so is a configuration no provider sells.
+func admitted(agg *market.Aggregator, cfg pods.Config, offers []providers.Offer) ([]providers.Offer, error) {
+	shapes := func(provider string) []fault.Problem {
+		ad, _ := agg.Adapter(provider)
+		if sh, ok := ad.(providers.Shaper); ok {
+			return pods.FitShapes(cfg, provider, sh.Shapes())
+		}
+		return nil
+	}
+	if cfg.Provider != pods.Auto {
+		if _, ok := agg.Adapter(cfg.Provider); !ok {
+			return nil, fault.Invalid("provider", "unknown provider %q; valid: auto, %s", cfg.Provider, strings.Join(agg.Providers(), ", "))
+		}
+		if ps := shapes(cfg.Provider); len(ps) > 0 {
+			return nil, fault.InvalidAll("the configuration is beyond the machines "+cfg.Provider+" sells", ps)
+		}
+		return offers, nil
+	}
+	verdict := map[string][]fault.Problem{}
+	var out []providers.Offer
+	var refusals []fault.Problem
+	for _, o := range offers {
+		ps, seen := verdict[o.Provider]
+		if !seen {
+			ps = shapes(o.Provider)
+			verdict[o.Provider] = ps
+			if o.GPU == cfg.GPU {
+				refusals = append(refusals, ps...)
+			}
+		}
+		if len(ps) == 0 {
+			out = append(out, o)
+		}
+	}
+	if len(out) == 0 && len(refusals) > 0 {
+		return nil, fault.InvalidAll("no provider sells machines of this configuration", refusals)
+	}
+	return out, nil
+}
+
 // quote chooses and prices the offer cfg is deployed on, in the caller's
 // tenant and mode.
 func (s PodServices) quote(ctx context.Context, c *Call, cfg pods.Config) (pods.Estimate, providers.Offer, error) {
-	_, snap, err := s.Offers.current(ctx, c)
+	agg, snap, err := s.Offers.current(ctx, c)
 	if err != nil {
 		return pods.Estimate{}, providers.Offer{}, err
 	}
-	o, err := pods.Choose(cfg, snap.Offers, s.ranker(c, snap))
+	offers, err := admitted(agg, cfg, snap.Offers)
+	if err != nil {
+		return pods.Estimate{}, providers.Offer{}, err
+	}
+	o, err := pods.Choose(cfg, offers, s.ranker(c, snap))
 	if err != nil {
 		return pods.Estimate{}, providers.Offer{}, err
 	}
@@ -378,11 +425,15 @@ func (m machines) Candidates(ctx context.Context, p pods.Pod) ([]providers.Offer
 	if err != nil {
 		return nil, err
 	}
-	_, snap, err := m.s.Offers.current(ctx, c)
+	agg, snap, err := m.s.Offers.current(ctx, c)
 	if err != nil {
 		return nil, err
 	}
-	return pods.Fitting(p.Config, snap.Offers, m.s.ranker(c, snap))
+	offers, err := admitted(agg, p.Config, snap.Offers)
+	if err != nil {
+		return nil, err
+	}
+	return pods.Fitting(p.Config, offers, m.s.ranker(c, snap))
 }
 
 // Provisioner is the provider's adapter in the pod's tenant and mode.

@@ -3,6 +3,7 @@ package tools_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/gpubroker/pod/actor"
 	"github.com/gpubroker/pod/audit"
 	"github.com/gpubroker/pod/budget"
+	"github.com/gpubroker/pod/fault"
 	"github.com/gpubroker/pod/money"
 	"github.com/gpubroker/pod/platformtest"
 	"github.com/gpubroker/pod/policies"
@@ -77,5 +79,52 @@ func TestConcurrentDeploysNeverOverspend(t *testing.T) {
 				t.Fatalf("deployed %d, refused %d, usage %+v (limit %s); want %d deployed holding exactly their reservations", deployed, refused, u, limit, n/3)
 			}
 		})
+	}
+}
+
+// TestAConfigurationBeyondWhatAProviderSellsIsRefusedByField: a named
+// provider's declared shapes bound the configuration (each broken limit a
+// field of its own, naming the provider and the limit); with auto the
+// providers that cannot sell it are passed over, and a configuration no
+// provider sells is refused the same way; an unknown provider lists the
+// valid ones.
+func TestAConfigurationBeyondWhatAProviderSellsIsRefusedByField(t *testing.T) {
+	p := platformtest.New(t, "sqlite")
+	ctx := context.Background()
+	configure := func(input string) tools.Result {
+		return p.Registry.Call(ctx, tools.Request{Actor: platformtest.AcmeUser, Face: audit.FaceDirect, Tool: tools.ToolConfigurePod,
+			Input: []byte(input)})
+	}
+	fields := func(err error) map[string]string {
+		out := map[string]string{}
+		if fe, ok := fault.As(err); ok {
+			for _, pr := range fe.Problems {
+				out[pr.Field] = pr.Message
+			}
+		}
+		return out
+	}
+	res := configure(`{"name":"p","gpu":"H100-SXM-80GB","gpu_count":3,"provider":"lambda","vcpu":500,"ram_gib":64,"disk_gib":100,
+		"image":"cuda-12.4-base","pricing":"on_demand","region":"mars-1"}`)
+	got := fields(res.Err)
+	if fault.KindOf(res.Err) != fault.KindInvalid || len(got) != 3 || !strings.Contains(got["gpu_count"], "lambda sells: want 1 or 8 GPUs") ||
+		!strings.Contains(got["vcpu"], "to 240 vCPUs") || !strings.Contains(got["region"], `unknown region "mars-1"; valid: europe-central-1`) {
+		t.Fatalf("beyond lambda: %v %v", res.Err, got)
+	}
+	// Fewer CPUs than the smallest machine has is not a problem: the pod
+	// gets at least what it asked for.
+	if res := configure(`{"name":"p","gpu":"H100-SXM-80GB","gpu_count":1,"provider":"lambda","vcpu":2,"ram_gib":8,"disk_gib":100,
+		"image":"cuda-12.4-base","pricing":"on_demand"}`); res.Err != nil {
+		t.Fatalf("a small request on lambda: %v", res.Err)
+	}
+	res = configure(`{"name":"p","gpu":"H100-SXM-80GB","gpu_count":1,"provider":"auto","vcpu":4000,"ram_gib":64,"disk_gib":100,
+		"image":"cuda-12.4-base","pricing":"on_demand"}`)
+	if got := fields(res.Err); fault.KindOf(res.Err) != fault.KindInvalid || !strings.Contains(got["vcpu"], "sells: want") {
+		t.Fatalf("beyond every provider: %v %v", res.Err, got)
+	}
+	res = configure(`{"name":"p","gpu":"H100-SXM-80GB","gpu_count":1,"provider":"nimbus","vcpu":8,"ram_gib":64,"disk_gib":100,
+		"image":"cuda-12.4-base","pricing":"on_demand"}`)
+	if got := fields(res.Err); !strings.Contains(got["provider"], `unknown provider "nimbus"; valid: auto, `) {
+		t.Fatalf("an unknown provider: %v %v", res.Err, got)
 	}
 }
