@@ -59,6 +59,7 @@ func openStream(cfg Config, st *store.Store, ps *params.Service, log *slog.Logge
 	}
 	s.client, s.brokers = client, brokers
 	s.relay = events.NewRelay(st, client, events.RelayOptions{Log: log, Poll: 50 * time.Millisecond,
+		Keep: func() time.Duration { return ps.Snapshot().Duration("", "", "events.outbox_retention") },
 		Topic: func(t events.Type) string {
 			return events.Topic(ps.Snapshot().String("", "", "events.topic_prefix"), t)
 		}})

@@ -61,6 +61,17 @@ type RelayOptions struct {
 	Poll time.Duration
 	Now  func() time.Time
 	Log  *slog.Logger
+	// Keep says how long published events stay in the outbox (for an
+	// operator to look back); when the outbox can prune, Run deletes
+	// older ones every PruneEvery (default 10 minutes). Nil or zero
+	// keeps them.
+	Keep       func() time.Duration
+	PruneEvery time.Duration
+}
+
+// Pruner is an outbox that can delete events published before a time.
+type Pruner interface {
+	PruneOutbox(ctx context.Context, before time.Time) (int64, error)
 }
 
 // Relay publishes the outbox to Kafka: in commit order, keyed by the
@@ -97,6 +108,9 @@ func NewRelay(outbox Outbox, client *kgo.Client, opt RelayOptions) *Relay {
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)
 	}
+	if opt.PruneEvery <= 0 {
+		opt.PruneEvery = 10 * time.Minute
+	}
 	return &Relay{outbox: outbox, client: client, opt: opt, nudge: make(chan struct{}, 1)}
 }
 
@@ -111,7 +125,12 @@ func (r *Relay) Nudge() {
 
 // Run relays until ctx ends.
 func (r *Relay) Run(ctx context.Context) error {
+	pruned := r.opt.Now()
 	for {
+		if now := r.opt.Now(); now.Sub(pruned) >= r.opt.PruneEvery {
+			pruned = now
+			r.prune(ctx, now)
+		}
 		n, err := r.Pass(ctx)
 		if ctx.Err() != nil {
 			return nil
@@ -128,6 +147,19 @@ func (r *Relay) Run(ctx context.Context) error {
 		case <-r.nudge:
 		case <-time.After(r.opt.Poll):
 		}
+	}
+}
+
+// prune deletes events published longer ago than Keep.
+func (r *Relay) prune(ctx context.Context, now time.Time) {
+	p, ok := r.outbox.(Pruner)
+	if !ok || r.opt.Keep == nil || r.opt.Keep() <= 0 {
+		return
+	}
+	if n, err := p.PruneOutbox(ctx, now.Add(-r.opt.Keep())); err != nil && ctx.Err() == nil {
+		r.opt.Log.Error("prune the outbox", "err", err)
+	} else if n > 0 {
+		r.opt.Log.Debug("pruned the outbox", "events", n)
 	}
 }
 

@@ -138,3 +138,38 @@ func TestNothingCommittedIsLostWhileTheBrokerIsDown(t *testing.T) {
 }
 
 type kfakeCluster = *kfake.Cluster
+
+// pruning is an outbox with nothing pending that records when it was
+// asked to prune.
+type pruning struct{ before chan time.Time }
+
+func (pruning) PendingEvents(context.Context, int) ([]events.Event, error) { return nil, nil }
+func (pruning) MarkPublished(context.Context, []string, time.Time) error   { return nil }
+func (p pruning) PruneOutbox(_ context.Context, before time.Time) (int64, error) {
+	p.before <- before
+	return 0, nil
+}
+
+// TestTheRelayPrunesWhatItPublishedLongAgo: a running relay deletes the
+// events published longer ago than the retention, every PruneEvery.
+func TestTheRelayPrunesWhatItPublishedLongAgo(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	p := pruning{before: make(chan time.Time, 10)}
+	relay := events.NewRelay(p, nil, events.RelayOptions{Poll: time.Millisecond, PruneEvery: 5 * time.Millisecond,
+		Keep: func() time.Duration { return time.Hour }})
+	done := make(chan error, 1)
+	go func() { done <- relay.Run(ctx) }()
+	for range 2 {
+		select {
+		case before := <-p.before:
+			if ago := time.Since(before); ago < time.Hour || ago > time.Hour+time.Minute {
+				t.Fatalf("pruned what was published before %v (%v ago); want an hour ago", before, ago)
+			}
+		case <-ctx.Done():
+			t.Fatal("the relay never pruned")
+		}
+	}
+	cancel()
+	<-done
+}

@@ -109,6 +109,10 @@ func Platform() []Spec {
 			Description: "Prefix of the Kafka topics events are published to: pod events go to <prefix>pod.",
 			Rules:       []Rule{Matches("must be letters, digits, dots, dashes or underscores", `^[A-Za-z0-9._-]{0,200}$`)}},
 
+		{Key: "events.outbox_retention", Type: TypeDuration, Default: "168h", Affects: AffectsBoth, GlobalOnly: true,
+			Description: "How long published events stay in the outbox, for an operator to look back, before they are deleted; 0 keeps them.",
+			Rules:       []Rule{DurationRange(0, 90*24*time.Hour)}},
+
 		{Key: "email.from", Type: TypeString, Default: "GPUBROKER POD <no-reply@gpubroker.local>", Affects: AffectsBoth,
 			Description: "Sender of every email.", Rules: []Rule{NotEmpty()}},
 

@@ -51,6 +51,23 @@ func (s *Store) PendingEvents(ctx context.Context, limit int) ([]events.Event, e
 	return out, rows.Err()
 }
 
+// PruneOutbox deletes events published before before, in batches so a
+// long backlog never holds one big write; it answers how many went.
+func (s *Store) PruneOutbox(ctx context.Context, before time.Time) (int64, error) {
+	var total int64
+	for {
+		res, err := s.conn(ctx).ExecContext(ctx, `DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox
+			WHERE published_at IS NOT NULL AND published_at < $1 ORDER BY seq LIMIT 5000)`, before.UTC())
+		if err != nil {
+			return total, fmt.Errorf("prune outbox: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		if total += n; n < 5000 || ctx.Err() != nil {
+			return total, ctx.Err()
+		}
+	}
+}
+
 // MarkPublished records that the relay delivered the events with these ids.
 func (s *Store) MarkPublished(ctx context.Context, ids []string, at time.Time) error {
 	if len(ids) == 0 {

@@ -114,4 +114,20 @@ func testOutbox(t *testing.T, s *store.Store, _ dbtest.Backend) {
 		t.Fatalf("outbox depth %d, %v", n, err)
 	}
 	wantKind(t, s.Enqueue(ctx, events.Event{ID: "x", Type: "nodot", Key: "k"}), fault.KindInvalid)
+
+	// Published events are pruned once older than the retention; pending
+	// ones never are.
+	late := event(t, "late")
+	if err := s.Enqueue(ctx, late); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.PruneOutbox(ctx, now); err != nil || n != 0 {
+		t.Fatalf("pruned %d published at the cut-off, %v", n, err)
+	}
+	if n, err := s.PruneOutbox(ctx, now.Add(time.Hour)); err != nil || n != 1 {
+		t.Fatalf("pruned %d, %v; want the one published event", n, err)
+	}
+	if es := pending(); len(es) != 1 || es[0].ID != late.ID {
+		t.Fatalf("after pruning the pending events are %+v", es)
+	}
 }
