@@ -70,7 +70,8 @@ const JupyterPort = 8888
 type Notices interface {
 	// Ready carries the activation token of a pod that became ready.
 	Ready(ctx context.Context, p Pod, token string, expiresAt time.Time) error
-	// Running confirms an activation with the pod's connection details.
+	// Running confirms an activation, or a scale to a new machine, with
+	// the pod's connection details.
 	Running(ctx context.Context, p Pod) error
 	// IdleStopped says the pod was stopped for being idle that long.
 	IdleStopped(ctx context.Context, p Pod, idle time.Duration) error

@@ -167,6 +167,11 @@ func (s *Service) endScale(ctx context.Context, p Pod, next *Pod, typ events.Typ
 		if err := s.repo.NotePod(ctx, Transition{PodID: p.ID, At: at, From: p.State, To: p.State, Reason: reason, Actor: worker}); err != nil {
 			return err
 		}
+		if next != nil && s.notices != nil { // its address changed
+			if err := s.notices.Running(ctx, out); err != nil {
+				return err
+			}
+		}
 		return s.publish(ctx, typ, out, Moved{Pod: out, From: p.State, Reason: reason, Actor: worker}, at)
 	})
 	return out, err

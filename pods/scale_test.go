@@ -26,7 +26,8 @@ func TestScalingStartsTheNewMachineBeforeRetiringTheOld(t *testing.T) {
 		ctx := context.Background()
 		clock := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
 		svc := pods.NewService(openStore(t, b), func() time.Time { return clock })
-		svc.Notify(&owner{tokens: map[string]string{}, idle: map[string]time.Duration{}}, nil)
+		told := &owner{tokens: map[string]string{}, idle: map[string]time.Duration{}}
+		svc.Notify(told, nil)
 		lambda, runpod := &fakeProvider{}, &fakeProvider{}
 		m := market{offers: []providers.Offer{{ID: "lambda-h100", Provider: "lambda", Region: "us"}, {ID: "runpod-h100x2", Provider: "runpod", Region: "eu"}},
 			by: map[string]*fakeProvider{"lambda": lambda, "runpod": runpod}}
@@ -62,6 +63,9 @@ func TestScalingStartsTheNewMachineBeforeRetiringTheOld(t *testing.T) {
 		if err != nil || got.GPUCount != 2 || got.OfferID != "runpod-h100x2" || got.Region != "eu" || got.InstanceID != "i-runpod-h100x2" ||
 			got.PriceHour != money.MustParse("6.40") || got.ScaleTo != nil || got.Connection == nil {
 			t.Fatalf("after the scale: %+v %v", got, err)
+		}
+		if n := len(told.running); n != 2 { // the move to running, then the scale
+			t.Fatalf("the owner was sent connection details %d times", n)
 		}
 		if !slices.Equal(lambda.gone, []string{"i-lambda-h100"}) || len(runpod.gone) != 0 {
 			t.Fatalf("terminated: lambda %v, runpod %v", lambda.gone, runpod.gone)
