@@ -105,7 +105,7 @@ func (s *Service) Rescale(ctx context.Context, tenantID, id string, m Machines, 
 		return s.endScale(ctx, p, nil, EventScaleFailed, fmt.Sprintf("scale to %s failed: %v", shape(to.Config), err))
 	}
 	next := p
-	next.Config, next.Region, next.InstanceID, next.PriceHour, next.Connection = to.Config, o.Region, inst.ID, to.PriceHour, &conn
+	next.Config, next.InstanceID, next.PriceHour, next.Connection = to.Config, inst.ID, to.PriceHour, &conn
 	out, err := s.endScale(ctx, p, &next, EventScaled,
 		fmt.Sprintf("scaled from %s on %s to %s on %s", shape(p.Config), p.OfferID, shape(to.Config), o.ID))
 	if err != nil {

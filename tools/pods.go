@@ -232,7 +232,7 @@ func configurePod(s PodServices) Def[ConfigurePodInput, PodQuote] {
 				return PodQuote{}, err
 			}
 			cfg := in.Config
-			cfg.OfferID, cfg.Region = o.ID, o.Region
+			cfg.OfferID = o.ID // the region stays what was asked: failover may go elsewhere
 			var p pods.Pod
 			if in.ID == "" {
 				p, err = s.Pods.CreateDraft(ctx, c.Actor, c.Tenant.ID, c.Actor.ID, cfg, e.Hour)
@@ -644,12 +644,12 @@ func (s PodServices) scaleTarget(ctx context.Context, c *Call, p pods.Pod, in *S
 	if in.GPUCount > 0 {
 		cfg.GPUCount = in.GPUCount
 	}
-	cfg.OfferID, cfg.Region = in.OfferID, ""
+	cfg.OfferID = in.OfferID
 	e, o, err := s.quote(ctx, c, cfg)
 	if err != nil {
 		return pods.Scale{}, e, err
 	}
-	cfg.OfferID, cfg.Region = o.ID, o.Region
+	cfg.OfferID = o.ID
 	return pods.Scale{Config: cfg, PriceHour: e.Hour}, e, nil
 }
 
