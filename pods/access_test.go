@@ -156,18 +156,8 @@ func TestActivationRunsThePodAndCountsItsUsage(t *testing.T) {
 // deployedWithKey is a deployed Jupyter pod with an SSH key.
 func deployedWithKey(t *testing.T, svc *pods.Service) pods.Pod {
 	t.Helper()
-	ctx := context.Background()
-	ana := actor.Actor{Kind: actor.KindUser, ID: "u-ana", TenantID: "acme", Role: actor.RoleUser}
-	cfg := pods.Config{Name: "notebook", GPU: "H100-SXM-80GB", GPUCount: 1, Provider: pods.Auto, OfferID: "lambda-h100", VCPU: 8, RAMGiB: 64,
-		DiskGiB: 100, Image: "jupyter-pytorch-2.5", Pricing: pods.OnDemand, SSHPublicKey: testKey}
-	p, err := svc.CreateDraft(ctx, ana, "acme", ana.ID, cfg, money.MustParse("2.90"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p, err = svc.Move(ctx, ana, p, pods.Pending, "deploy", ""); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return deploy(t, svc, pods.Config{Name: "notebook", GPU: "H100-SXM-80GB", GPUCount: 1, Provider: pods.Auto, OfferID: "lambda-h100",
+		VCPU: 8, RAMGiB: 64, DiskGiB: 100, Image: "jupyter-pytorch-2.5", Pricing: pods.OnDemand, SSHPublicKey: testKey})
 }
 
 func TestConfigKeysAreChecked(t *testing.T) {

@@ -76,13 +76,18 @@ func (m market) Price(context.Context, pods.Pod, providers.Offer) (money.Amount,
 	return money.MustParse("3.10"), nil
 }
 
+// deployed is a pending pod on offer.
 func deployed(t *testing.T, svc *pods.Service, offer string) pods.Pod {
+	t.Helper()
+	return deploy(t, svc, pods.Config{Name: "train", GPU: "H100-SXM-80GB", GPUCount: 1, Provider: pods.Auto, OfferID: offer, VCPU: 8,
+		RAMGiB: 64, DiskGiB: 100, Image: "cuda-12.4-base", Pricing: pods.OnDemand})
+}
+
+// deploy saves cfg as u-ana's draft at 2.90 an hour and deploys it.
+func deploy(t *testing.T, svc *pods.Service, cfg pods.Config) pods.Pod {
 	t.Helper()
 	ctx := context.Background()
 	ana := actor.Actor{Kind: actor.KindUser, ID: "u-ana", TenantID: "acme", Role: actor.RoleUser}
-	cfg := pods.Config{Name: "train", GPU: "H100-SXM-80GB", GPUCount: 1, Provider: pods.Auto, VCPU: 8, RAMGiB: 64, DiskGiB: 100,
-		Image: "cuda-12.4-base", Pricing: pods.OnDemand}
-	cfg.OfferID = offer
 	p, err := svc.CreateDraft(ctx, ana, "acme", ana.ID, cfg, money.MustParse("2.90"))
 	if err != nil {
 		t.Fatal(err)
