@@ -161,6 +161,7 @@ func (a *App) build(ctx context.Context) error {
 	a.Mail = mail.NewService(st, mail.Options{Now: time.Now, Log: log, Platform: platformName(a.Params, a.Tenants),
 		Route: newMailSenders(cfg, a.Params, a.Tenants, mail.NewMailbox(st, time.Now)).route})
 	tools.RegisterMail(a.Tools, tools.MailServices{Mail: a.Mail, Users: st})
+	tools.RegisterUsage(a.Tools, tools.UsageServices{Usages: st})
 	a.Pods.Notify(newPodMail(a.Mail, a.Identity, a.Params, a.Tenants, log), tenantDuration(a.Params, a.Tenants, "pods.activation_ttl"))
 	a.MCP = mcp.NewServer(a.Tools, cfg.Version, log)
 	if a.stream, err = openStream(cfg, st, a.Params, log); err != nil {

@@ -368,6 +368,16 @@ func (s *Store) CloseUsage(ctx context.Context, podID string, at time.Time) erro
 // ListUsage returns a tenant's running intervals overlapping [f.From,
 // f.To), newest first.
 func (s *Store) ListUsage(ctx context.Context, f pods.UsageFilter) ([]pods.Usage, error) {
+	q, args := usageQuery(f)
+	limit := f.Limit
+	if limit <= 0 || limit > 1000 {
+		limit = 1000
+	}
+	return queryAll(ctx, s, "pod usage", q+fmt.Sprintf(" ORDER BY started_at DESC, id DESC LIMIT %d", limit), args, scanUsage)
+}
+
+// usageQuery selects the intervals f names.
+func usageQuery(f pods.UsageFilter) (string, []any) {
 	args := []any{f.TenantID}
 	q := `SELECT ` + usageColumns + ` FROM pod_usage WHERE tenant_id = $1`
 	add := func(cond string, v any) {
@@ -386,11 +396,7 @@ func (s *Store) ListUsage(ctx context.Context, f pods.UsageFilter) ([]pods.Usage
 	if !f.To.IsZero() {
 		add("started_at < $%d", f.To.UTC())
 	}
-	limit := f.Limit
-	if limit <= 0 || limit > 1000 {
-		limit = 1000
-	}
-	return queryAll(ctx, s, "pod usage", q+fmt.Sprintf(" ORDER BY started_at DESC, id DESC LIMIT %d", limit), args, scanUsage)
+	return q, args
 }
 
 // PutScale sets or clears the scale of pod p, on its revision and state.
@@ -440,4 +446,25 @@ func mustJSON(v any) string {
 		panic(err)
 	}
 	return string(b)
+}
+
+// EachUsage calls fn with every running interval f selects (overlapping
+// [f.From, f.To)), oldest first, reading them as a stream.
+func (s *Store) EachUsage(ctx context.Context, f pods.UsageFilter, fn func(pods.Usage) error) error {
+	q, args := usageQuery(f)
+	rows, err := s.query(ctx, q+" ORDER BY started_at, id", args...)
+	if err != nil {
+		return fmt.Errorf("read pod usage: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		u, err := scanUsage(rows)
+		if err != nil {
+			return fmt.Errorf("scan pod usage: %w", err)
+		}
+		if err := fn(u); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
