@@ -52,11 +52,18 @@ func Month(period string, now time.Time) (from, to time.Time, err error) {
 // intervals still open.
 func Roll(ctx context.Context, u Usages, f pods.UsageFilter, from, to, now time.Time) (Rollup, error) {
 	f.From, f.To = from, to
-	byPod, byDay, byProvider, byUser := map[string]pods.Charge{}, map[string]pods.Charge{}, map[string]pods.Charge{}, map[string]pods.Charge{}
+	byPod, byProvider, byUser := map[string]pods.Charge{}, map[string]pods.Charge{}, map[string]pods.Charge{}
+	byDay := map[int64]pods.Charge{}  // by days since 1970-01-01
+	providerOf := map[string]string{} // by offer: few offers, many intervals
 	out := Rollup{From: from, To: to}
 	err := u.EachUsage(ctx, f, func(use pods.Usage) error {
 		start, end := use.Within(from, to, now)
-		provider := providers.ProviderOfOffer(use.OfferID)
+		provider, ok := providerOf[use.OfferID]
+		if !ok {
+			provider = providers.ProviderOfOffer(use.OfferID)
+			providerOf[use.OfferID] = provider
+		}
+		var sum pods.Charge
 		for start.Before(end) {
 			midnight := time.Date(start.Year(), start.Month(), start.Day()+1, 0, 0, 0, 0, time.UTC)
 			stop := end
@@ -67,19 +74,28 @@ func Roll(ctx context.Context, u Usages, f pods.UsageFilter, from, to, now time.
 			if err != nil {
 				return err
 			}
-			out.Total = out.Total.Add(c)
-			byPod[use.PodID] = byPod[use.PodID].Add(c)
-			day := start.Format(time.DateOnly)
+			sum = sum.Add(c)
+			day := start.Unix() / secondsPerDay
 			byDay[day] = byDay[day].Add(c)
-			byProvider[provider] = byProvider[provider].Add(c)
-			byUser[use.OwnerID] = byUser[use.OwnerID].Add(c)
 			start = stop
+		}
+		if sum.Seconds > 0 {
+			out.Total = out.Total.Add(sum)
+			byPod[use.PodID] = byPod[use.PodID].Add(sum)
+			byProvider[provider] = byProvider[provider].Add(sum)
+			byUser[use.OwnerID] = byUser[use.OwnerID].Add(sum)
 		}
 		return nil
 	})
-	out.ByPod, out.ByDay, out.ByProvider, out.ByUser = lines(byPod, false), lines(byDay, true), lines(byProvider, false), lines(byUser, false)
+	days := make(map[string]pods.Charge, len(byDay))
+	for d, c := range byDay {
+		days[time.Unix(d*secondsPerDay, 0).UTC().Format(time.DateOnly)] = c
+	}
+	out.ByPod, out.ByDay, out.ByProvider, out.ByUser = lines(byPod, false), lines(days, true), lines(byProvider, false), lines(byUser, false)
 	return out, err
 }
+
+const secondsPerDay = 24 * 60 * 60
 
 // lines orders a grouping: days by date, the others costliest first.
 func lines(m map[string]pods.Charge, byKey bool) []Line {

@@ -449,18 +449,41 @@ func mustJSON(v any) string {
 }
 
 // EachUsage calls fn with every running interval f selects (overlapping
-// [f.From, f.To)), oldest first, reading them as a stream.
+// [f.From, f.To)), in no particular order, reading them as a stream with
+// only what charging needs: pod, owner, offer, rate, start and end.
 func (s *Store) EachUsage(ctx context.Context, f pods.UsageFilter, fn func(pods.Usage) error) error {
 	q, args := usageQuery(f)
-	rows, err := s.query(ctx, q+" ORDER BY started_at, id", args...)
+	q = `SELECT pod_id, owner_id, offer_id, provider_hour_micros, markup_bps, storage_hour_micros, started_at, ended_at` +
+		q[len(`SELECT `+usageColumns):]
+	rows, err := s.query(ctx, q, args...)
 	if err != nil {
 		return fmt.Errorf("read pod usage: %w", err)
 	}
 	defer rows.Close()
+	var u pods.Usage
+	var provider, storage int64
+	var end sql.NullTime
+	var pod, owner, offer sql.RawBytes
+	// A month holds many intervals of few pods, owners and offers: each
+	// name is made into a string once.
+	names := map[string]string{}
+	name := func(b sql.RawBytes) string {
+		if s, ok := names[string(b)]; ok {
+			return s
+		}
+		s := string(b)
+		names[s] = s
+		return s
+	}
 	for rows.Next() {
-		u, err := scanUsage(rows)
-		if err != nil {
+		if err := rows.Scan(&pod, &owner, &offer, &provider, &u.Rate.MarkupBps, &storage, &u.Start, &end); err != nil {
 			return fmt.Errorf("scan pod usage: %w", err)
+		}
+		u.PodID, u.OwnerID, u.OfferID = name(pod), name(owner), name(offer)
+		u.TenantID, u.Rate.ProviderHour, u.Rate.StorageHour, u.End = f.TenantID, money.Amount(provider), money.Amount(storage), nil
+		if end.Valid {
+			t := end.Time // fn may keep u
+			u.End = &t
 		}
 		if err := fn(u); err != nil {
 			return err
