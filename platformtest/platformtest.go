@@ -135,7 +135,7 @@ func New(t testing.TB, backend string) *Platform {
 	tools.RegisterPods(reg, tools.PodServices{Offers: offers, Pods: podService, Prices: tools.PodPrices(ps), Deploy: tools.PodDeploy(ps)})
 	ms := mail.NewService(st, mail.Options{Now: clock.Now})
 	tools.RegisterMail(reg, tools.MailServices{Mail: ms, Users: st})
-	tools.RegisterUsage(reg, tools.UsageServices{Usages: st})
+	tools.RegisterUsage(reg, tools.UsageServices{Usages: st, Ledger: st})
 	return &Platform{Store: st, Params: ps, Tenants: ts, Audit: w, Identity: id, Registry: reg, Market: mkt, Mail: ms,
 		Tokens: Tokens{"op": Operator, "acme-admin": AcmeAdmin, "acme-user": AcmeUser, "acme-pro": AcmePro, "beta-admin": BetaAdmin},
 		Clock:  clock}
