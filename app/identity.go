@@ -14,9 +14,10 @@ import (
 func identityOptions(p *params.Service, a *App) auth.Options {
 	global := func(key string) params.Value { return p.Snapshot().Get("", "", key) }
 	return auth.Options{
-		Logger:     a.log,
-		AccessTTL:  func() time.Duration { return global("auth.access_token_ttl").Duration() },
-		RefreshTTL: func() time.Duration { return global("auth.refresh_token_ttl").Duration() },
+		Logger:           a.log,
+		AccessTTL:        func() time.Duration { return global("auth.access_token_ttl").Duration() },
+		RefreshTTL:       func() time.Duration { return global("auth.refresh_token_ttl").Duration() },
+		PasswordMinScore: func() int { return int(global("auth.password_min_score").Int()) },
 		LoginLimit: func() (int, time.Duration) {
 			return int(global("auth.login_max_failures").Int()), global("auth.login_lockout_window").Duration()
 		},

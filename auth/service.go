@@ -60,6 +60,10 @@ type Options struct {
 	// auth.login_max_failures and auth.login_lockout_window); a client
 	// address may have five times as many. Default 10 in 15 minutes.
 	LoginLimit func() (maxFailures int, window time.Duration)
+	// PasswordMinScore returns the least zxcvbn score a new password needs
+	// (the parameter auth.password_min_score); DefaultPasswordMinScore
+	// when nil.
+	PasswordMinScore func() int
 	// TOTPIssuer labels the account in authenticator apps.
 	TOTPIssuer string
 	Clock      func() time.Time
@@ -151,6 +155,14 @@ func (s *Service) accessTTL() time.Duration {
 		return d
 	}
 	return DefaultAccessTTL
+}
+
+// PasswordPolicy is what a new password must be now.
+func (s *Service) PasswordPolicy() PasswordPolicy {
+	if s.opt.PasswordMinScore == nil {
+		return PasswordPolicy{MinScore: DefaultPasswordMinScore}
+	}
+	return PasswordPolicy{MinScore: s.opt.PasswordMinScore()}
 }
 
 func (s *Service) refreshTTL() time.Duration {

@@ -47,7 +47,7 @@ const (
 )
 
 // maxPassword bounds what Login hashes; longer input is refused outright
-// (CheckPasswordStrength allows 256).
+// (a new password has at most MaxPasswordLength).
 const maxPassword = 1024
 
 // dummyHash is verified when the email is unknown, so that an unknown

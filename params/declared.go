@@ -42,6 +42,9 @@ func Platform() []Spec {
 			Rules:       []Rule{Range(1, 1000)}},
 		{Key: "auth.login_lockout_window", Type: TypeDuration, Default: "15m", Affects: AffectsBoth, GlobalOnly: true,
 			Description: "Window over which failed sign-ins are counted.", Rules: []Rule{DurationRange(time.Minute, 24*time.Hour)}},
+		{Key: "auth.password_min_score", Type: TypeInt, Default: "3", Affects: AffectsBoth, GlobalOnly: true,
+			Description: "Least zxcvbn strength score (0 to 4) a new password needs, beside its length, its mix of characters and the list of common passwords; 3 means around 10^8 guesses or more, 0 turns the estimate off.",
+			Rules:       []Rule{Range(0, 4)}},
 
 		{Key: "stripe.secret_key", Type: TypeSecret, Affects: AffectsBoth, Group: "stripe",
 			Description: "Stripe secret API key: a test key (sk_test_) in SANDBOX, a live key in LIVE.",

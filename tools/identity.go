@@ -24,7 +24,7 @@ type CreateUserInput struct {
 	Email    string     `json:"email" jsonschema:"email address, unique across the platform"`
 	Name     string     `json:"name" jsonschema:"display name"`
 	Role     actor.Role `json:"role" jsonschema:"user, pro_user, enterprise_user or pod_admin (at most the caller's own)"`
-	Password string     `json:"password" audit:"redact" jsonschema:"initial password: at least 12 characters mixing letters with digits or symbols"`
+	Password string     `json:"password" audit:"redact" jsonschema:"initial password: at least 12 characters mixing letters with digits or symbols, not a common password, and hard to guess (auth.password_min_score)"`
 }
 
 // SetRoleInput is the input of set_user_role.
