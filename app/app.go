@@ -136,6 +136,9 @@ func (a *App) build(ctx context.Context) error {
 	if err := a.Tenants.Reload(ctx); err != nil {
 		return fmt.Errorf("load tenants: %w", err)
 	}
+	// Mail comes first: identity queues verification mail through it.
+	a.Mail = mail.NewService(st, mail.Options{Now: time.Now, Log: log, Platform: platformName(a.Params, a.Tenants),
+		Route: newMailSenders(cfg, a.Params, a.Tenants, mail.NewMailbox(st, time.Now)).route})
 	a.Identity = auth.NewService(st, a.Sealer, st, identityOptions(a.Params, a))
 	a.Audit = audit.NewWriter(st, 4096, log)
 	var rate tools.RateCounter
@@ -158,8 +161,6 @@ func (a *App) build(ctx context.Context) error {
 	a.Pods.HoldFunds(st)
 	podServices := tools.PodServices{Offers: offers, Pods: a.Pods, Prices: tools.PodPrices(a.Params), Deploy: tools.PodDeploy(a.Params)}
 	tools.RegisterPods(a.Tools, podServices)
-	a.Mail = mail.NewService(st, mail.Options{Now: time.Now, Log: log, Platform: platformName(a.Params, a.Tenants),
-		Route: newMailSenders(cfg, a.Params, a.Tenants, mail.NewMailbox(st, time.Now)).route})
 	tools.RegisterMail(a.Tools, tools.MailServices{Mail: a.Mail, Users: st})
 	a.Pods.Notify(newPodMail(a.Mail, a.Identity, a.Params, a.Tenants, log), tenantDuration(a.Params, a.Tenants, "pods.activation_ttl"))
 	a.MCP = mcp.NewServer(a.Tools, cfg.Version, log)

@@ -18,6 +18,9 @@ func identityOptions(p *params.Service, a *App) auth.Options {
 		AccessTTL:        func() time.Duration { return global("auth.access_token_ttl").Duration() },
 		RefreshTTL:       func() time.Duration { return global("auth.refresh_token_ttl").Duration() },
 		PasswordMinScore: func() int { return int(global("auth.password_min_score").Int()) },
+		Mail:             a.Mail,
+		BaseURL:          func() string { return global("platform.base_url").String() },
+		VerificationTTL:  func() time.Duration { return global("auth.email_verification_ttl").Duration() },
 		LoginLimit: func() (int, time.Duration) {
 			return int(global("auth.login_max_failures").Int()), global("auth.login_lockout_window").Duration()
 		},

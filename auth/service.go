@@ -64,6 +64,17 @@ type Options struct {
 	// (the parameter auth.password_min_score); DefaultPasswordMinScore
 	// when nil.
 	PasswordMinScore func() int
+	// Mail queues the mail of registration (verification links, notices
+	// to an address's owner) in the caller's transaction; registering is
+	// refused without it.
+	Mail Mailer
+	// BaseURL returns the platform's public address (the parameter
+	// platform.base_url), under which emailed links point.
+	BaseURL func() string
+	// VerificationTTL returns how long a verification link works (the
+	// parameter auth.email_verification_ttl); DefaultVerificationTTL when
+	// nil.
+	VerificationTTL func() time.Duration
 	// TOTPIssuer labels the account in authenticator apps.
 	TOTPIssuer string
 	Clock      func() time.Time

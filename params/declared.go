@@ -45,6 +45,9 @@ func Platform() []Spec {
 		{Key: "auth.password_min_score", Type: TypeInt, Default: "3", Affects: AffectsBoth, GlobalOnly: true,
 			Description: "Least zxcvbn strength score (0 to 4) a new password needs, beside its length, its mix of characters and the list of common passwords; 3 means around 10^8 guesses or more, 0 turns the estimate off.",
 			Rules:       []Rule{Range(0, 4)}},
+		{Key: "auth.email_verification_ttl", Type: TypeDuration, Default: "24h", Affects: AffectsBoth, GlobalOnly: true,
+			Description: "How long the single-use link that confirms a new account's address works.",
+			Rules:       []Rule{DurationRange(10*time.Minute, 30*24*time.Hour)}},
 
 		{Key: "stripe.secret_key", Type: TypeSecret, Affects: AffectsBoth, Group: "stripe",
 			Description: "Stripe secret API key: a test key (sk_test_) in SANDBOX, a live key in LIVE.",

@@ -110,7 +110,7 @@ const (
 	ToolRevokeAPIToken = "revoke_api_token"
 )
 
-// registerIdentityTools registers the users and tokens toolsets. A new
+// registerIdentityTools registers the users, tokens and signup toolsets. A new
 // token's scopes are checked against the tools registered in r when it is
 // created.
 func registerIdentityTools(r *Registry, s Services) {
@@ -118,6 +118,7 @@ func registerIdentityTools(r *Registry, s Services) {
 		listUsers(s), createUser(s), setUserRole(s), enrollMFA(s), confirmMFA(s), disableMFA(s))
 	registerToolset(r, ToolsetTokens,
 		listAPITokens(s), createAPIToken(s, r.Tools), revokeAPIToken(s))
+	registerSignupTools(r, s)
 }
 
 func listUsers(s Services) Def[TenantInput, UserList] {
