@@ -116,6 +116,9 @@ func (s *Service) Register(ctx context.Context, su Signup) (Registration, error)
 	if s.opt.Mail == nil {
 		return Registration{}, fault.Unavailable("registration is not available: no mail service is configured")
 	}
+	if cfg := s.cognitoConfig(); cfg.Provider == ProviderCognito {
+		return s.registerCognito(ctx, cfg, su)
+	}
 	// Hash first, whether or not the address is taken, so both answers
 	// cost the same argon2id work.
 	hash, err := HashPassword(su.Password)
@@ -275,6 +278,10 @@ func (s *Service) ResendVerification(ctx context.Context, email string) (Registr
 	}
 	answer := Registration{Email: email, Status: StatusVerificationSent, Verify: VerifyByLink,
 		Next: "If " + email + " has an account that is not confirmed yet, a new link is on its way."}
+	if cfg := s.cognitoConfig(); cfg.Provider == ProviderCognito {
+		answer.Verify, answer.Next = VerifyByCode, "If "+email+" has an account that is not confirmed yet, Cognito is emailing a new code."
+		return answer, s.resendCognito(ctx, cfg, email)
+	}
 	u, err := s.repo.UserByEmail(ctx, email)
 	switch {
 	case fault.KindOf(err) == fault.KindNotFound:
@@ -299,10 +306,4 @@ func (s *Service) ResendVerification(ctx context.Context, email string) (Registr
 	}
 	return answer, s.record(ctx, event{action: "auth.verification_sent", actor: userActor(u), tenant: u.TenantID,
 		input: map[string]any{"email": u.Email}})
-}
-
-// ConfirmCode confirms an address with the code the identity provider
-// emailed; only Cognito confirms by code.
-func (s *Service) ConfirmCode(ctx context.Context, email, code string) (Verified, error) {
-	return Verified{}, fault.Invalid("code", "addresses are confirmed by code only when auth.provider is cognito: open the emailed link")
 }

@@ -52,6 +52,9 @@ type Options struct {
 	// with Provider "cognito", Authenticate accepts Cognito tokens instead
 	// of built-in access tokens.
 	Cognito func() CognitoConfig
+	// CognitoClient returns the client of the Cognito user pools of an
+	// AWS region, which registration calls when the provider is cognito.
+	CognitoClient func(ctx context.Context, region string) (CognitoAPI, error)
 	// HTTPClient fetches Cognito's JWKS; a client with a 10 s timeout by
 	// default.
 	HTTPClient *http.Client

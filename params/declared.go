@@ -33,6 +33,8 @@ func Platform() []Spec {
 			Description: "JWKS URL of the user pool; empty means <issuer>/.well-known/jwks.json."},
 		{Key: "auth.cognito.client_id", Type: TypeString, Affects: AffectsBoth, GlobalOnly: true,
 			Description: "Cognito app client id: the audience of id tokens and the client_id of access tokens."},
+		{Key: "auth.cognito.client_secret", Type: TypeSecret, Affects: AffectsBoth, GlobalOnly: true,
+			Description: "Secret of the Cognito app client, when it has one: registration then signs its calls with a SECRET_HASH."},
 		{Key: "auth.cognito.groups", Type: TypeJSON, Default: "{}", Affects: AffectsBoth, GlobalOnly: true,
 			Description: "Map of Cognito group to role, e.g. {\"admins\":\"pod_admin\"}; {} means the groups pod_admin, enterprise_user and pro_user map to those roles."},
 		{Key: "auth.mfa_required_for_admins", Type: TypeBool, Default: "false", Affects: AffectsBoth,
