@@ -221,9 +221,10 @@ func (a *App) closeRedis() {
 }
 
 // Handler is the platform's HTTP handler: health, the REST face under
-// /api/v1 and the MCP face at /mcp.
+// /api/v1, sign-in with Google and GitHub under /auth/oauth and the MCP
+// face at /mcp.
 func (a *App) Handler() http.Handler {
-	return api.NewRouter(api.Deps{Log: a.log, Health: a.Store, Tools: a.Tools, Auth: a.Identity, Sessions: a.Identity,
+	return api.NewRouter(api.Deps{Log: a.log, Health: a.Store, Tools: a.Tools, Auth: a.Identity, Sessions: a.Identity, OAuth: a.Identity,
 		Version: a.cfg.Version,
 		Mount: func(r chi.Router) {
 			r.With(api.Authenticate(a.Identity, a.log)).Handle("/mcp", mcp.HTTPHandler(a.MCP))

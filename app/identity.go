@@ -32,6 +32,14 @@ func identityOptions(p *params.Service, a *App) auth.Options {
 		LoginLimit: func() (int, time.Duration) {
 			return int(global("auth.login_max_failures").Int()), global("auth.login_lockout_window").Duration()
 		},
+		OAuth: func() auth.OAuthConfig {
+			app := func(provider, profile string) auth.OAuthClient {
+				key := func(k string) string { return global("auth.oauth." + provider + "." + k).String() }
+				return auth.OAuthClient{ClientID: key("client_id"), ClientSecret: key("client_secret"), AuthURL: key("auth_url"),
+					TokenURL: key("token_url"), ProfileURL: key(profile)}
+			}
+			return auth.OAuthConfig{Google: app("google", "userinfo_url"), GitHub: app("github", "api_url")}
+		},
 		Cognito: func() auth.CognitoConfig {
 			c := auth.CognitoConfig{Provider: global("auth.provider").String(), Issuer: global("auth.cognito.issuer").String(),
 				JWKSURL: global("auth.cognito.jwks_url").String(), ClientID: global("auth.cognito.client_id").String(),

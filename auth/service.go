@@ -55,8 +55,12 @@ type Options struct {
 	// CognitoClient returns the client of the Cognito user pools of an
 	// AWS region, which registration calls when the provider is cognito.
 	CognitoClient func(ctx context.Context, region string) (CognitoAPI, error)
-	// HTTPClient fetches Cognito's JWKS; a client with a 10 s timeout by
-	// default.
+	// OAuth, when set, returns the current Google and GitHub app
+	// settings; sign-in with a provider is refused while its app is not
+	// set.
+	OAuth func() OAuthConfig
+	// HTTPClient fetches Cognito's JWKS and talks to OAuth providers; a
+	// client with a 10 s timeout by default.
 	HTTPClient *http.Client
 	// LoginLimit returns how many failed sign-ins an account may have in
 	// a window before further attempts are refused (the parameters

@@ -418,14 +418,20 @@ func loginKeys(ctx context.Context, email string) []string {
 	return keys
 }
 
+// loginLimit is how many failed sign-ins an account may have in the
+// window.
+func (s *Service) loginLimit() (int, time.Duration) {
+	if s.opt.LoginLimit != nil {
+		return s.opt.LoginLimit()
+	}
+	return 10, 15 * time.Minute
+}
+
 // checkLoginLimit refuses a sign-in while the account has had too many
 // failures in the window, or the client address five times as many:
 // password guessing stalls, and one address cannot sweep many accounts.
 func (s *Service) checkLoginLimit(ctx context.Context, keys []string, now time.Time) error {
-	limit, window := 10, 15*time.Minute
-	if s.opt.LoginLimit != nil {
-		limit, window = s.opt.LoginLimit()
-	}
+	limit, window := s.loginLimit()
 	for i, k := range keys {
 		max := limit
 		if i > 0 {
