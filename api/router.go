@@ -41,6 +41,8 @@ type Deps struct {
 	Auth   Authenticator
 	// Sessions serves sign-in and the JWKS document (optional).
 	Sessions Sessions
+	// OAuth serves sign-in with Google and GitHub (optional).
+	OAuth OAuth
 	// Mount adds routes owned by other faces (MCP, auth endpoints, web).
 	Mount func(r chi.Router)
 	// Version is the build version shown in the OpenAPI document.
@@ -91,6 +93,9 @@ func NewRouter(d Deps) http.Handler {
 	}
 	if d.Sessions != nil {
 		mountSessions(r, d.Sessions, d)
+	}
+	if d.OAuth != nil {
+		mountOAuth(r, d.OAuth, d)
 	}
 	if d.Mount != nil {
 		d.Mount(r)

@@ -46,9 +46,12 @@ func mountSessions(r chi.Router, s Sessions, d Deps) {
 		w.Header().Set("Cache-Control", "public, max-age=300")
 		_, _ = w.Write(doc)
 	})
-	r.Route("/api/v1/auth", func(r chi.Router) {
+	// Each route is placed on its own rather than under a /api/v1/auth
+	// subrouter, which would hide the tools routed there (register,
+	// verify) from the /api/v1 router.
+	r.Group(func(r chi.Router) {
 		r.Use(limitBody(16 << 10))
-		r.Post("/login", func(w http.ResponseWriter, r *http.Request) {
+		r.Post("/api/v1/auth/login", func(w http.ResponseWriter, r *http.Request) {
 			var in loginRequest
 			if err := decodeBody(r, &in); err != nil {
 				writeProblem(w, r, d.Log, err)
@@ -62,7 +65,7 @@ func mountSessions(r chi.Router, s Sessions, d Deps) {
 			w.Header().Set("Cache-Control", "no-store")
 			writeJSON(w, http.StatusOK, tokens)
 		})
-		r.Post("/refresh", func(w http.ResponseWriter, r *http.Request) {
+		r.Post("/api/v1/auth/refresh", func(w http.ResponseWriter, r *http.Request) {
 			var in refreshRequest
 			if err := decodeBody(r, &in); err != nil {
 				writeProblem(w, r, d.Log, err)
@@ -76,7 +79,7 @@ func mountSessions(r chi.Router, s Sessions, d Deps) {
 			w.Header().Set("Cache-Control", "no-store")
 			writeJSON(w, http.StatusOK, tokens)
 		})
-		r.Post("/logout", func(w http.ResponseWriter, r *http.Request) {
+		r.Post("/api/v1/auth/logout", func(w http.ResponseWriter, r *http.Request) {
 			var in refreshRequest
 			if err := decodeBody(r, &in); err != nil {
 				writeProblem(w, r, d.Log, err)

@@ -137,6 +137,9 @@ func (a *App) build(ctx context.Context) error {
 	if err := a.Tenants.Reload(ctx); err != nil {
 		return fmt.Errorf("load tenants: %w", err)
 	}
+	// Mail comes first: identity queues verification mail through it.
+	a.Mail = mail.NewService(st, mail.Options{Now: time.Now, Log: log, Platform: platformName(a.Params, a.Tenants),
+		Route: newMailSenders(cfg, a.Params, a.Tenants, mail.NewMailbox(st, time.Now)).route})
 	a.Identity = auth.NewService(st, a.Sealer, st, identityOptions(a.Params, a))
 	a.Audit = audit.NewWriter(st, 4096, log)
 	var rate tools.RateCounter
@@ -159,8 +162,6 @@ func (a *App) build(ctx context.Context) error {
 	a.Pods.HoldFunds(st)
 	podServices := tools.PodServices{Offers: offers, Pods: a.Pods, Prices: tools.PodPrices(a.Params), Deploy: tools.PodDeploy(a.Params)}
 	tools.RegisterPods(a.Tools, podServices)
-	a.Mail = mail.NewService(st, mail.Options{Now: time.Now, Log: log, Platform: platformName(a.Params, a.Tenants),
-		Route: newMailSenders(cfg, a.Params, a.Tenants, mail.NewMailbox(st, time.Now)).route})
 	tools.RegisterMail(a.Tools, tools.MailServices{Mail: a.Mail, Users: st})
 	tools.RegisterUsage(a.Tools, tools.UsageServices{Usages: st, Ledger: st})
 	a.Pods.Notify(newPodMail(a.Mail, a.Identity, a.Params, a.Tenants, log), tenantDuration(a.Params, a.Tenants, "pods.activation_ttl"))
@@ -225,9 +226,10 @@ func (a *App) closeRedis() {
 }
 
 // Handler is the platform's HTTP handler: health, the REST face under
-// /api/v1 and the MCP face at /mcp.
+// /api/v1, sign-in with Google and GitHub under /auth/oauth and the MCP
+// face at /mcp.
 func (a *App) Handler() http.Handler {
-	return api.NewRouter(api.Deps{Log: a.log, Health: a.Store, Tools: a.Tools, Auth: a.Identity, Sessions: a.Identity,
+	return api.NewRouter(api.Deps{Log: a.log, Health: a.Store, Tools: a.Tools, Auth: a.Identity, Sessions: a.Identity, OAuth: a.Identity,
 		Version: a.cfg.Version,
 		Mount: func(r chi.Router) {
 			r.With(api.Authenticate(a.Identity, a.log)).Handle("/mcp", mcp.HTTPHandler(a.MCP))

@@ -37,6 +37,9 @@ type CognitoConfig struct {
 	// ClientID is the app client: the audience of id tokens and the
 	// client_id of access tokens.
 	ClientID string
+	// ClientSecret is the app client's secret, when it has one: calls
+	// about a user then carry a SECRET_HASH made with it.
+	ClientSecret string
 	// Groups maps cognito:groups to roles; the highest role a user's
 	// groups map to wins, and no match means RoleUser. Nil means
 	// DefaultCognitoGroups.

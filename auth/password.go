@@ -1,8 +1,11 @@
-// Package auth is identity: users and argon2id passwords, RS256 access
-// tokens with rotating refresh tokens, TOTP MFA, API tokens for MCP and
-// scripts, and verification of Cognito-issued tokens. Every auth event is
-// audited without a secret in it. It stores nothing itself (package store
-// implements its Repo) and knows no face.
+// Package auth is identity: users and argon2id passwords checked for
+// strength, registration with a single-use email verification link (or,
+// with Cognito as provider, in the user pool), sign-in with Google and
+// GitHub, RS256 access tokens with rotating refresh tokens, TOTP MFA, API
+// tokens for MCP and scripts, and verification of Cognito-issued tokens.
+// Every auth event is audited without a secret in it. It stores nothing
+// itself (package store implements its Repo), queues its mail through
+// package mail in its own transactions, and knows no face.
 package auth
 
 import (

@@ -60,6 +60,38 @@ type Repo interface {
 	// TouchAPIToken sets last_used_at to at unless it is already later
 	// than notBefore, so a busy token costs one write a minute.
 	TouchAPIToken(ctx context.Context, id string, at, notBefore time.Time) error
+
+	// InTx runs fn in one transaction that every call made with the
+	// context it receives joins (mail queued there included).
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+
+	CreateVerification(ctx context.Context, v EmailVerification) error
+	// Verification finds a link by the hash of its token.
+	Verification(ctx context.Context, hash string) (EmailVerification, error)
+	// CountVerifications counts the links made for a user since t.
+	CountVerifications(ctx context.Context, userID string, since time.Time) (int, error)
+	// ConfirmEmail uses the link hash at t, marks its user's address
+	// verified and retires the user's other unused links, in one
+	// transaction; it is a conflict when the link was already used.
+	ConfirmEmail(ctx context.Context, hash string, at time.Time) error
+	// SetEmailVerified marks a user's address verified; with
+	// dropPassword it also removes the user's password.
+	SetEmailVerified(ctx context.Context, userID string, at time.Time, dropPassword bool) error
+
+	// CreateIdentity links a user to an outside account; a subject
+	// already linked is a conflict.
+	CreateIdentity(ctx context.Context, id Identity) error
+	Identity(ctx context.Context, provider, subject string) (Identity, error)
+
+	// CreateOAuthState stores a sign-in under way and deletes those that
+	// expired before it began.
+	CreateOAuthState(ctx context.Context, st OAuthState) error
+	// TakeOAuthState deletes and returns the sign-in of a state hash, so
+	// a state is used once.
+	TakeOAuthState(ctx context.Context, hash string) (OAuthState, error)
+	// CountOAuthStates counts the sign-ins a client address began since t
+	// that are still under way.
+	CountOAuthStates(ctx context.Context, clientIP string, since time.Time) (int, error)
 }
 
 // SigningKey is one RS256 key pair for access tokens. Sealed is the
@@ -113,4 +145,38 @@ type APIToken struct {
 	ExpiresAt  time.Time  `json:"expires_at,omitzero"`
 	RevokedAt  time.Time  `json:"revoked_at,omitzero"`
 	LastUsedAt time.Time  `json:"last_used_at,omitzero"`
+}
+
+// EmailVerification is the stored half of a link that confirms a user's
+// address. Only the SHA-256 of its token is kept; the link works once.
+type EmailVerification struct {
+	TokenHash string
+	UserID    string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	UsedAt    time.Time
+}
+
+// Identity links a user to an account at an outside identity provider
+// (Google, GitHub, Cognito) by the provider's stable subject, which
+// outlives a change of address there.
+type Identity struct {
+	Provider string
+	Subject  string
+	UserID   string
+	// Email is the address the provider gave when the link was made.
+	Email     string
+	CreatedAt time.Time
+}
+
+// OAuthState is the server's half of one OAuth sign-in under way: the
+// browser holds the state in a cookie, the store its hash with the
+// provider and the PKCE verifier, until the callback takes it.
+type OAuthState struct {
+	Hash      string
+	Provider  string
+	Verifier  string
+	ClientIP  string
+	CreatedAt time.Time
+	ExpiresAt time.Time
 }

@@ -52,14 +52,36 @@ type Options struct {
 	// with Provider "cognito", Authenticate accepts Cognito tokens instead
 	// of built-in access tokens.
 	Cognito func() CognitoConfig
-	// HTTPClient fetches Cognito's JWKS; a client with a 10 s timeout by
-	// default.
+	// CognitoClient returns the client of the Cognito user pools of an
+	// AWS region, which registration calls when the provider is cognito.
+	CognitoClient func(ctx context.Context, region string) (CognitoAPI, error)
+	// OAuth, when set, returns the current Google and GitHub app
+	// settings; sign-in with a provider is refused while its app is not
+	// set.
+	OAuth func() OAuthConfig
+	// HTTPClient fetches Cognito's JWKS and talks to OAuth providers; a
+	// client with a 10 s timeout by default.
 	HTTPClient *http.Client
 	// LoginLimit returns how many failed sign-ins an account may have in
 	// a window before further attempts are refused (the parameters
 	// auth.login_max_failures and auth.login_lockout_window); a client
 	// address may have five times as many. Default 10 in 15 minutes.
 	LoginLimit func() (maxFailures int, window time.Duration)
+	// PasswordMinScore returns the least zxcvbn score a new password needs
+	// (the parameter auth.password_min_score); DefaultPasswordMinScore
+	// when nil.
+	PasswordMinScore func() int
+	// Mail queues the mail of registration (verification links, notices
+	// to an address's owner) in the caller's transaction; registering is
+	// refused without it.
+	Mail Mailer
+	// BaseURL returns the platform's public address (the parameter
+	// platform.base_url), under which emailed links point.
+	BaseURL func() string
+	// VerificationTTL returns how long a verification link works (the
+	// parameter auth.email_verification_ttl); DefaultVerificationTTL when
+	// nil.
+	VerificationTTL func() time.Duration
 	// TOTPIssuer labels the account in authenticator apps.
 	TOTPIssuer string
 	Clock      func() time.Time
@@ -151,6 +173,14 @@ func (s *Service) accessTTL() time.Duration {
 		return d
 	}
 	return DefaultAccessTTL
+}
+
+// PasswordPolicy is what a new password must be now.
+func (s *Service) PasswordPolicy() PasswordPolicy {
+	if s.opt.PasswordMinScore == nil {
+		return PasswordPolicy{MinScore: DefaultPasswordMinScore}
+	}
+	return PasswordPolicy{MinScore: s.opt.PasswordMinScore()}
 }
 
 func (s *Service) refreshTTL() time.Duration {

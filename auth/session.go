@@ -47,7 +47,7 @@ const (
 )
 
 // maxPassword bounds what Login hashes; longer input is refused outright
-// (CheckPasswordStrength allows 256).
+// (a new password has at most MaxPasswordLength).
 const maxPassword = 1024
 
 // dummyHash is verified when the email is unknown, so that an unknown
@@ -100,21 +100,33 @@ func (s *Service) Login(ctx context.Context, email, password, totpCode string) (
 	if len(password) > maxPassword {
 		return fail(User{}, errBadCredentials(), "bad credentials")
 	}
+	// An account without a password signs in only through its outside
+	// provider (Google, GitHub, Cognito): to a password it is unknown.
+	hasPassword := found && u.PasswordHash != ""
 	hash := u.PasswordHash
-	if !found {
+	if !hasPassword {
 		var err error
 		if hash, err = dummyHash(); err != nil {
 			return Tokens{}, fmt.Errorf("login: %w", err)
 		}
 	}
 	ok, err := VerifyPassword(hash, password)
-	if err != nil && found {
+	if err != nil && hasPassword {
 		s.log.ErrorContext(ctx, "stored password hash is unreadable", "user", u.ID, "err", err)
 	}
-	if !found || !ok {
+	if !hasPassword || !ok {
 		// Name no user in the record, so failures for known and unknown
 		// emails look alike in the log too.
 		return fail(User{}, errBadCredentials(), "bad credentials")
+	}
+	if !u.EmailVerified {
+		// The password was right, so this is no guess: it is not counted
+		// towards the lockout.
+		refusal := &sentinelError{fault.Forbidden("your email address is not verified yet: open the link we emailed to %s "+
+			"(or ask for a new one with resend_verification, POST /api/v1/auth/verify/resend), then sign in", u.Email), ErrEmailUnverified}
+		_ = s.record(ctx, event{action: "auth.login_failed", actor: userActor(u), tenant: u.TenantID,
+			input: map[string]any{"email": u.Email, "reason": "email not verified"}, err: refusal})
+		return Tokens{}, refusal
 	}
 	amr := []string{AMRPassword}
 	mfa, err := s.repo.UserMFA(ctx, u.ID)
@@ -406,14 +418,20 @@ func loginKeys(ctx context.Context, email string) []string {
 	return keys
 }
 
+// loginLimit is how many failed sign-ins an account may have in the
+// window.
+func (s *Service) loginLimit() (int, time.Duration) {
+	if s.opt.LoginLimit != nil {
+		return s.opt.LoginLimit()
+	}
+	return 10, 15 * time.Minute
+}
+
 // checkLoginLimit refuses a sign-in while the account has had too many
 // failures in the window, or the client address five times as many:
 // password guessing stalls, and one address cannot sweep many accounts.
 func (s *Service) checkLoginLimit(ctx context.Context, keys []string, now time.Time) error {
-	limit, window := 10, 15*time.Minute
-	if s.opt.LoginLimit != nil {
-		limit, window = s.opt.LoginLimit()
-	}
+	limit, window := s.loginLimit()
 	for i, k := range keys {
 		max := limit
 		if i > 0 {

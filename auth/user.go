@@ -4,7 +4,6 @@ import (
 	"net/mail"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/gpubroker/pod/actor"
 	"github.com/gpubroker/pod/fault"
@@ -31,31 +30,4 @@ func NormalizeEmail(email string) (string, error) {
 		return "", fault.Invalid("email", "%q is not an email address", email)
 	}
 	return email, nil
-}
-
-// CheckPasswordStrength enforces R7.2: at least 12 characters with a
-// letter and a digit or symbol, and not the email itself.
-func CheckPasswordStrength(password, email string) error {
-	if len(password) < 12 {
-		return fault.Invalid("password", "must be at least 12 characters")
-	}
-	if len(password) > 256 {
-		return fault.Invalid("password", "must be at most 256 characters")
-	}
-	var letter, other bool
-	for _, r := range password {
-		switch {
-		case unicode.IsLetter(r):
-			letter = true
-		default:
-			other = true
-		}
-	}
-	if !letter || !other {
-		return fault.Invalid("password", "must mix letters with digits or symbols")
-	}
-	if strings.EqualFold(password, email) {
-		return fault.Invalid("password", "must not be the email address")
-	}
-	return nil
 }

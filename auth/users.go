@@ -37,7 +37,7 @@ func (s *Service) CreateUser(ctx context.Context, by actor.Actor, nu NewUser) (U
 	if nu.Name == "" || len(nu.Name) > 100 {
 		return User{}, fault.Invalid("name", "want 1–100 characters")
 	}
-	if err := CheckPasswordStrength(nu.Password, email); err != nil {
+	if err := s.PasswordPolicy().Check(nu.Password, email, nu.Name); err != nil {
 		return User{}, err
 	}
 	hash, err := HashPassword(nu.Password)

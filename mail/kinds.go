@@ -27,10 +27,15 @@ const (
 	KindAgentNotification Kind = "agent_notification"
 	// KindIdleStopped says a pod was stopped for being idle.
 	KindIdleStopped Kind = "idle_stopped"
+	// KindAlreadyRegistered tells an address's owner that someone tried
+	// to register with it; registering answers the same either way, so
+	// only the owner learns the address has an account.
+	KindAlreadyRegistered Kind = "already_registered"
 )
 
 // Kinds lists every kind.
-var Kinds = []Kind{KindVerifyEmail, KindActivation, KindActivated, KindInvoice, KindPaymentFailed, KindAgentNotification, KindIdleStopped}
+var Kinds = []Kind{KindVerifyEmail, KindActivation, KindActivated, KindInvoice, KindPaymentFailed, KindAgentNotification, KindIdleStopped,
+	KindAlreadyRegistered}
 
 // Valid reports whether k is a known kind.
 func (k Kind) Valid() bool {
@@ -115,6 +120,13 @@ type IdleStopped struct {
 	Link    string
 }
 
+// AlreadyRegistered is the data of KindAlreadyRegistered. Link is where
+// to sign in.
+type AlreadyRegistered struct {
+	Name string
+	Link string
+}
+
 // content is what every kind's data says about itself: its kind and the
 // links it carries, in the order the message shows them.
 type content interface {
@@ -129,6 +141,7 @@ func (Invoice) kind() Kind           { return KindInvoice }
 func (PaymentFailed) kind() Kind     { return KindPaymentFailed }
 func (AgentNotification) kind() Kind { return KindAgentNotification }
 func (IdleStopped) kind() Kind       { return KindIdleStopped }
+func (AlreadyRegistered) kind() Kind { return KindAlreadyRegistered }
 
 func (d VerifyEmail) links() []Link {
 	return []Link{{Label: "Verify your email address", URL: d.Link}}
@@ -149,6 +162,8 @@ func (d AgentNotification) links() []Link {
 }
 
 func (d IdleStopped) links() []Link { return []Link{{Label: "Open " + d.PodName, URL: d.Link}} }
+
+func (d AlreadyRegistered) links() []Link { return []Link{{Label: "Sign in", URL: d.Link}} }
 
 // optional is the link when it has a URL, and none otherwise.
 func optional(l Link) []Link {
@@ -181,6 +196,8 @@ func contentOf(kind Kind, data any) (content, error) {
 	case *AgentNotification:
 		c = deref(d)
 	case *IdleStopped:
+		c = deref(d)
+	case *AlreadyRegistered:
 		c = deref(d)
 	case content:
 		c = d

@@ -44,6 +44,8 @@ func TestEveryKindRendersItsNamesAndLinks(t *testing.T) {
 		{mail.KindIdleStopped, mail.IdleStopped{Name: name, PodName: "train-llm", PodID: "pod_42", IdleFor: 2*time.Hour + 30*time.Minute,
 			Link: "https://gpu.example/pods/pod_42"},
 			[]string{"train-llm", "pod_42", "2 hours 30 minutes"}, []string{"https://gpu.example/pods/pod_42"}},
+		{mail.KindAlreadyRegistered, mail.AlreadyRegistered{Name: name, Link: "https://gpu.example/login"},
+			[]string{"tried to register", "already has an account", "reset your password"}, []string{"https://gpu.example/login"}},
 	}
 	covered := map[mail.Kind]bool{}
 	for _, c := range cases {

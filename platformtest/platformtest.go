@@ -9,6 +9,7 @@ package platformtest
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -109,9 +110,11 @@ func New(t testing.TB, backend string) *Platform {
 	}
 	w := audit.NewWriter(st, 256, nil)
 	t.Cleanup(w.Close)
-	id := auth.NewService(st, secrets.NewEnvelope(lk), st, auth.Options{})
-	t.Cleanup(id.Close)
 	clock := &Clock{}
+	ms := mail.NewService(st, mail.Options{Now: clock.Now})
+	id := auth.NewService(st, secrets.NewEnvelope(lk), st, auth.Options{Mail: ms, Clock: clock.Now,
+		BaseURL: func() string { return ps.Snapshot().String("", "", "platform.base_url") }})
+	t.Cleanup(id.Close)
 	reg := tools.NewRegistry(tools.Deps{Tenants: ts, Limits: tools.ParamLimits{Params: ps}, Budget: st, Audit: w, Approvals: st, Now: clock.Now})
 	tools.RegisterCore(reg, tools.Services{Tenants: ts, Params: ps, Audit: st, Identity: id, Flush: w.Flush})
 	entries, err := sandbox.Catalog()
@@ -133,10 +136,53 @@ func New(t testing.TB, backend string) *Platform {
 	podService := pods.NewService(st, clock.Now)
 	podService.HoldFunds(st)
 	tools.RegisterPods(reg, tools.PodServices{Offers: offers, Pods: podService, Prices: tools.PodPrices(ps), Deploy: tools.PodDeploy(ps)})
-	ms := mail.NewService(st, mail.Options{Now: clock.Now})
 	tools.RegisterMail(reg, tools.MailServices{Mail: ms, Users: st})
 	tools.RegisterUsage(reg, tools.UsageServices{Usages: st, Ledger: st})
 	return &Platform{Store: st, Params: ps, Tenants: ts, Audit: w, Identity: id, Registry: reg, Market: mkt, Mail: ms,
 		Tokens: Tokens{"op": Operator, "acme-admin": AcmeAdmin, "acme-user": AcmeUser, "acme-pro": AcmePro, "beta-admin": BetaAdmin},
 		Clock:  clock}
+}
+
+// GoLive puts a tenant in LIVE straight through the store, for tests
+// about what a LIVE tenant does rather than about switching.
+func (p *Platform) GoLive(t testing.TB, tenantID string) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := p.Store.SwitchTenantMode(ctx, tenantID, mode.Sandbox, mode.Live, audit.Record{At: time.Now().UTC(),
+		Actor: actor.System("test"), Action: "tenant.switch_mode", TenantID: tenantID, Verdict: "allow"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Tenants.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Mailbox does what the delivery worker does with the mail queued so far
+// (no worker runs in a test platform) and returns what a tenant's address
+// to received, newest first.
+func (p *Platform) Mailbox(t testing.TB, tenantID, to string) []mail.Record {
+	t.Helper()
+	ctx := context.Background()
+	pending, err := p.Store.PendingEvents(ctx, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range pending {
+		if e.Type != mail.EventRequested {
+			continue
+		}
+		var m mail.Message
+		if err := json.Unmarshal(e.Payload, &m); err != nil {
+			t.Fatal(err)
+		}
+		// Delivering twice sends once: the mailbox keeps each message id.
+		if err := p.Mail.Deliver(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	list, err := p.Mail.List(ctx, mail.Filter{TenantID: tenantID, To: to, Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return list
 }

@@ -23,6 +23,7 @@ func TestEvaluate(t *testing.T) {
 	platformTool := Tool{Name: "create_tenant", MinRole: actor.RolePodAdmin, Platform: true}
 	spend := Tool{Name: "deploy_pod", MinRole: actor.RoleUser, Spends: true}
 	public := Tool{Name: "list_plans", MinRole: actor.RoleUser, ReadOnly: true, Public: true}
+	publicMutation := Tool{Name: "register", MinRole: actor.RoleUser, Public: true}
 	visitor := actor.Anonymous("acme", "192.0.2.7")
 
 	acme := Target{TenantID: "acme", Mode: mode.Sandbox}
@@ -61,6 +62,7 @@ func TestEvaluate(t *testing.T) {
 		{"a mutation of a LIVE tenant needs confirmation", Call{Actor: acmeAdmin, Tool: adminTool, Target: acmeLive}, NeedsConfirmation, "mode"},
 		{"a wrong confirmation is not enough", Call{Actor: acmeAdmin, Tool: adminTool, Target: acmeLive, Confirm: "yes"}, NeedsConfirmation, "mode"},
 		{"naming the tenant confirms", Call{Actor: acmeAdmin, Tool: adminTool, Target: acmeLive, Confirm: "acme"}, Allow, ""},
+		{"a visitor's public mutation of a LIVE tenant needs no confirmation", Call{Actor: visitor, Tool: publicMutation, Target: acmeLive}, Allow, ""},
 		{"a mutation of a SANDBOX tenant needs no confirmation", Call{Actor: acmeAdmin, Tool: adminTool, Target: acme}, Allow, ""},
 		{"the agent's spending call needs approval", Call{Actor: agent, Tool: spend, Target: acme}, NeedsApproval, "approval"},
 		{"an approved spending call of the agent passes", Call{Actor: agent, Tool: spend, Target: acme, Approved: true}, Allow, ""},

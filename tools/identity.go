@@ -24,7 +24,7 @@ type CreateUserInput struct {
 	Email    string     `json:"email" jsonschema:"email address, unique across the platform"`
 	Name     string     `json:"name" jsonschema:"display name"`
 	Role     actor.Role `json:"role" jsonschema:"user, pro_user, enterprise_user or pod_admin (at most the caller's own)"`
-	Password string     `json:"password" audit:"redact" jsonschema:"initial password: at least 12 characters mixing letters with digits or symbols"`
+	Password string     `json:"password" audit:"redact" jsonschema:"initial password: at least 12 characters mixing letters with digits or symbols, not a common password, and hard to guess (auth.password_min_score)"`
 }
 
 // SetRoleInput is the input of set_user_role.
@@ -110,7 +110,7 @@ const (
 	ToolRevokeAPIToken = "revoke_api_token"
 )
 
-// registerIdentityTools registers the users and tokens toolsets. A new
+// registerIdentityTools registers the users, tokens and signup toolsets. A new
 // token's scopes are checked against the tools registered in r when it is
 // created.
 func registerIdentityTools(r *Registry, s Services) {
@@ -118,6 +118,7 @@ func registerIdentityTools(r *Registry, s Services) {
 		listUsers(s), createUser(s), setUserRole(s), enrollMFA(s), confirmMFA(s), disableMFA(s))
 	registerToolset(r, ToolsetTokens,
 		listAPITokens(s), createAPIToken(s, r.Tools), revokeAPIToken(s))
+	registerSignupTools(r, s)
 }
 
 func listUsers(s Services) Def[TenantInput, UserList] {

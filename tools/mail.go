@@ -37,7 +37,7 @@ func RegisterMail(r *Registry, s MailServices) {
 type ListMailInput struct {
 	TenantRef
 	To    string    `json:"to,omitempty" jsonschema:"only mail sent to this address (a POD Admin's filter; a user sees only their own address's mail)"`
-	Kind  mail.Kind `json:"kind,omitempty" jsonschema:"only mail of this kind: verify_email, activation, activated, invoice, payment_failed, agent_notification or idle_stopped"`
+	Kind  mail.Kind `json:"kind,omitempty" jsonschema:"only mail of this kind: verify_email, activation, activated, invoice, payment_failed, agent_notification, idle_stopped or already_registered"`
 	Limit int       `json:"limit,omitempty" jsonschema:"at most this many (default 50, max 200)"`
 }
 

@@ -19,6 +19,7 @@ const (
 	ToolsetPods       Toolset = "pods"       // GPU pods: drafts, quotes, lifecycle, history
 	ToolsetMail       Toolset = "mail"       // the mail the platform sent (the SANDBOX mailbox)
 	ToolsetBilling    Toolset = "billing"    // plans, payment, subscriptions, usage and cost
+	ToolsetSignup     Toolset = "signup"     // registration and email verification, open to visitors
 )
 
 // listed is a tool definition with its input and output types erased, so
