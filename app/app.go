@@ -22,6 +22,7 @@ import (
 	"github.com/gpubroker/pod/api"
 	"github.com/gpubroker/pod/audit"
 	"github.com/gpubroker/pod/auth"
+	"github.com/gpubroker/pod/billing"
 	"github.com/gpubroker/pod/mail"
 	"github.com/gpubroker/pod/market"
 	"github.com/gpubroker/pod/mcp"
@@ -73,7 +74,7 @@ type App struct {
 
 // Catalog joins every package's declared parameters.
 func Catalog() (*params.Catalog, error) {
-	return params.NewCatalog(params.Platform(), providers.CredentialParams(), market.Params(), mail.Params())
+	return params.NewCatalog(params.Platform(), providers.CredentialParams(), market.Params(), mail.Params(), billing.Params())
 }
 
 // New opens the database (migrating it), the master key and the parameter

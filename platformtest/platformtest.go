@@ -16,6 +16,7 @@ import (
 	"github.com/gpubroker/pod/actor"
 	"github.com/gpubroker/pod/audit"
 	"github.com/gpubroker/pod/auth"
+	"github.com/gpubroker/pod/billing"
 	"github.com/gpubroker/pod/dbtest"
 	"github.com/gpubroker/pod/fault"
 	"github.com/gpubroker/pod/mail"
@@ -90,7 +91,7 @@ func New(t testing.TB, backend string) *Platform {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	cat, err := params.NewCatalog(params.Platform(), providers.CredentialParams(), market.Params(), mail.Params())
+	cat, err := params.NewCatalog(params.Platform(), providers.CredentialParams(), market.Params(), mail.Params(), billing.Params())
 	if err != nil {
 		t.Fatal(err)
 	}
