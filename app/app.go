@@ -59,6 +59,9 @@ type App struct {
 	// Mail asks for mail in a change's transaction; the delivery worker
 	// sends it.
 	Mail *mail.Service
+	// Billing sets up payments and subscriptions through the processor
+	// serving each tenant (Stripe, or the mock one in SANDBOX).
+	Billing *billing.Service
 	// KeyCreated is true when this start created the local key file.
 	KeyCreated bool
 	// redis holds the shared rate counter's connections (nil without
@@ -162,6 +165,9 @@ func (a *App) build(ctx context.Context) error {
 	a.Mail = mail.NewService(st, mail.Options{Now: time.Now, Log: log, Platform: platformName(a.Params, a.Tenants),
 		Route: newMailSenders(cfg, a.Params, a.Tenants, mail.NewMailbox(st, time.Now)).route})
 	tools.RegisterMail(a.Tools, tools.MailServices{Mail: a.Mail, Users: st})
+	a.Billing = billing.NewService(st, a.Identity, a.Params, billing.NewBackends(a.Params, billing.NewMock(st, time.Now), nil, log),
+		billing.Options{Now: time.Now, Log: log})
+	tools.RegisterBilling(a.Tools, tools.BillingServices{Billing: a.Billing})
 	a.Pods.Notify(newPodMail(a.Mail, a.Identity, a.Params, a.Tenants, log), tenantDuration(a.Params, a.Tenants, "pods.activation_ttl"))
 	a.MCP = mcp.NewServer(a.Tools, cfg.Version, log)
 	if a.stream, err = openStream(cfg, st, a.Params, log); err != nil {
@@ -197,6 +203,9 @@ func (a *App) Close() error {
 	}
 	if a.Market != nil {
 		a.Market.Close()
+	}
+	if a.Billing != nil {
+		a.Billing.Close()
 	}
 	if a.Identity != nil {
 		a.Identity.Close()
