@@ -20,6 +20,9 @@ const (
 	KindAgent  Kind = "agent"
 	KindSlack  Kind = "slack"
 	KindSystem Kind = "system"
+	// KindAnonymous is a caller who has not signed in (a visitor
+	// registering, or reading the plans); it reaches only public tools.
+	KindAnonymous Kind = "anonymous"
 )
 
 // Role is one of the four RBAC roles (R19.7), ordered by reach.
@@ -82,6 +85,13 @@ func (a Actor) Scopes() []string { return strings.Fields(a.Scope) }
 // schedulers). It holds the admin role and no tenant.
 func System(name string) Actor {
 	return Actor{Kind: KindSystem, ID: name, Role: RolePodAdmin, Name: name}
+}
+
+// Anonymous is a visitor who has not signed in, known by the address it
+// calls from (which rate limits count), in the tenant that takes visitors.
+// It has no role.
+func Anonymous(tenantID, addr string) Actor {
+	return Actor{Kind: KindAnonymous, ID: addr, TenantID: tenantID, Name: "visitor"}
 }
 
 // String renders the actor for logs and audit: kind:id.

@@ -9,11 +9,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gpubroker/pod/actor"
 	"github.com/gpubroker/pod/api"
 	"github.com/gpubroker/pod/audit"
 	"github.com/gpubroker/pod/params"
 	"github.com/gpubroker/pod/platformtest"
 	"github.com/gpubroker/pod/store"
+	"github.com/gpubroker/pod/tools"
 )
 
 type platform struct {
@@ -259,5 +261,54 @@ func TestRateLimitComesFromParameters(t *testing.T) {
 		if r.status != want {
 			t.Fatalf("call %d: status %d, want %d (%v)", i, r.status, want, r.body)
 		}
+	}
+}
+
+// TestAPublicToolServesVisitorsAndSignedInCallers: a public tool answers a
+// request without a credential as an anonymous visitor of the visitors'
+// tenant, a signed-in caller as itself, and a bad credential is still a
+// 401; the other tools still need a credential.
+func TestAPublicToolServesVisitorsAndSignedInCallers(t *testing.T) {
+	p := platformtest.New(t, "sqlite")
+	type who struct {
+		Kind   string `json:"kind"`
+		ID     string `json:"id"`
+		Tenant string `json:"tenant"`
+	}
+	err := tools.Register(p.Registry, tools.Def[struct{}, who]{Name: "whoami", Title: "Who am I", Group: tools.ToolsetTenants, Public: true, MinRole: actor.RoleUser,
+		ReadOnly: true, Description: "Say who calls.", Method: http.MethodGet, Path: "/whoami",
+		Handle: func(_ context.Context, c *tools.Call, _ *struct{}) (who, error) {
+			return who{Kind: string(c.Actor.Kind), ID: c.Actor.ID, Tenant: c.Tenant.ID}, nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(api.NewRouter(api.Deps{Tools: p.Registry, Auth: p.Tokens, VisitorTenant: "acme"}))
+	defer srv.Close()
+	get := func(path, token string) (int, who) {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var w who
+		_ = json.NewDecoder(res.Body).Decode(&w)
+		return res.StatusCode, w
+	}
+	if code, w := get("/api/v1/whoami", ""); code != http.StatusOK || w.Kind != "anonymous" || w.ID != "127.0.0.1" || w.Tenant != "acme" {
+		t.Fatalf("a visitor: %d %+v", code, w)
+	}
+	if code, w := get("/api/v1/whoami", "acme-user"); code != http.StatusOK || w.Kind != "user" {
+		t.Fatalf("a signed-in user: %d %+v", code, w)
+	}
+	if code, _ := get("/api/v1/whoami", "forged"); code != http.StatusUnauthorized {
+		t.Fatalf("a bad credential: %d", code)
+	}
+	if code, _ := get("/api/v1/pods", ""); code != http.StatusUnauthorized {
+		t.Fatalf("another tool without a credential: %d", code)
 	}
 }

@@ -72,6 +72,9 @@ func OpenAPI(metas []tools.Meta, version string) map[string]any {
 		if len(parameters) > 0 {
 			op["parameters"] = parameters
 		}
+		if m.Public { // open to visitors; a bearer credential is optional
+			op["security"] = []map[string]any{{}, {"bearer": []string{}}}
+		}
 		if paths[m.Path] == nil {
 			paths[m.Path] = map[string]any{}
 		}

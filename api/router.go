@@ -5,9 +5,11 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/gpubroker/pod/actor"
 	"github.com/gpubroker/pod/fault"
+	"github.com/gpubroker/pod/tenant"
 	"github.com/gpubroker/pod/tools"
 )
 
@@ -42,6 +45,9 @@ type Deps struct {
 	Mount func(r chi.Router)
 	// Version is the build version shown in the OpenAPI document.
 	Version string
+	// VisitorTenant is the tenant visitors who have not signed in call
+	// public tools in (default: the default tenant).
+	VisitorTenant string
 }
 
 // NewRouter builds the HTTP handler.
@@ -69,11 +75,11 @@ func NewRouter(d Deps) http.Handler {
 					a, _ := actor.From(r.Context())
 					writeJSON(w, http.StatusOK, map[string]any{"tools": d.Tools.Visible(a)})
 				})
-				for _, tm := range d.Tools.Tools() {
-					for _, m := range tm.Routes() {
-						r.Method(m.Method, m.Path, newToolRoute(d.Tools, m, d.Log))
-					}
-				}
+				mountTools(r, d, false)
+			})
+			r.Group(func(r chi.Router) {
+				r.Use(Visit(d.Auth, cmp.Or(d.VisitorTenant, tenant.DefaultID), d.Log))
+				mountTools(r, d, true)
 			})
 			r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 				writeProblem(w, r, d.Log, fault.NotFound("route", r.Method+" "+r.URL.Path))
@@ -90,6 +96,44 @@ func NewRouter(d Deps) http.Handler {
 		d.Mount(r)
 	}
 	return r
+}
+
+// mountTools routes the public tools, or the others.
+func mountTools(r chi.Router, d Deps, public bool) {
+	for _, tm := range d.Tools.Tools() {
+		if tm.Public != public {
+			continue
+		}
+		for _, m := range tm.Routes() {
+			r.Method(m.Method, m.Path, newToolRoute(d.Tools, m, d.Log))
+		}
+	}
+}
+
+// Visit authenticates a bearer credential when one is sent (a bad one is
+// answered 401), and otherwise lets the request through as an anonymous
+// visitor from its address, in the tenant that takes visitors.
+func Visit(auth Authenticator, tenantID string, log *slog.Logger) func(http.Handler) http.Handler {
+	strict := Authenticate(auth, log)
+	return func(next http.Handler) http.Handler {
+		signed := strict(next)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get("Authorization") != "" {
+				signed.ServeHTTP(w, r)
+				return
+			}
+			next.ServeHTTP(w, withActor(r, actor.Anonymous(tenantID, clientHost(r))))
+		})
+	}
+}
+
+// clientHost is the address a request came from, without its port.
+func clientHost(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 // Authenticate requires a bearer credential and puts its actor in the

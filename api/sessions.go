@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 
@@ -93,11 +92,7 @@ func mountSessions(r chi.Router, s Sessions, d Deps) {
 }
 
 func withIP(r *http.Request) context.Context {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	return auth.WithClientIP(r.Context(), host)
+	return auth.WithClientIP(r.Context(), clientHost(r))
 }
 
 // decodeBody decodes a JSON body strictly into v.

@@ -168,6 +168,7 @@ func (a *App) build(ctx context.Context) error {
 	a.Billing = billing.NewService(st, a.Identity, a.Params, billing.NewBackends(a.Params, billing.NewMock(st, time.Now), nil, log),
 		billing.Options{Now: time.Now, Log: log})
 	tools.RegisterBilling(a.Tools, tools.BillingServices{Billing: a.Billing})
+	tools.RegisterUsage(a.Tools, tools.UsageServices{Usages: st})
 	a.Pods.Notify(newPodMail(a.Mail, a.Identity, a.Params, a.Tenants, log), tenantDuration(a.Params, a.Tenants, "pods.activation_ttl"))
 	a.MCP = mcp.NewServer(a.Tools, cfg.Version, log)
 	if a.stream, err = openStream(cfg, st, a.Params, log); err != nil {

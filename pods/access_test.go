@@ -67,7 +67,7 @@ func TestActivationRunsThePodAndCountsItsUsage(t *testing.T) {
 		ana := actor.Actor{Kind: actor.KindUser, ID: "u-ana", TenantID: "acme", Role: actor.RoleUser}
 
 		p := deployed(t, svc, "a-1")
-		p, err := svc.UpdateDraft(ctx, ana, p, p.Config, p.PriceHour)
+		p, err := svc.UpdateDraft(ctx, ana, p, p.Config, p.Rate)
 		if fault.KindOf(err) != fault.KindConflict {
 			t.Fatalf("changing a deployed pod's configuration: %v", err)
 		}
@@ -109,8 +109,8 @@ func TestActivationRunsThePodAndCountsItsUsage(t *testing.T) {
 		if err != nil || len(use) != 1 || use[0].End == nil || use[0].PriceHour != money.MustParse("3.10") || use[0].OwnerID != "u-ana" {
 			t.Fatalf("usage after a stop: %+v %v", use, err)
 		}
-		if cost, _ := use[0].Cost(time.Time{}); cost != money.MustParse("4.65") {
-			t.Fatalf("90 minutes at 3.10 an hour cost %s", cost)
+		if cost, _ := use[0].Cost(time.Time{}); cost.Total != money.MustParse("4.65") || cost.Seconds != 5400 {
+			t.Fatalf("90 minutes at 3.10 an hour cost %+v", cost)
 		}
 
 		// Started again, with heartbeats, then silent past the idle limit.

@@ -137,8 +137,10 @@ type Pod struct {
 	Revision int64 `json:"revision"`
 	// InstanceID is the provider's id of the machine, once provisioned.
 	InstanceID string `json:"instance_id,omitempty"`
-	// PriceHour is what the pod costs per hour, as quoted.
+	// PriceHour is what the pod costs per hour, as quoted; Rate is its
+	// parts.
 	PriceHour money.Amount `json:"price_hour"`
+	Rate      Rate         `json:"rate"`
 	// Connection is how the owner reaches the running pod, once activated.
 	Connection *Connection `json:"connection,omitempty"`
 	// Reservation is the budget hold of the pod's deploy, settled when
@@ -175,10 +177,10 @@ type Change struct {
 	At       time.Time
 	// InstanceID, when set, records the provider's machine.
 	InstanceID string
-	// OfferID and PriceHour, when set, record the offer the pod moved to
-	// (a failover) and its price.
-	OfferID   string
-	PriceHour money.Amount
+	// OfferID and Rate, when set, record the offer the pod moved to (a
+	// failover) and its price.
+	OfferID string
+	Rate    *Rate
 	// Connection, when set, records how the pod is reached.
 	Connection *Connection
 	// Reservation, when set, records the budget hold of a deploy.

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/gpubroker/pod/actor"
-	"github.com/gpubroker/pod/money"
 	"github.com/gpubroker/pod/providers"
 )
 
@@ -18,7 +17,7 @@ type Machines interface {
 	Candidates(ctx context.Context, p Pod) ([]providers.Offer, error)
 	Provisioner(ctx context.Context, p Pod, provider string) (providers.Provisioner, error)
 	// Price is what the pod costs per hour on offer o.
-	Price(ctx context.Context, p Pod, o providers.Offer) (money.Amount, error)
+	Price(ctx context.Context, p Pod, o providers.Offer) (Rate, error)
 }
 
 // ProvisionOptions bound one provisioning.
@@ -70,12 +69,12 @@ func (s *Service) Provision(ctx context.Context, tenantID, id string, m Machines
 	for _, o := range offers[:min(len(offers), max(1, opt.Attempts))] {
 		inst, err := s.start(ctx, p, o, m, opt)
 		if err == nil {
-			price, perr := m.Price(ctx, p, o)
-			if perr != nil {
-				price = 0 // keep the quoted price
+			var rate *Rate // nil keeps the quoted price
+			if r, perr := m.Price(ctx, p, o); perr == nil {
+				rate = &r
 			}
 			out, err := s.move(ctx, p, Change{To: Ready, Reason: fmt.Sprintf("started on %s (%s, %s)", o.ID, o.Provider, o.Region),
-				Actor: worker, InstanceID: inst.ID, OfferID: o.ID, PriceHour: price})
+				Actor: worker, InstanceID: inst.ID, OfferID: o.ID, Rate: rate})
 			if err != nil {
 				// The pod changed while its machine started (terminated,
 				// say): nothing uses the machine, so it must not run on.

@@ -72,8 +72,8 @@ func (m market) Provisioner(_ context.Context, _ pods.Pod, provider string) (pro
 	return p, nil
 }
 
-func (m market) Price(context.Context, pods.Pod, providers.Offer) (money.Amount, error) {
-	return money.MustParse("3.10"), nil
+func (m market) Price(context.Context, pods.Pod, providers.Offer) (pods.Rate, error) {
+	return pods.FlatRate(money.MustParse("3.10")), nil
 }
 
 // deployed is a pending pod on offer.
@@ -88,7 +88,7 @@ func deploy(t *testing.T, svc *pods.Service, cfg pods.Config) pods.Pod {
 	t.Helper()
 	ctx := context.Background()
 	ana := actor.Actor{Kind: actor.KindUser, ID: "u-ana", TenantID: "acme", Role: actor.RoleUser}
-	p, err := svc.CreateDraft(ctx, ana, "acme", ana.ID, cfg, money.MustParse("2.90"))
+	p, err := svc.CreateDraft(ctx, ana, "acme", ana.ID, cfg, pods.FlatRate(money.MustParse("2.90")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +168,7 @@ func TestADeployHoldsItsBudgetUntilReadyOrFailed(t *testing.T) {
 			}
 			p := deployed(t, svc, "lambda-h100")
 			// deployed moved it without a hold: deploy a fresh draft with one.
-			p, err = svc.CreateDraft(ctx, ana, "acme", ana.ID, p.Config, p.PriceHour)
+			p, err = svc.CreateDraft(ctx, ana, "acme", ana.ID, p.Config, p.Rate)
 			if err == nil {
 				p, err = svc.Deploy(ctx, ana, p, id)
 			}

@@ -47,6 +47,32 @@ type Estimate struct {
 	Month        money.Amount `json:"month"`
 }
 
+// Rate is what a pod costs per hour, in its parts: the provider's price,
+// the platform's markup on it in basis points, and extra storage. Usage
+// is billed from these parts, so each can be shown.
+type Rate struct {
+	ProviderHour money.Amount `json:"provider_hour"`
+	MarkupBps    int64        `json:"markup_bps"`
+	StorageHour  money.Amount `json:"storage_hour"`
+}
+
+// FlatRate is a rate that is all provider price.
+func FlatRate(hour money.Amount) Rate { return Rate{ProviderHour: hour} }
+
+// Hour is the rate's total per hour.
+func (r Rate) Hour() money.Amount {
+	markup, _ := r.ProviderHour.MulRat(r.MarkupBps, 10_000)
+	return r.ProviderHour + markup + r.StorageHour
+}
+
+// Rate is the estimate's rate.
+func (e Estimate) Rate() Rate {
+	return Rate{ProviderHour: e.ProviderHour, MarkupBps: markupBps(e.MarkupPercent), StorageHour: e.StorageHour}
+}
+
+// markupBps is a markup percentage with up to two decimals in basis points.
+func markupBps(percent float64) int64 { return int64(percent*100 + 0.5) }
+
 // PriceMoved is how far, in percent, an hourly price now differs from the
 // one p was quoted at (0 when p has no quoted price).
 func (p Pod) PriceMoved(now money.Amount) float64 {
@@ -106,9 +132,7 @@ func Price(cfg Config, o providers.Offer, p Prices) (Estimate, error) {
 	}
 	e := Estimate{OfferID: o.ID, Provider: o.Provider, Region: o.Region, Pricing: cfg.Pricing, ProviderHour: base,
 		MarkupPercent: p.MarkupPercent, ExtraDiskGiB: max(0, cfg.DiskGiB-o.DiskGB)}
-	// The markup is a percentage with up to two decimals: basis points.
-	bps := int64(p.MarkupPercent*100 + 0.5)
-	if e.MarkupHour, err = base.MulRat(bps, 10_000); err != nil {
+	if e.MarkupHour, err = base.MulRat(markupBps(p.MarkupPercent), 10_000); err != nil {
 		return Estimate{}, err
 	}
 	if e.StorageHour, err = p.StorageGiBMonth.MulRat(int64(e.ExtraDiskGiB), HoursPerMonth); err != nil {

@@ -91,3 +91,23 @@ func TestPriceBreaksTheEstimateDown(t *testing.T) {
 		t.Errorf("spot estimate %+v %v", e, err)
 	}
 }
+
+// TestARateChargesEachPartOnce: 90 minutes at $2.00 an hour under a 20 %
+// markup cost exactly $3.60, with storage on top, each part rounded once.
+func TestARateChargesEachPartOnce(t *testing.T) {
+	r := Rate{ProviderHour: money.MustParse("2.00"), MarkupBps: 2000}
+	c, err := r.For(90 * 60)
+	if err != nil || c.Provider != money.MustParse("3.00") || c.Markup != money.MustParse("0.60") || c.Total != money.MustParse("3.60") {
+		t.Fatalf("charge %+v, %v", c, err)
+	}
+	r.StorageHour = money.MustParse("0.01")
+	if c, _ = r.For(3600); c.Total != money.MustParse("2.41") {
+		t.Fatalf("an hour with storage: %+v", c)
+	}
+	if c, _ = r.For(1); c.Provider != money.MustParse("0.000556") || c.Markup != money.MustParse("0.000111") {
+		t.Fatalf("a second: %+v", c)
+	}
+	if r.Hour() != money.MustParse("2.41") {
+		t.Fatalf("hour %s", r.Hour())
+	}
+}

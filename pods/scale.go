@@ -29,6 +29,7 @@ const (
 type Scale struct {
 	Config    Config       `json:"config"`
 	PriceHour money.Amount `json:"price_hour"`
+	Rate      Rate         `json:"rate"`
 	// Reservation is the budget hold of the scale, settled when the pod
 	// runs on its new machine and released if it cannot.
 	Reservation string `json:"reservation_id,omitempty"`
@@ -105,7 +106,7 @@ func (s *Service) Rescale(ctx context.Context, tenantID, id string, m Machines, 
 		return s.endScale(ctx, p, nil, EventScaleFailed, fmt.Sprintf("scale to %s failed: %v", shape(to.Config), err))
 	}
 	next := p
-	next.Config, next.InstanceID, next.PriceHour, next.Connection = to.Config, inst.ID, to.PriceHour, &conn
+	next.Config, next.InstanceID, next.PriceHour, next.Rate, next.Connection = to.Config, inst.ID, to.Rate.Hour(), to.Rate, &conn
 	out, err := s.endScale(ctx, p, &next, EventScaled,
 		fmt.Sprintf("scaled from %s on %s to %s on %s", shape(p.Config), p.OfferID, shape(to.Config), o.ID))
 	if err != nil {

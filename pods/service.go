@@ -131,15 +131,15 @@ type Moved struct {
 	Actor  actor.Actor `json:"actor"`
 }
 
-// CreateDraft saves a new draft for owner in tenantID, at the hourly price
-// its configuration's offer was quoted at.
-func (s *Service) CreateDraft(ctx context.Context, by actor.Actor, tenantID, ownerID string, cfg Config, priceHour money.Amount) (Pod, error) {
+// CreateDraft saves a new draft for owner in tenantID, at the rate its
+// configuration's offer was quoted at.
+func (s *Service) CreateDraft(ctx context.Context, by actor.Actor, tenantID, ownerID string, cfg Config, rate Rate) (Pod, error) {
 	if err := cfg.Validate(); err != nil {
 		return Pod{}, err
 	}
 	at := s.now().UTC().Truncate(time.Microsecond)
 	p := Pod{ID: "pod_" + uuid.NewString(), TenantID: tenantID, OwnerID: ownerID, Config: cfg, State: Draft,
-		Revision: 1, PriceHour: priceHour, CreatedAt: at, UpdatedAt: at}
+		Revision: 1, PriceHour: rate.Hour(), Rate: rate, CreatedAt: at, UpdatedAt: at}
 	err := s.inTx(ctx, func(ctx context.Context) error {
 		if err := s.repo.CreatePod(ctx, p, Transition{At: at, Reason: "configured", Actor: by}); err != nil {
 			return err
@@ -153,7 +153,7 @@ func (s *Service) CreateDraft(ctx context.Context, by actor.Actor, tenantID, own
 }
 
 // UpdateDraft replaces a draft's configuration on the revision read.
-func (s *Service) UpdateDraft(ctx context.Context, by actor.Actor, cur Pod, cfg Config, priceHour money.Amount) (Pod, error) {
+func (s *Service) UpdateDraft(ctx context.Context, by actor.Actor, cur Pod, cfg Config, rate Rate) (Pod, error) {
 	if err := cfg.Validate(); err != nil {
 		return Pod{}, err
 	}
@@ -161,7 +161,7 @@ func (s *Service) UpdateDraft(ctx context.Context, by actor.Actor, cur Pod, cfg 
 		return Pod{}, fault.Conflict("pod %s is %s: only a draft's configuration can change", cur.ID, cur.State)
 	}
 	next := cur
-	next.Config, next.PriceHour, next.UpdatedAt = cfg, priceHour, s.now().UTC().Truncate(time.Microsecond)
+	next.Config, next.PriceHour, next.Rate, next.UpdatedAt = cfg, rate.Hour(), rate, s.now().UTC().Truncate(time.Microsecond)
 	var out Pod
 	err := s.inTx(ctx, func(ctx context.Context) error {
 		var err error

@@ -28,12 +28,12 @@ func TestEveryChangeCommitsWithItsEvent(t *testing.T) {
 		cfg := pods.Config{Name: "train", GPU: "A100-SXM-80GB", GPUCount: 1, Provider: pods.Auto, VCPU: 30, RAMGiB: 200, DiskGiB: 512,
 			Image: "cuda-12.4-base", Pricing: pods.OnDemand}
 
-		_, err := svc.CreateDraft(ctx, ana, "acme", ana.ID, pods.Config{Name: "Bad"}, 0)
+		_, err := svc.CreateDraft(ctx, ana, "acme", ana.ID, pods.Config{Name: "Bad"}, pods.Rate{})
 		if fault.KindOf(err) != fault.KindInvalid {
 			t.Fatalf("a bad configuration: %v", err)
 		}
 		cfg.OfferID = "lambda-x"
-		p, err := svc.CreateDraft(ctx, ana, "acme", ana.ID, cfg, money.MustParse("1.29"))
+		p, err := svc.CreateDraft(ctx, ana, "acme", ana.ID, cfg, pods.FlatRate(money.MustParse("1.29")))
 		if err != nil || p.State != pods.Draft || p.OfferID != "lambda-x" || p.Revision != 1 {
 			t.Fatalf("draft: %+v %v", p, err)
 		}
@@ -46,7 +46,7 @@ func TestEveryChangeCommitsWithItsEvent(t *testing.T) {
 		}
 		stale := p
 		stale.Revision = 1
-		if _, err := svc.UpdateDraft(ctx, ana, stale, cfg, 0); fault.KindOf(err) != fault.KindConflict {
+		if _, err := svc.UpdateDraft(ctx, ana, stale, cfg, pods.Rate{}); fault.KindOf(err) != fault.KindConflict {
 			t.Fatalf("editing a deployed pod: %v", err)
 		}
 

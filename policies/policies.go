@@ -88,6 +88,8 @@ type Tool struct {
 	// MFAExempt keeps the tool open to a POD Admin who signed in without
 	// a second factor while MFA is required, so the admin can enrol.
 	MFAExempt bool
+	// Public opens the tool to visitors who have not signed in.
+	Public bool
 }
 
 // Target is the tenant a call acts on and, for owned resources, the owner.
@@ -185,7 +187,12 @@ func MFA(c Call) Verdict {
 
 // Role enforces RBAC (R19.7): the actor's role must reach the tool's.
 func Role(c Call) Verdict {
-	if !c.Actor.Role.Valid() {
+	switch {
+	case c.Tool.Public:
+		return allow()
+	case c.Actor.Kind == actor.KindAnonymous:
+		return deny(RuleRole, "%s needs a signed-in caller", c.Tool.Name)
+	case !c.Actor.Role.Valid():
 		return deny(RuleRole, "caller has no valid role")
 	}
 	if !c.Actor.Role.AtLeast(c.Tool.MinRole) {

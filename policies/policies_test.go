@@ -22,6 +22,8 @@ func TestEvaluate(t *testing.T) {
 	adminTool := Tool{Name: "set_parameter", MinRole: actor.RolePodAdmin}
 	platformTool := Tool{Name: "create_tenant", MinRole: actor.RolePodAdmin, Platform: true}
 	spend := Tool{Name: "deploy_pod", MinRole: actor.RoleUser, Spends: true}
+	public := Tool{Name: "list_plans", MinRole: actor.RoleUser, ReadOnly: true, Public: true}
+	visitor := actor.Anonymous("acme", "192.0.2.7")
 
 	acme := Target{TenantID: "acme", Mode: mode.Sandbox}
 	acmeLive := Target{TenantID: "acme", Mode: mode.Live}
@@ -34,6 +36,10 @@ func TestEvaluate(t *testing.T) {
 		rule Rule
 	}{
 		{"a user may call a user tool in its tenant", Call{Actor: user, Tool: read, Target: acme}, Allow, ""},
+		{"a visitor may call a public tool", Call{Actor: visitor, Tool: public, Target: acme}, Allow, ""},
+		{"a signed-in user may call a public tool", Call{Actor: user, Tool: public, Target: acme}, Allow, ""},
+		{"a visitor may not call any other tool", Call{Actor: visitor, Tool: read, Target: acme}, Deny, "role"},
+		{"a visitor may not reach another tenant", Call{Actor: visitor, Tool: public, Target: beta}, Deny, "tenant"},
 		{"a user may not call a pro tool", Call{Actor: user, Tool: proTool, Target: acme}, Deny, "role"},
 		{"a pro user may call a pro tool", Call{Actor: pro, Tool: proTool, Target: acme}, Allow, ""},
 		{"a pro user may not call an admin tool", Call{Actor: pro, Tool: adminTool, Target: acme}, Deny, "role"},

@@ -16,17 +16,17 @@ import (
 
 const podColumns = `id, tenant_id, owner_id, name, gpu, gpu_count, provider, offer_id, region, vcpu, ram_gib, disk_gib,
 	image, pricing, state, reason, revision, instance_id, price_hour_micros, created_at, updated_at, ssh_public_key,
-	connection, active_at, scale_to, reservation_id`
+	connection, active_at, scale_to, reservation_id, rate`
 
 func scanPod(row rowScanner) (pods.Pod, error) {
 	var p pods.Pod
 	var pricing, state string
 	var price int64
-	var conn, scale string
+	var conn, scale, rate string
 	var active sql.NullTime
 	err := row.Scan(&p.ID, &p.TenantID, &p.OwnerID, &p.Name, &p.GPU, &p.GPUCount, &p.Provider, &p.OfferID, &p.Region,
 		&p.VCPU, &p.RAMGiB, &p.DiskGiB, &p.Image, &pricing, &state, &p.Reason, &p.Revision, &p.InstanceID, &price,
-		&p.CreatedAt, &p.UpdatedAt, &p.SSHPublicKey, &conn, &active, &scale, &p.Reservation)
+		&p.CreatedAt, &p.UpdatedAt, &p.SSHPublicKey, &conn, &active, &scale, &p.Reservation, &rate)
 	if err != nil {
 		return p, err
 	}
@@ -41,6 +41,9 @@ func scanPod(row rowScanner) (pods.Pod, error) {
 	}
 	if p.ScaleTo, err = decodeOptional[pods.Scale](scale); err != nil {
 		return p, fmt.Errorf("decode pod %s scale: %w", p.ID, err)
+	}
+	if err := json.Unmarshal([]byte(rate), &p.Rate); err != nil {
+		return p, fmt.Errorf("decode pod %s rate: %w", p.ID, err)
 	}
 	return p, nil
 }
@@ -66,10 +69,10 @@ func decodeOptional[T any](s string) (*T, error) {
 func (s *Store) CreatePod(ctx context.Context, p pods.Pod, t pods.Transition) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO pods (`+podColumns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 1, $17, $18, $19, $20, $21, '', NULL, '', '')`,
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 1, $17, $18, $19, $20, $21, '', NULL, '', '', $22)`,
 			p.ID, p.TenantID, p.OwnerID, p.Name, p.GPU, p.GPUCount, p.Provider, p.OfferID, p.Region, p.VCPU, p.RAMGiB, p.DiskGiB,
 			p.Image, string(p.Pricing), string(p.State), p.Reason, p.InstanceID, p.PriceHour.Micros(), p.CreatedAt.UTC(), p.UpdatedAt.UTC(),
-			p.SSHPublicKey)
+			p.SSHPublicKey, mustJSON(p.Rate))
 		if isUniqueViolation(err) {
 			return fault.Conflict("pod %s already exists", p.ID)
 		}
@@ -131,10 +134,10 @@ func (s *Store) ListPods(ctx context.Context, f pods.Filter) ([]pods.Pod, error)
 func (s *Store) UpdatePodConfig(ctx context.Context, p pods.Pod) (pods.Pod, error) {
 	row := s.queryRow(ctx, `UPDATE pods SET name = $1, gpu = $2, gpu_count = $3, provider = $4, offer_id = $5, region = $6,
 		vcpu = $7, ram_gib = $8, disk_gib = $9, image = $10, pricing = $11, price_hour_micros = $12, updated_at = $13,
-		ssh_public_key = $17, revision = revision + 1
+		ssh_public_key = $17, rate = $18, revision = revision + 1
 		WHERE id = $14 AND tenant_id = $15 AND revision = $16 AND state = 'draft' RETURNING `+podColumns,
 		p.Name, p.GPU, p.GPUCount, p.Provider, p.OfferID, p.Region, p.VCPU, p.RAMGiB, p.DiskGiB, p.Image, string(p.Pricing),
-		p.PriceHour.Micros(), p.UpdatedAt.UTC(), p.ID, p.TenantID, p.Revision, p.SSHPublicKey)
+		p.PriceHour.Micros(), p.UpdatedAt.UTC(), p.ID, p.TenantID, p.Revision, p.SSHPublicKey, mustJSON(p.Rate))
 	got, err := scanPod(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return pods.Pod{}, s.whyNot(ctx, p.TenantID, p.ID, p.Revision, pods.Draft, pods.Draft)
@@ -157,6 +160,11 @@ func (s *Store) MovePod(ctx context.Context, c pods.Change) (pods.Pod, error) {
 	if err != nil {
 		return pods.Pod{}, err
 	}
+	var price int64
+	rate := ""
+	if c.Rate != nil {
+		price, rate = c.Rate.Hour().Micros(), mustJSON(*c.Rate)
+	}
 	var out pods.Pod
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		var err error
@@ -165,12 +173,13 @@ func (s *Store) MovePod(ctx context.Context, c pods.Change) (pods.Pod, error) {
 			instance_id = CASE WHEN $4 = '' THEN instance_id ELSE $4 END,
 			offer_id = CASE WHEN $9 = '' THEN offer_id ELSE $9 END,
 			price_hour_micros = CASE WHEN $10 = 0 THEN price_hour_micros ELSE $10 END,
+			rate = CASE WHEN $13 = '' THEN rate ELSE $13 END,
 			connection = CASE WHEN $11 = '' THEN connection ELSE $11 END,
 			reservation_id = CASE WHEN $12 = '' THEN reservation_id ELSE $12 END,
 			active_at = CASE WHEN $1 = 'running' THEN $3 ELSE active_at END, revision = revision + 1
 			WHERE id = $5 AND tenant_id = $6 AND revision = $7 AND state = $8 RETURNING `+podColumns,
-			string(c.To), c.Reason, c.At.UTC(), c.InstanceID, c.PodID, c.TenantID, c.Revision, string(c.From), c.OfferID, c.PriceHour.Micros(),
-			conn, c.Reservation))
+			string(c.To), c.Reason, c.At.UTC(), c.InstanceID, c.PodID, c.TenantID, c.Revision, string(c.From), c.OfferID, price,
+			conn, c.Reservation, rate))
 		if errors.Is(err, sql.ErrNoRows) {
 			return errStale
 		}
@@ -314,16 +323,19 @@ func (s *Store) TouchPod(ctx context.Context, tenantID, id string, at time.Time)
 	return nil
 }
 
-const usageColumns = `id, tenant_id, pod_id, owner_id, offer_id, price_hour_micros, started_at, ended_at`
+const usageColumns = `id, tenant_id, pod_id, owner_id, offer_id, price_hour_micros, provider_hour_micros, markup_bps,
+	storage_hour_micros, started_at, ended_at`
 
 func scanUsage(row rowScanner) (pods.Usage, error) {
 	var u pods.Usage
-	var price int64
+	var price, provider, storage int64
 	var end sql.NullTime
-	if err := row.Scan(&u.ID, &u.TenantID, &u.PodID, &u.OwnerID, &u.OfferID, &price, &u.Start, &end); err != nil {
+	if err := row.Scan(&u.ID, &u.TenantID, &u.PodID, &u.OwnerID, &u.OfferID, &price, &provider, &u.Rate.MarkupBps, &storage,
+		&u.Start, &end); err != nil {
 		return u, err
 	}
 	u.PriceHour, u.Start = money.Amount(price), u.Start.UTC()
+	u.Rate.ProviderHour, u.Rate.StorageHour = money.Amount(provider), money.Amount(storage)
 	if end.Valid {
 		t := end.Time.UTC()
 		u.End = &t
@@ -333,8 +345,9 @@ func scanUsage(row rowScanner) (pods.Usage, error) {
 
 // OpenUsage starts a pod's running interval; a pod has one open at most.
 func (s *Store) OpenUsage(ctx context.Context, u pods.Usage) error {
-	_, err := s.exec(ctx, `INSERT INTO pod_usage (`+usageColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)`,
-		u.ID, u.TenantID, u.PodID, u.OwnerID, u.OfferID, u.PriceHour.Micros(), u.Start.UTC())
+	_, err := s.exec(ctx, `INSERT INTO pod_usage (`+usageColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL)`,
+		u.ID, u.TenantID, u.PodID, u.OwnerID, u.OfferID, u.PriceHour.Micros(), u.Rate.ProviderHour.Micros(), u.Rate.MarkupBps,
+		u.Rate.StorageHour.Micros(), u.Start.UTC())
 	if isUniqueViolation(err) {
 		return fault.Conflict("pod %s is already counted as running", u.PodID)
 	}
@@ -355,6 +368,16 @@ func (s *Store) CloseUsage(ctx context.Context, podID string, at time.Time) erro
 // ListUsage returns a tenant's running intervals overlapping [f.From,
 // f.To), newest first.
 func (s *Store) ListUsage(ctx context.Context, f pods.UsageFilter) ([]pods.Usage, error) {
+	q, args := usageQuery(f)
+	limit := f.Limit
+	if limit <= 0 || limit > 1000 {
+		limit = 1000
+	}
+	return queryAll(ctx, s, "pod usage", q+fmt.Sprintf(" ORDER BY started_at DESC, id DESC LIMIT %d", limit), args, scanUsage)
+}
+
+// usageQuery selects the intervals f names.
+func usageQuery(f pods.UsageFilter) (string, []any) {
 	args := []any{f.TenantID}
 	q := `SELECT ` + usageColumns + ` FROM pod_usage WHERE tenant_id = $1`
 	add := func(cond string, v any) {
@@ -373,11 +396,7 @@ func (s *Store) ListUsage(ctx context.Context, f pods.UsageFilter) ([]pods.Usage
 	if !f.To.IsZero() {
 		add("started_at < $%d", f.To.UTC())
 	}
-	limit := f.Limit
-	if limit <= 0 || limit > 1000 {
-		limit = 1000
-	}
-	return queryAll(ctx, s, "pod usage", q+fmt.Sprintf(" ORDER BY started_at DESC, id DESC LIMIT %d", limit), args, scanUsage)
+	return q, args
 }
 
 // PutScale sets or clears the scale of pod p, on its revision and state.
@@ -406,10 +425,10 @@ func (s *Store) ApplyScale(ctx context.Context, next pods.Pod, at time.Time) (po
 		return pods.Pod{}, err
 	}
 	out, err := scanPod(s.queryRow(ctx, `UPDATE pods SET gpu_count = $1, offer_id = $2, region = $3, vcpu = $4, ram_gib = $5,
-		instance_id = $6, price_hour_micros = $7, connection = $8, scale_to = '', updated_at = $9, revision = revision + 1
+		instance_id = $6, price_hour_micros = $7, connection = $8, scale_to = '', updated_at = $9, rate = $13, revision = revision + 1
 		WHERE id = $10 AND tenant_id = $11 AND revision = $12 AND state = 'running' AND scale_to <> '' RETURNING `+podColumns,
 		next.GPUCount, next.OfferID, next.Region, next.VCPU, next.RAMGiB, next.InstanceID, next.PriceHour.Micros(), conn, at.UTC(),
-		next.ID, next.TenantID, next.Revision))
+		next.ID, next.TenantID, next.Revision, mustJSON(next.Rate)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return pods.Pod{}, s.whyNot(ctx, next.TenantID, next.ID, next.Revision, pods.Running, pods.Running)
 	}
@@ -417,4 +436,58 @@ func (s *Store) ApplyScale(ctx context.Context, next pods.Pod, at time.Time) (po
 		return pods.Pod{}, fmt.Errorf("apply the scale of pod %s: %w", next.ID, err)
 	}
 	return out, nil
+}
+
+// mustJSON encodes a value of the pods package's own plain types, which
+// cannot fail to encode.
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+// EachUsage calls fn with every running interval f selects (overlapping
+// [f.From, f.To)), in no particular order, reading them as a stream with
+// only what charging needs: pod, owner, offer, rate, start and end.
+func (s *Store) EachUsage(ctx context.Context, f pods.UsageFilter, fn func(pods.Usage) error) error {
+	q, args := usageQuery(f)
+	q = `SELECT pod_id, owner_id, offer_id, provider_hour_micros, markup_bps, storage_hour_micros, started_at, ended_at` +
+		q[len(`SELECT `+usageColumns):]
+	rows, err := s.query(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("read pod usage: %w", err)
+	}
+	defer rows.Close()
+	var u pods.Usage
+	var provider, storage int64
+	var end sql.NullTime
+	var pod, owner, offer sql.RawBytes
+	// A month holds many intervals of few pods, owners and offers: each
+	// name is made into a string once.
+	names := map[string]string{}
+	name := func(b sql.RawBytes) string {
+		if s, ok := names[string(b)]; ok {
+			return s
+		}
+		s := string(b)
+		names[s] = s
+		return s
+	}
+	for rows.Next() {
+		if err := rows.Scan(&pod, &owner, &offer, &provider, &u.Rate.MarkupBps, &storage, &u.Start, &end); err != nil {
+			return fmt.Errorf("scan pod usage: %w", err)
+		}
+		u.PodID, u.OwnerID, u.OfferID = name(pod), name(owner), name(offer)
+		u.TenantID, u.Rate.ProviderHour, u.Rate.StorageHour, u.End = f.TenantID, money.Amount(provider), money.Amount(storage), nil
+		if end.Valid {
+			t := end.Time // fn may keep u
+			u.End = &t
+		}
+		if err := fn(u); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }

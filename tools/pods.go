@@ -235,12 +235,12 @@ func configurePod(s PodServices) Def[ConfigurePodInput, PodQuote] {
 			cfg.OfferID = o.ID // the region stays what was asked: failover may go elsewhere
 			var p pods.Pod
 			if in.ID == "" {
-				p, err = s.Pods.CreateDraft(ctx, c.Actor, c.Tenant.ID, c.Actor.ID, cfg, e.Hour)
+				p, err = s.Pods.CreateDraft(ctx, c.Actor, c.Tenant.ID, c.Actor.ID, cfg, e.Rate())
 			} else {
 				var cur pods.Pod
 				if cur, err = s.Pods.Get(ctx, c.Tenant.ID, in.ID); err == nil {
 					cur.Revision = in.Revision
-					p, err = s.Pods.UpdateDraft(ctx, c.Actor, cur, cfg, e.Hour)
+					p, err = s.Pods.UpdateDraft(ctx, c.Actor, cur, cfg, e.Rate())
 				}
 			}
 			return PodQuote{Pod: p, Estimate: e, Offer: o}, err
@@ -457,14 +457,14 @@ func (m machines) Provisioner(ctx context.Context, p pods.Pod, provider string) 
 	return prov, nil
 }
 
-// Price is p's hourly price on o with the platform's prices.
-func (m machines) Price(ctx context.Context, p pods.Pod, o providers.Offer) (money.Amount, error) {
+// Price is p's hourly rate on o with the platform's prices.
+func (m machines) Price(ctx context.Context, p pods.Pod, o providers.Offer) (pods.Rate, error) {
 	c, err := m.call(ctx, p)
 	if err != nil {
-		return 0, err
+		return pods.Rate{}, err
 	}
 	e, err := pods.Price(p.Config, o, m.s.Prices(c.Tenant.ID, c.Tenant.Mode))
-	return e.Hour, err
+	return e.Rate(), err
 }
 
 // Tool names of the pod lifecycle.
@@ -650,7 +650,7 @@ func (s PodServices) scaleTarget(ctx context.Context, c *Call, p pods.Pod, in *S
 		return pods.Scale{}, e, err
 	}
 	cfg.OfferID = o.ID
-	return pods.Scale{Config: cfg, PriceHour: e.Hour}, e, nil
+	return pods.Scale{Config: cfg, PriceHour: e.Hour, Rate: e.Rate()}, e, nil
 }
 
 func scalePod(s PodServices) Def[ScalePodInput, Deployment] {

@@ -81,6 +81,9 @@ type Def[In, Out any] struct {
 	MFAExempt bool
 	// Spends marks a tool that can cost money; Estimate must say how much.
 	Spends bool
+	// Public opens the tool to visitors who have not signed in (REST only;
+	// they call as actor.Anonymous from their address).
+	Public bool
 	// Holds keeps a spending tool's budget reservation held after success:
 	// the handler takes it (Call.Reservation) and the work it starts
 	// settles or releases it when it ends.
@@ -149,6 +152,7 @@ type Meta struct {
 	MFAExempt    bool            `json:"mfa_exempt,omitempty"`
 	Spends       bool            `json:"spends"`
 	Holds        bool            `json:"holds_budget,omitempty"`
+	Public       bool            `json:"public,omitempty"`
 	Method       string          `json:"method,omitempty"`
 	Path         string          `json:"path,omitempty"`
 	Status       int             `json:"status,omitempty"`
@@ -159,7 +163,7 @@ type Meta struct {
 
 // Policy returns what policies need to know about the tool.
 func (m *Meta) Policy() policies.Tool {
-	return policies.Tool{Name: m.Name, Group: string(m.Group), MinRole: m.MinRole, ReadOnly: m.ReadOnly, Spends: m.Spends, Platform: m.Platform, MFAExempt: m.MFAExempt}
+	return policies.Tool{Name: m.Name, Group: string(m.Group), MinRole: m.MinRole, ReadOnly: m.ReadOnly, Spends: m.Spends, Platform: m.Platform, MFAExempt: m.MFAExempt, Public: m.Public}
 }
 
 var namePattern = regexp.MustCompile(`^[a-z][a-z0-9_]{2,63}$`)
@@ -186,6 +190,9 @@ func (d *Def[In, Out]) meta() (Meta, error) {
 	if d.Spends && d.Estimate == nil {
 		return Meta{}, fmt.Errorf("tool %s spends and needs an Estimate", d.Name)
 	}
+	if d.Public && (d.Spends || d.Platform) {
+		return Meta{}, fmt.Errorf("tool %s is public and may not spend or act across tenants", d.Name)
+	}
 	if d.Holds && !d.Spends {
 		return Meta{}, fmt.Errorf("tool %s holds a budget reservation but does not spend", d.Name)
 	}
@@ -206,7 +213,7 @@ func (d *Def[In, Out]) meta() (Meta, error) {
 	}
 	return Meta{Name: d.Name, Title: d.Title, Description: d.Description, Group: d.Group, MinRole: d.MinRole,
 		ReadOnly: d.ReadOnly, Destructive: d.Destructive, Idempotent: d.Idempotent || d.ReadOnly, OpenWorld: d.OpenWorld,
-		Platform: d.Platform, MFAExempt: d.MFAExempt, Spends: d.Spends, Holds: d.Holds, Method: d.Method, Path: d.Path, Status: d.Status, Also: d.Also,
+		Platform: d.Platform, MFAExempt: d.MFAExempt, Spends: d.Spends, Holds: d.Holds, Public: d.Public, Method: d.Method, Path: d.Path, Status: d.Status, Also: d.Also,
 		InputSchema: inSchema, OutputSchema: outSchema}, nil
 }
 

@@ -18,7 +18,7 @@ const (
 	ToolsetApprovals  Toolset = "approvals"  // calls held for an admin's decision
 	ToolsetPods       Toolset = "pods"       // GPU pods: drafts, quotes, lifecycle, history
 	ToolsetMail       Toolset = "mail"       // the mail the platform sent (the SANDBOX mailbox)
-	ToolsetBilling    Toolset = "billing"    // plans, payment setup and subscriptions
+	ToolsetBilling    Toolset = "billing"    // plans, payment, subscriptions, usage and cost
 )
 
 // listed is a tool definition with its input and output types erased, so

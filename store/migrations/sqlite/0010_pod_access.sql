@@ -2,6 +2,9 @@
 -- once the pod runs, its connection details (JSON; empty before).
 ALTER TABLE pods ADD COLUMN ssh_public_key TEXT NOT NULL DEFAULT '';
 ALTER TABLE pods ADD COLUMN connection TEXT NOT NULL DEFAULT '';
+-- The parts of the pod's hourly price (JSON: provider price, markup in
+-- basis points, storage), which usage is billed from.
+ALTER TABLE pods ADD COLUMN rate TEXT NOT NULL DEFAULT '{}';
 -- The budget hold of the pod's deploy, kept until the pod is ready
 -- (settled) or fails (released).
 ALTER TABLE pods ADD COLUMN reservation_id TEXT NOT NULL DEFAULT '';
@@ -20,6 +23,10 @@ CREATE TABLE pod_usage (
     owner_id          TEXT NOT NULL,
     offer_id          TEXT NOT NULL,
     price_hour_micros BIGINT NOT NULL,
+    -- the parts of price_hour_micros
+    provider_hour_micros BIGINT NOT NULL,
+    markup_bps           BIGINT NOT NULL,
+    storage_hour_micros  BIGINT NOT NULL,
     started_at        TIMESTAMP NOT NULL,
     ended_at          TIMESTAMP
 );
