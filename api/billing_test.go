@@ -14,11 +14,11 @@ import (
 	"github.com/gpubroker/pod/platformtest"
 )
 
-// TestPayingForAPlanOverREST: in a SANDBOX tenant without Stripe keys a
-// user saves a test card with the mock processor and subscribes to PRO,
-// and holds the pro_user role at once; a declined card is refused with
-// its decline code and changes no one's role; an unknown plan is refused
-// with the valid ones.
+// TestPayingForAPlanOverREST: a visitor reads the plans; in a SANDBOX
+// tenant without Stripe keys a user saves a test card with the mock
+// processor, subscribes to PRO and holds the pro_user role at once; a
+// declined card is refused with its decline code and changes no one's
+// role; an unknown plan is refused with the valid ones.
 func TestPayingForAPlanOverREST(t *testing.T) {
 	pt := platformtest.New(t, "sqlite")
 	cy := actor.Actor{Kind: actor.KindUser, ID: "acme-cy", TenantID: "acme", Role: actor.RoleUser}
@@ -50,6 +50,13 @@ func TestPayingForAPlanOverREST(t *testing.T) {
 	plans, _ := r.body["plans"].([]any)
 	if r.status != 200 || r.body["recommended"] != "pro" || len(plans) != 3 || len(r.body["comparison"].([]any)) == 0 {
 		t.Fatalf("plans: %d %v", r.status, r.body)
+	}
+
+	if r := p.do(t, "", "GET", "/api/v1/plans", ""); r.status != 200 || r.body["recommended"] != "pro" {
+		t.Fatalf("plans for a visitor: %d %v", r.status, r.body)
+	}
+	if r := p.do(t, "", "GET", "/api/v1/billing/subscription", ""); r.status != 401 {
+		t.Fatalf("a visitor's subscription: %d %v", r.status, r.body)
 	}
 
 	r = p.do(t, "acme-user", "POST", "/api/v1/billing/setup", "")

@@ -45,11 +45,11 @@ type ListPlansInput struct{}
 
 func listPlans(s BillingServices) Def[ListPlansInput, billing.Plans] {
 	return Def[ListPlansInput, billing.Plans]{
-		Name: ToolListPlans, Title: "List the plans", Group: ToolsetBilling, MinRole: actor.RoleUser, ReadOnly: true,
+		Name: ToolListPlans, Title: "List the plans", Group: ToolsetBilling, MinRole: actor.RoleUser, ReadOnly: true, Public: true,
 		Description: "List the plans one can pay for — FREE, PRO and ENTERPRISE — with their monthly and annual prices, a table " +
 			"comparing their features (pods running at once, GPU families, markup on provider prices, support, the procurement " +
 			"agent) and the recommended plan. Prices are the payment processor's, found by their lookup keys (gpubroker_pro_monthly…), " +
-			"once known, else the parameters' (plans.*); listing never waits on the processor.",
+			"once known, else the parameters' (plans.*); listing never waits on the processor. Open to visitors who have not signed in.",
 		Method: http.MethodGet, Path: "/plans",
 		Handle: func(_ context.Context, c *Call, _ *ListPlansInput) (billing.Plans, error) {
 			return s.Billing.Plans(c.Tenant), nil
