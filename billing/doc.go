@@ -1,8 +1,10 @@
 // Package billing is what the platform asks of a payment processor, and
-// the rules around it: the plans users pay for (FREE, PRO, ENTERPRISE,
-// each monthly or annual, priced and featured by parameters), a customer
-// per user at the processor, saved payment methods, subscriptions and
-// invoice items.
+// the rules around money users pay: the plans they pay for (FREE, PRO,
+// ENTERPRISE, each monthly or annual, priced and featured by parameters),
+// a customer per user at the processor, saved payment methods,
+// subscriptions and invoice items; and what running pods cost (usage
+// rolled up by pod, day, provider and user) and each user's ledger of
+// credit, payments and usage charged once.
 //
 // A processor is a Backend. Two implement it: Stripe (stripe-go, against
 // Stripe itself or stripe-mock) and the Mock, which serves SANDBOX tenants
