@@ -71,7 +71,8 @@ type App struct {
 	// mailer mail requests.
 	stream      *stream
 	provisioner *provisioner
-	idle        *idleStopper
+	idle        *job
+	settler     *job
 	mailer      *mailer
 }
 
@@ -168,7 +169,7 @@ func (a *App) build(ctx context.Context) error {
 	a.Billing = billing.NewService(st, a.Identity, a.Params, billing.NewBackends(a.Params, billing.NewMock(st, time.Now), nil, log),
 		billing.Options{Now: time.Now, Log: log})
 	tools.RegisterBilling(a.Tools, tools.BillingServices{Billing: a.Billing})
-	tools.RegisterUsage(a.Tools, tools.UsageServices{Usages: st})
+	tools.RegisterUsage(a.Tools, tools.UsageServices{Usages: st, Ledger: st})
 	a.Pods.Notify(newPodMail(a.Mail, a.Identity, a.Params, a.Tenants, log), tenantDuration(a.Params, a.Tenants, "pods.activation_ttl"))
 	a.MCP = mcp.NewServer(a.Tools, cfg.Version, log)
 	if a.stream, err = openStream(cfg, st, a.Params, log); err != nil {
@@ -181,6 +182,7 @@ func (a *App) build(ctx context.Context) error {
 		return fmt.Errorf("start the provisioning worker: %w", err)
 	}
 	a.idle = startIdleStopper(a.Pods, machines, tenantDuration(a.Params, a.Tenants, "pods.idle_stop_after"), log)
+	a.settler = startSettler(st, time.Now, log)
 	if a.mailer, err = startMailer(a.stream.opts, a.Mail, a.Params, log); err != nil {
 		return fmt.Errorf("start the mail delivery worker: %w", err)
 	}
@@ -190,8 +192,10 @@ func (a *App) build(ctx context.Context) error {
 // Close stops the workers and the event relay, writes queued audit
 // records and releases Redis and the database.
 func (a *App) Close() error {
-	if a.idle != nil {
-		a.idle.Close()
+	for _, j := range []*job{a.idle, a.settler} {
+		if j != nil {
+			j.Close()
+		}
 	}
 	if a.provisioner != nil {
 		a.provisioner.Close()

@@ -6,8 +6,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gpubroker/pod/billing"
 	"github.com/gpubroker/pod/params"
 	"github.com/gpubroker/pod/pods"
+	"github.com/gpubroker/pod/store"
 	"github.com/gpubroker/pod/tenant"
 )
 
@@ -23,44 +25,67 @@ func tenantDuration(ps *params.Service, tenants *tenant.Service, key string) fun
 	}
 }
 
-// idleStopper stops running pods that have been idle past their tenant's
-// pods.idle_stop_after, checking every minute.
-type idleStopper struct {
+// job runs work on an interval until it is closed.
+type job struct {
 	stop context.CancelFunc
 	wg   sync.WaitGroup
 }
 
-// idleCheckEvery is how often running pods are checked for idleness.
-const idleCheckEvery = time.Minute
-
-func startIdleStopper(svc *pods.Service, m pods.Machines, idleAfter func(string) time.Duration, log *slog.Logger) *idleStopper {
+// every starts running work every interval (the first time one interval
+// from now).
+func every(interval time.Duration, work func(ctx context.Context)) *job {
 	ctx, stop := context.WithCancel(context.Background())
-	w := &idleStopper{stop: stop}
-	w.wg.Add(1)
+	j := &job{stop: stop}
+	j.wg.Add(1)
 	go func() {
-		defer w.wg.Done()
-		tick := time.NewTicker(idleCheckEvery)
+		defer j.wg.Done()
+		tick := time.NewTicker(interval)
 		defer tick.Stop()
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-tick.C:
-			}
-			stopped, err := svc.StopIdle(ctx, idleAfter, m)
-			for _, p := range stopped {
-				log.Info("stopped an idle pod", "tenant", p.TenantID, "pod", p.ID, "reason", p.Reason)
-			}
-			if err != nil && ctx.Err() == nil {
-				log.Error("stop idle pods", "err", err)
+				work(ctx)
 			}
 		}
 	}()
-	return w
+	return j
 }
 
-// Close stops checking and waits for a check under way.
-func (w *idleStopper) Close() {
-	w.stop()
-	w.wg.Wait()
+// Close stops the job and waits for a run under way.
+func (j *job) Close() {
+	j.stop()
+	j.wg.Wait()
+}
+
+// jobEvery is how often the periodic jobs run: the idle auto-stop and the
+// settlement of ended usage.
+const jobEvery = time.Minute
+
+// startIdleStopper stops running pods idle past their tenant's
+// pods.idle_stop_after.
+func startIdleStopper(svc *pods.Service, m pods.Machines, idleAfter func(string) time.Duration, log *slog.Logger) *job {
+	return every(jobEvery, func(ctx context.Context) {
+		stopped, err := svc.StopIdle(ctx, idleAfter, m)
+		for _, p := range stopped {
+			log.Info("stopped an idle pod", "tenant", p.TenantID, "pod", p.ID, "reason", p.Reason)
+		}
+		if err != nil && ctx.Err() == nil {
+			log.Error("stop idle pods", "err", err)
+		}
+	})
+}
+
+// startSettler charges ended running intervals to their owners' ledgers.
+func startSettler(st *store.Store, now func() time.Time, log *slog.Logger) *job {
+	return every(jobEvery, func(ctx context.Context) {
+		n, err := billing.Settle(ctx, st, st, "", now())
+		if n > 0 {
+			log.Info("charged ended usage", "intervals", n)
+		}
+		if err != nil && ctx.Err() == nil {
+			log.Error("settle usage", "err", err)
+		}
+	})
 }

@@ -73,38 +73,52 @@ func Split(balance, charge money.Amount) (fromCredit, payg money.Amount) {
 	return fromCredit, charge - fromCredit
 }
 
-// Settle charges every interval f selects that has ended to its owner's
-// account, each once (its reference names the pod and when it started):
-// concurrent or repeated settlements charge nothing twice. It answers how
-// many intervals it charged now.
-func Settle(ctx context.Context, u Usages, l Ledger, f pods.UsageFilter, at time.Time) (int, error) {
-	var ended []Posting
-	err := u.EachUsage(ctx, f, func(use pods.Usage) error {
-		if use.End == nil {
-			return nil // charged once it ends
-		}
-		c, err := use.Cost(*use.End)
-		if err != nil || c.Total == 0 {
-			return err
-		}
-		ended = append(ended, Posting{TenantID: use.TenantID, UserID: use.OwnerID, At: at, Charge: c.Total,
-			Reference: fmt.Sprintf("usage:%s:%d", use.PodID, use.Start.UnixNano())})
-		return nil
-	})
-	if err != nil {
-		return 0, err
-	}
-	// Posted after the stream is read: on SQLite the reading holds the
-	// one connection a posting needs.
+// Settlements are the ended intervals still to charge (the store
+// implements it); InTx runs fn in one transaction every call made with
+// its context joins.
+type Settlements interface {
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+	UnsettledUsage(ctx context.Context, tenantID string, limit int) ([]pods.Usage, error)
+	MarkUsageSettled(ctx context.Context, id string, at time.Time) error
+}
+
+// Settle charges every ended interval not yet charged (of one tenant, or
+// of all when tenantID is empty) to its owner's account: the posting and
+// the interval's mark commit together, and the posting's reference is the
+// interval, so concurrent or repeated settlements charge nothing twice.
+// It answers how many intervals it charged now.
+func Settle(ctx context.Context, s Settlements, l Ledger, tenantID string, at time.Time) (int, error) {
+	const batch = 500
 	charged := 0
-	for _, p := range ended {
-		posted, err := l.Post(ctx, p)
+	for {
+		ended, err := s.UnsettledUsage(ctx, tenantID, batch)
 		if err != nil {
 			return charged, err
 		}
-		if !posted.Duplicate {
-			charged++
+		for _, use := range ended {
+			c, err := use.Cost(*use.End)
+			if err != nil {
+				return charged, err
+			}
+			err = s.InTx(ctx, func(ctx context.Context) error {
+				if c.Total > 0 {
+					p, err := l.Post(ctx, Posting{TenantID: use.TenantID, UserID: use.OwnerID, At: at, Charge: c.Total,
+						Reference: "usage:" + use.ID})
+					if err != nil {
+						return err
+					}
+					if !p.Duplicate {
+						charged++
+					}
+				}
+				return s.MarkUsageSettled(ctx, use.ID, at)
+			})
+			if err != nil {
+				return charged, fmt.Errorf("settle usage %s: %w", use.ID, err)
+			}
+		}
+		if len(ended) < batch {
+			return charged, nil
 		}
 	}
-	return charged, nil
 }

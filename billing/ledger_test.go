@@ -53,7 +53,7 @@ func TestUsageDrawsCreditThenPayAsYouGoAndIsChargedOnce(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				n, err := billing.Settle(ctx, st, st, pods.UsageFilter{TenantID: "acme"}, at)
+				n, err := billing.Settle(ctx, st, st, "acme", at)
 				if err != nil {
 					t.Error(err)
 				}
@@ -65,6 +65,9 @@ func TestUsageDrawsCreditThenPayAsYouGoAndIsChargedOnce(t *testing.T) {
 		wg.Wait()
 		if charged != 10 {
 			t.Fatalf("%d intervals charged by 50 settlements; want each of the 10 once", charged)
+		}
+		if left, _ := st.UnsettledUsage(ctx, "", 0); len(left) != 0 {
+			t.Fatalf("%d ended intervals left unsettled", len(left))
 		}
 		bal, _ := st.Balance(ctx, "acme", "ana")
 		if bal != money.MustParse("-16.00") {

@@ -139,7 +139,7 @@ func New(t testing.TB, backend string) *Platform {
 	tools.RegisterPods(reg, tools.PodServices{Offers: offers, Pods: podService, Prices: tools.PodPrices(ps), Deploy: tools.PodDeploy(ps)})
 	ms := mail.NewService(st, mail.Options{Now: clock.Now})
 	tools.RegisterMail(reg, tools.MailServices{Mail: ms, Users: st})
-	tools.RegisterUsage(reg, tools.UsageServices{Usages: st})
+	tools.RegisterUsage(reg, tools.UsageServices{Usages: st, Ledger: st})
 	bs := billing.NewService(st, id, ps, billing.NewBackends(ps, billing.NewMock(st, clock.Now), nil, nil), billing.Options{Now: clock.Now})
 	t.Cleanup(bs.Close)
 	tools.RegisterBilling(reg, tools.BillingServices{Billing: bs})

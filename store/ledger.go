@@ -28,13 +28,15 @@ func (s *Store) Post(ctx context.Context, p billing.Posting) (billing.Posted, er
 	}
 	var out billing.Posted
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO ledger_postings (reference, tenant_id, user_id, created_at) VALUES ($1, $2, $3, $4)`,
-			p.Reference, p.TenantID, p.UserID, p.At.UTC())
-		if isUniqueViolation(err) {
-			return errPosted
-		}
+		// DO NOTHING rather than a unique violation, which would abort a
+		// transaction this posting joined.
+		res, err := tx.ExecContext(ctx, `INSERT INTO ledger_postings (reference, tenant_id, user_id, created_at) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (reference) DO NOTHING`, p.Reference, p.TenantID, p.UserID, p.At.UTC())
 		if err != nil {
 			return fmt.Errorf("claim posting %s: %w", p.Reference, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errPosted
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO ledger_accounts (tenant_id, user_id) VALUES ($1, $2)
 			ON CONFLICT (tenant_id, user_id) DO NOTHING`, p.TenantID, p.UserID); err != nil {

@@ -491,3 +491,23 @@ func (s *Store) EachUsage(ctx context.Context, f pods.UsageFilter, fn func(pods.
 	}
 	return rows.Err()
 }
+
+// UnsettledUsage lists ended intervals not yet charged to their owners'
+// ledgers, of one tenant or (tenantID empty) of every tenant, oldest
+// first, at most limit.
+func (s *Store) UnsettledUsage(ctx context.Context, tenantID string, limit int) ([]pods.Usage, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 1000
+	}
+	return queryAll(ctx, s, "unsettled usage", fmt.Sprintf(`SELECT `+usageColumns+` FROM pod_usage
+		WHERE ended_at IS NOT NULL AND settled_at IS NULL AND ($1 = '' OR tenant_id = $1) ORDER BY ended_at, id LIMIT %d`, limit),
+		[]any{tenantID}, scanUsage)
+}
+
+// MarkUsageSettled records that an ended interval was charged.
+func (s *Store) MarkUsageSettled(ctx context.Context, id string, at time.Time) error {
+	if _, err := s.exec(ctx, `UPDATE pod_usage SET settled_at = $1 WHERE id = $2 AND settled_at IS NULL`, at.UTC(), id); err != nil {
+		return fmt.Errorf("mark usage %s settled: %w", id, err)
+	}
+	return nil
+}

@@ -18,7 +18,8 @@ import (
 // TestUsageIsEachUsersOwnAndTheTenantsForAnAdmin: usage_summary answers a
 // user's own pods' cost (another user's is refused), a POD Admin's any
 // user's or the whole tenant's; cost_breakdown is for admins; a malformed
-// month is a 422.
+// month is a 422; once settled, get_balance shows each user their own
+// account.
 func TestUsageIsEachUsersOwnAndTheTenantsForAnAdmin(t *testing.T) {
 	p := platformtest.New(t, "sqlite")
 	ctx := context.Background()
@@ -62,5 +63,21 @@ func TestUsageIsEachUsersOwnAndTheTenantsForAnAdmin(t *testing.T) {
 	}
 	if res := call(platformtest.AcmeUser, tools.ToolUsageSummary, `{"period":"last month"}`); fault.KindOf(res.Err) != fault.KindInvalid {
 		t.Fatalf("a malformed period: %+v", res)
+	}
+
+	// Settled, each ended interval is a charge on its owner's account.
+	if n, err := billing.Settle(ctx, p.Store, p.Store, "acme", time.Now()); err != nil || n != 2 {
+		t.Fatalf("settled %d, %v", n, err)
+	}
+	res = call(platformtest.AcmeUser, tools.ToolGetBalance, `{}`)
+	if a, _ := res.Output.(tools.Account); res.Err != nil || a.Balance != money.MustParse("-3.60") || len(a.Entries) != 1 ||
+		a.Entries[0].Kind != billing.KindUsagePayg {
+		t.Fatalf("the user's account: %+v", res)
+	}
+	if res := call(platformtest.AcmeUser, tools.ToolGetBalance, `{"user_id":"`+platformtest.AcmePro.ID+`"}`); fault.KindOf(res.Err) != fault.KindForbidden {
+		t.Fatalf("another user's account: %+v", res)
+	}
+	if res := call(platformtest.AcmeAdmin, tools.ToolGetBalance, `{"user_id":"`+platformtest.AcmePro.ID+`"}`); res.Err != nil {
+		t.Fatalf("an admin reading a user's account: %+v", res)
 	}
 }

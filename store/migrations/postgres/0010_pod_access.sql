@@ -28,7 +28,10 @@ CREATE TABLE pod_usage (
     markup_bps           BIGINT NOT NULL,
     storage_hour_micros  BIGINT NOT NULL,
     started_at        TIMESTAMPTZ NOT NULL,
-    ended_at          TIMESTAMPTZ
+    ended_at          TIMESTAMPTZ,
+    -- when the ended interval was charged to its owner's ledger
+    settled_at        TIMESTAMPTZ
 );
 CREATE UNIQUE INDEX pod_usage_open ON pod_usage (pod_id) WHERE ended_at IS NULL;
 CREATE INDEX pod_usage_tenant ON pod_usage (tenant_id, started_at);
+CREATE INDEX pod_usage_unsettled ON pod_usage (ended_at) WHERE settled_at IS NULL;
