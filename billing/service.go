@@ -343,6 +343,11 @@ func (s *Service) free(ctx context.Context, t tenant.Tenant, userID string) erro
 	return nil
 }
 
+// claimHeld is how long a subscription being made keeps the user's place
+// before another call may take it: longer than the processor's calls
+// with all their retries can take.
+const claimHeld = 15 * time.Minute
+
 // subscribed refuses a second subscription beside cur.
 func subscribed(cur Subscription) error {
 	return fault.Conflict("you are subscribed to %s %s already (%s): change_plan moves to another plan or interval", cur.Plan.Name(), cur.Interval, cur.Status)
@@ -371,6 +376,9 @@ func (s *Service) Subscribe(ctx context.Context, t tenant.Tenant, userID string,
 	if found && cur.Status.Paying() {
 		return Subscribed{}, subscribed(cur)
 	}
+	if found && cur.BackendID == "" && s.clock().Sub(cur.UpdatedAt) < claimHeld {
+		return Subscribed{}, fault.Conflict("a subscription to %s %s is being made for you (%s); try again in a moment", cur.Plan.Name(), cur.Interval, cur.ID)
+	}
 	c, err := s.customer(ctx, t, userID, b, choice.Account(t.ID))
 	if err != nil {
 		return Subscribed{}, err
@@ -389,8 +397,9 @@ func (s *Service) Subscribe(ctx context.Context, t tenant.Tenant, userID string,
 	sub := Subscription{ID: "bsub_" + uuid.Must(uuid.NewV7()).String(), TenantID: t.ID, UserID: userID, Mode: t.Mode, Backend: b.Kind(),
 		Plan: p, Interval: i, Status: Incomplete, Revision: 1, CreatedAt: now, UpdatedAt: now}
 	// The record comes first: it holds the user's one place, so two calls
-	// at once cannot both subscribe. An incomplete one from before is
-	// given up for it.
+	// at once cannot both subscribe. An incomplete one from before (made
+	// at the processor, or a record left by a call that never finished)
+	// is given up for it.
 	err = s.repo.InTx(ctx, func(ctx context.Context) error {
 		if found {
 			cur.Status, cur.UpdatedAt = Canceled, now
@@ -407,7 +416,9 @@ func (s *Service) Subscribe(ctx context.Context, t tenant.Tenant, userID string,
 		IdempotencyKey: "gpubroker-subscribe-" + sub.ID, Metadata: map[string]string{"gpubroker_subscription": sub.ID,
 			"gpubroker_tenant": t.ID, "gpubroker_user": userID, "gpubroker_plan": string(p), "gpubroker_interval": string(i)}})
 	if err != nil {
-		// Nothing was subscribed: the record is given up.
+		// The processor made nothing (or, when its answer was lost, an
+		// incomplete subscription nobody pays, which it expires): the
+		// record is given up.
 		if derr := s.repo.DeleteSubscription(context.WithoutCancel(ctx), t.ID, sub.ID); derr != nil {
 			s.log.ErrorContext(ctx, "give up a subscription not made", "tenant", t.ID, "subscription", sub.ID, "err", derr)
 		}

@@ -299,3 +299,31 @@ func TestSyncPlansMakesStripesMissingPrices(t *testing.T) {
 		}
 	}
 }
+
+func TestASubscriptionBeingMadeHoldsTheUsersPlace(t *testing.T) {
+	f := newFixture(t, "sqlite")
+	ctx := context.Background()
+	if _, err := setUp(t, f, "4242424242424242"); err != nil {
+		t.Fatal(err)
+	}
+	// Another call recorded its subscription and is at the processor now.
+	now := f.clock.Now()
+	making := billing.Subscription{ID: "bsub_other", TenantID: "acme", UserID: "ana", Mode: mode.Sandbox, Backend: billing.BackendMock,
+		Plan: billing.Enterprise, Interval: billing.Monthly, Status: billing.Incomplete, Revision: 1, CreatedAt: now, UpdatedAt: now}
+	if err := f.st.CreateSubscription(ctx, making); err != nil {
+		t.Fatal(err)
+	}
+	_, err := f.svc.Subscribe(ctx, f.sandbox, "ana", billing.Pro, billing.Monthly)
+	if fault.KindOf(err) != fault.KindConflict || !strings.Contains(err.Error(), "being made") {
+		t.Fatalf("subscribe beside one being made = %v", err)
+	}
+	// A call that never finished does not hold it for ever.
+	f.clock.Advance(16 * time.Minute)
+	got, err := f.svc.Subscribe(ctx, f.sandbox, "ana", billing.Pro, billing.Monthly)
+	if err != nil || got.Subscription.Status != billing.Active {
+		t.Fatalf("subscribe after the other call was given up = %+v, %v", got, err)
+	}
+	if old, err := f.st.Subscription(ctx, "acme", "bsub_other"); err != nil || old.Status != billing.Canceled {
+		t.Fatalf("the abandoned record = %+v, %v", old, err)
+	}
+}
