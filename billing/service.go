@@ -503,11 +503,22 @@ func (s *Service) ChangePlan(ctx context.Context, t tenant.Tenant, userID string
 	if err != nil {
 		return Subscribed{}, err
 	}
+	// The change is recorded pending first, on the revision read: of two
+	// changes at once only one reaches the processor.
+	before := cur
+	cur.PendingPlan, cur.PendingInterval, cur.UpdatedAt = p, i, s.clock()
+	if cur, err = s.repo.UpdateSubscription(ctx, cur); err != nil {
+		return Subscribed{}, err
+	}
 	// A key per call: a retry after a decline (with a new card) is a new
 	// payment, while stripe-go's own retries of this one share it.
 	bs, err := b.ChangeSubscription(ctx, ChangeRequest{ID: cur.BackendID, Item: cur.BackendItem, Price: price.ID,
 		IdempotencyKey: "gpubroker-change-" + cur.ID + "-" + uuid.Must(uuid.NewV7()).String()})
 	if err != nil {
+		before.Revision, before.UpdatedAt = cur.Revision, s.clock()
+		if _, uerr := s.repo.UpdateSubscription(context.WithoutCancel(ctx), before); uerr != nil {
+			s.log.ErrorContext(ctx, "undo a change the processor refused", "tenant", t.ID, "subscription", cur.ID, "err", uerr)
+		}
 		return Subscribed{}, declined(err, "payment_method", "the payment for the change")
 	}
 	if bs.Paid {

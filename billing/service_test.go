@@ -327,3 +327,44 @@ func TestASubscriptionBeingMadeHoldsTheUsersPlace(t *testing.T) {
 		t.Fatalf("the abandoned record = %+v, %v", old, err)
 	}
 }
+
+func TestConcurrentChangesOfPlanArePaidOnce(t *testing.T) {
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			f := newFixture(t, backend)
+			ctx := context.Background()
+			if _, err := setUp(t, f, "4242424242424242"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.svc.Subscribe(ctx, f.sandbox, "ana", billing.Pro, billing.Monthly); err != nil {
+				t.Fatal(err)
+			}
+			f.clock.Advance(24 * time.Hour)
+			const n = 6
+			errs := make(chan error, n)
+			for range n {
+				go func() {
+					_, err := f.svc.ChangePlan(ctx, f.sandbox, "ana", billing.Enterprise, billing.Monthly)
+					errs <- err
+				}()
+			}
+			changed := 0
+			for range n {
+				switch err := <-errs; {
+				case err == nil:
+					changed++
+				case fault.KindOf(err) != fault.KindConflict:
+					t.Errorf("a change = %v, want it done or a conflict", err)
+				}
+			}
+			if changed != 1 || count(t, f, `object = 'invoice' AND status = 'paid'`) != 2 {
+				t.Fatalf("%d changes made, %d invoices paid; want one change paid once beside the first period",
+					changed, count(t, f, `object = 'invoice' AND status = 'paid'`))
+			}
+			acct, err := f.svc.Account(ctx, f.sandbox, "ana")
+			if err != nil || acct.Plan != billing.Enterprise || acct.Subscription.PendingPlan != "" || f.role(t, "ana") != actor.RoleEnterpriseUser {
+				t.Fatalf("after the changes: %+v, %v", acct, err)
+			}
+		})
+	}
+}
