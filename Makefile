@@ -19,9 +19,17 @@ test: test-deps
 	$(GO) test -race -count=1 -timeout 8m ./...
 
 ## test-deps: what the end-to-end tests drive, installed only when missing
-## (a stamp file makes a second run a no-op)
+## (a stamp file makes a second run a no-op): the MCP client's npm packages,
+## and stripe-mock, which the billing tests start on loopback themselves
 MCPCLIENT := e2e/mcpclient
-test-deps: $(MCPCLIENT)/node_modules/.installed
+STRIPE_MOCK_VERSION ?= v0.203.0
+test-deps: $(MCPCLIENT)/node_modules/.installed stripe-mock
+
+.PHONY: stripe-mock
+stripe-mock:
+	@command -v stripe-mock >/dev/null || test -x "$$($(GO) env GOPATH | cut -d: -f1)/bin/stripe-mock" || { \
+		echo "installing stripe-mock $(STRIPE_MOCK_VERSION)"; \
+		$(GO) install github.com/stripe/stripe-mock@$(STRIPE_MOCK_VERSION); }
 
 $(MCPCLIENT)/node_modules/.installed: $(MCPCLIENT)/package.json $(MCPCLIENT)/package-lock.json
 	@command -v npm >/dev/null || { echo "installing Node.js and npm"; \

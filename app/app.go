@@ -22,6 +22,7 @@ import (
 	"github.com/gpubroker/pod/api"
 	"github.com/gpubroker/pod/audit"
 	"github.com/gpubroker/pod/auth"
+	"github.com/gpubroker/pod/billing"
 	"github.com/gpubroker/pod/mail"
 	"github.com/gpubroker/pod/market"
 	"github.com/gpubroker/pod/mcp"
@@ -58,6 +59,9 @@ type App struct {
 	// Mail asks for mail in a change's transaction; the delivery worker
 	// sends it.
 	Mail *mail.Service
+	// Billing sets up payments and subscriptions through the processor
+	// serving each tenant (Stripe, or the mock one in SANDBOX).
+	Billing *billing.Service
 	// KeyCreated is true when this start created the local key file.
 	KeyCreated bool
 	// redis holds the shared rate counter's connections (nil without
@@ -74,7 +78,7 @@ type App struct {
 
 // Catalog joins every package's declared parameters.
 func Catalog() (*params.Catalog, error) {
-	return params.NewCatalog(params.Platform(), providers.CredentialParams(), market.Params(), mail.Params())
+	return params.NewCatalog(params.Platform(), providers.CredentialParams(), market.Params(), mail.Params(), billing.Params())
 }
 
 // New opens the database (migrating it), the master key and the parameter
@@ -163,6 +167,9 @@ func (a *App) build(ctx context.Context) error {
 	podServices := tools.PodServices{Offers: offers, Pods: a.Pods, Prices: tools.PodPrices(a.Params), Deploy: tools.PodDeploy(a.Params)}
 	tools.RegisterPods(a.Tools, podServices)
 	tools.RegisterMail(a.Tools, tools.MailServices{Mail: a.Mail, Users: st})
+	a.Billing = billing.NewService(st, a.Identity, a.Params, billing.NewBackends(a.Params, billing.NewMock(st, time.Now), nil, log),
+		billing.Options{Now: time.Now, Log: log})
+	tools.RegisterBilling(a.Tools, tools.BillingServices{Billing: a.Billing})
 	tools.RegisterUsage(a.Tools, tools.UsageServices{Usages: st, Ledger: st})
 	a.Pods.Notify(newPodMail(a.Mail, a.Identity, a.Params, a.Tenants, log), tenantDuration(a.Params, a.Tenants, "pods.activation_ttl"))
 	a.MCP = mcp.NewServer(a.Tools, cfg.Version, log)
@@ -202,6 +209,9 @@ func (a *App) Close() error {
 	}
 	if a.Market != nil {
 		a.Market.Close()
+	}
+	if a.Billing != nil {
+		a.Billing.Close()
 	}
 	if a.Identity != nil {
 		a.Identity.Close()

@@ -1,9 +1,9 @@
 // Package platformtest builds a whole platform for tests of the faces: a
 // real store on the chosen backend, parameters, tenants (default, acme,
 // beta), identity, the audit writer, the SANDBOX market of simulated
-// providers and the tools registry with the core, offer, pod and mail
-// toolsets, plus a token table standing in for sign-in where a test does
-// not need real tokens.
+// providers and the tools registry with the core, offer, pod, mail and
+// billing toolsets (the mock payment processor), plus a token table
+// standing in for sign-in where a test does not need real tokens.
 package platformtest
 
 import (
@@ -17,6 +17,7 @@ import (
 	"github.com/gpubroker/pod/actor"
 	"github.com/gpubroker/pod/audit"
 	"github.com/gpubroker/pod/auth"
+	"github.com/gpubroker/pod/billing"
 	"github.com/gpubroker/pod/dbtest"
 	"github.com/gpubroker/pod/fault"
 	"github.com/gpubroker/pod/mail"
@@ -74,9 +75,12 @@ type Platform struct {
 	Market   *market.Market
 	// Mail asks for mail and delivers it to the mailbox (no worker runs:
 	// a test delivers what it needs).
-	Mail   *mail.Service
-	Tokens Tokens
-	Clock  *Clock
+	Mail *mail.Service
+	// Billing runs plans, payment setup and subscriptions; SANDBOX
+	// tenants without Stripe keys pay the mock processor.
+	Billing *billing.Service
+	Tokens  Tokens
+	Clock   *Clock
 }
 
 // simNow is the simulated time of every test platform in this process.
@@ -91,7 +95,7 @@ func New(t testing.TB, backend string) *Platform {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	cat, err := params.NewCatalog(params.Platform(), providers.CredentialParams(), market.Params(), mail.Params())
+	cat, err := params.NewCatalog(params.Platform(), providers.CredentialParams(), market.Params(), mail.Params(), billing.Params())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +142,10 @@ func New(t testing.TB, backend string) *Platform {
 	tools.RegisterPods(reg, tools.PodServices{Offers: offers, Pods: podService, Prices: tools.PodPrices(ps), Deploy: tools.PodDeploy(ps)})
 	tools.RegisterMail(reg, tools.MailServices{Mail: ms, Users: st})
 	tools.RegisterUsage(reg, tools.UsageServices{Usages: st, Ledger: st})
-	return &Platform{Store: st, Params: ps, Tenants: ts, Audit: w, Identity: id, Registry: reg, Market: mkt, Mail: ms,
+	bs := billing.NewService(st, id, ps, billing.NewBackends(ps, billing.NewMock(st, clock.Now), nil, nil), billing.Options{Now: clock.Now})
+	t.Cleanup(bs.Close)
+	tools.RegisterBilling(reg, tools.BillingServices{Billing: bs})
+	return &Platform{Store: st, Params: ps, Tenants: ts, Audit: w, Identity: id, Registry: reg, Market: mkt, Mail: ms, Billing: bs,
 		Tokens: Tokens{"op": Operator, "acme-admin": AcmeAdmin, "acme-user": AcmeUser, "acme-pro": AcmePro, "beta-admin": BetaAdmin},
 		Clock:  clock}
 }

@@ -44,6 +44,8 @@ func TestConformance(t *testing.T) {
 		{"OutboxRowsCommitWithTheirChangeOrNotAtAll", testOutbox},
 		{"PodsMoveOnlyAsTheTableAllowsAndOnTheRevisionRead", testPods},
 		{"MailIsStoredOnceAndListedByTenantAndAddress", testMail},
+		{"BillingKeepsOneCustomerDefaultAndOpenSubscriptionPerUser", testBillingRecords},
+		{"MockProcessorObjectsAreMarkedAndMadeOncePerKey", testMockObjects},
 	}
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		for _, c := range cases {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gpubroker/pod/actor"
 	"github.com/gpubroker/pod/app"
+	"github.com/gpubroker/pod/billing"
 	"github.com/gpubroker/pod/fault"
 	"github.com/gpubroker/pod/logs"
 )
@@ -171,6 +172,53 @@ func paramsCmd(ctx context.Context, args []string) error {
 		return nil
 	}
 	return fmt.Errorf("params: unknown subcommand %q, want export or import", sub)
+}
+
+// billingCmd runs the billing subcommands: sync-plans makes, at each
+// Stripe account the tenants use (or at the backend of the one tenant
+// named), the plans' products and the prices the parameters declare.
+func billingCmd(ctx context.Context, args []string) error {
+	if len(args) == 0 || args[0] != "sync-plans" {
+		return errors.New("billing: want sync-plans")
+	}
+	var tenantID string
+	cfg, _, err := bootstrap("billing sync-plans", args[1:], func(fs *flag.FlagSet) {
+		fs.StringVar(&tenantID, "tenant", "", "sync the backend serving this tenant only (the mock one too)")
+	})
+	if err != nil {
+		return err
+	}
+	a, err := app.New(ctx, cfg, newLogger("warn"))
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	var done []billing.Synced
+	if tenantID != "" {
+		t, err := a.Tenants.Get(ctx, tenantID)
+		if err != nil {
+			return err
+		}
+		done, err = a.Billing.SyncPlans(ctx, t)
+		if err != nil {
+			return err
+		}
+	} else {
+		ts, err := a.Tenants.List(ctx)
+		if err != nil {
+			return err
+		}
+		if done, err = a.Billing.SyncAccounts(ctx, ts); err != nil {
+			return err
+		}
+		if len(done) == 0 {
+			fmt.Println("no tenant is served by Stripe: nothing to sync (the mock processor makes its prices when first needed)")
+		}
+	}
+	for _, s := range done {
+		fmt.Println(s)
+	}
+	return nil
 }
 
 // cliActor is the operator at the terminal, recorded in history by login.

@@ -5,6 +5,7 @@
 //	gpubroker params export [-tenant ID] [-o FILE]
 //	gpubroker params import [-confirm PHRASE] FILE|-
 //	gpubroker token create --role ROLE [--tenant ID] [--name NAME]
+//	gpubroker billing sync-plans [-tenant ID]
 //	gpubroker mcp --token TOKEN        serve MCP on standard input/output
 //	gpubroker version
 //
@@ -47,6 +48,8 @@ func run(ctx context.Context, args []string) error {
 		return paramsCmd(ctx, args)
 	case "token":
 		return tokenCmd(ctx, args)
+	case "billing":
+		return billingCmd(ctx, args)
 	case "mcp":
 		return mcpCmd(ctx, args)
 	case "version":
@@ -65,6 +68,7 @@ const usage = `usage:
   gpubroker params export [-tenant ID] [-o FILE]
   gpubroker params import [-confirm PHRASE] FILE|-
   gpubroker token create --role ROLE [--tenant ID] [--name NAME] [--ttl DURATION]
+  gpubroker billing sync-plans [-tenant ID]   make the plans' Stripe products and prices
   gpubroker mcp --token TOKEN          serve MCP on standard input/output
   gpubroker version
 Run "gpubroker serve -h" for the bootstrap flags.

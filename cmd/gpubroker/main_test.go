@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/gpubroker/pod/store"
+	"github.com/gpubroker/pod/stripetest"
 )
 
 var binary string
@@ -34,7 +35,7 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(dir)
 		os.Exit(1)
 	}
-	code := m.Run()
+	code := stripetest.Main(m)
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -269,4 +270,42 @@ func TestCommands(t *testing.T) {
 			t.Fatalf("%q %v", out, err)
 		}
 	})
+}
+
+// TestSyncPlansMakesTheStripePrices: with no tenant served by Stripe
+// there is nothing to sync; once the default tenant reads a Stripe test
+// key (stripe-mock, which knows no lookup key), every plan price is made,
+// and the mock processor is synced when a tenant is named.
+func TestSyncPlansMakesTheStripePrices(t *testing.T) {
+	data := t.TempDir()
+	s := start(t, data) // seeds the default tenant
+	if _, err := s.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	run := func(stdin string, args ...string) string {
+		t.Helper()
+		cmd := exec.Command(binary, args...)
+		cmd.Env = env(data)
+		cmd.Stdin = strings.NewReader(stdin)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	if out := run("", "billing", "sync-plans"); !strings.Contains(out, "nothing to sync") {
+		t.Fatalf("without Stripe: %q", out)
+	}
+	if out := run("", "billing", "sync-plans", "-tenant", "default"); !strings.Contains(out, "default mock: price gpubroker_pro_monthly (29.00 usd monthly) created") {
+		t.Fatalf("the mock processor: %q", out)
+	}
+	run(`{"format":"gpubroker-params","version":1,"params":[{"mode":"SANDBOX","key":"stripe.secret_key","value":"sk_test_cli"},
+		{"mode":"SANDBOX","key":"stripe.api_url","value":"`+stripetest.URL(t)+`"}]}`, "params", "import", "-")
+	out := run("", "billing", "sync-plans")
+	for _, want := range []string{"default stripe: product gpubroker_pro up to date", "default stripe: price gpubroker_pro_monthly (29.00 usd monthly) created",
+		"default stripe: price gpubroker_enterprise_annual (1990.00 usd annual) created"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("with Stripe: %q lacks %q", out, want)
+		}
+	}
 }

@@ -1,0 +1,184 @@
+package billing
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/gpubroker/pod/fault"
+	"github.com/gpubroker/pod/money"
+)
+
+// BackendKind names a backend.
+type BackendKind string
+
+// The backends.
+const (
+	BackendStripe BackendKind = "stripe"
+	BackendMock   BackendKind = "mock"
+)
+
+// PaymentMethodTypes are the kinds of payment method a setup offers.
+var PaymentMethodTypes = []string{"card", "sepa_debit", "us_bank_account"}
+
+// Backend is what the platform asks of a payment processor. Every
+// creating call carries an idempotency key, so a retried call makes one
+// object. Amounts are money.Amount here; a backend converts them at its
+// own edge with ToMinor and FromMinor.
+type Backend interface {
+	Kind() BackendKind
+	// EnsureCustomer creates the user's customer, or answers the one made
+	// before for the same user (the key derives from the user id).
+	EnsureCustomer(ctx context.Context, c CustomerRequest) (string, error)
+	// CreateSetupIntent starts saving a payment method of PaymentMethodTypes
+	// for customer, to charge later without the customer present.
+	CreateSetupIntent(ctx context.Context, customer string) (SetupIntent, error)
+	// Prices finds the active prices of these lookup keys; a key with none
+	// is absent from the answer.
+	Prices(ctx context.Context, lookupKeys []string) ([]Price, error)
+	// EnsureProduct creates the product unless one of its id exists, and
+	// reports whether it created it.
+	EnsureProduct(ctx context.Context, p ProductSpec) (bool, error)
+	// CreatePrice creates a recurring price that takes over its lookup key.
+	CreatePrice(ctx context.Context, p PriceSpec) (Price, error)
+	// CreateSubscription subscribes a customer to a price.
+	CreateSubscription(ctx context.Context, r SubscriptionRequest) (BackendSubscription, error)
+	// ChangeSubscription moves a subscription to another price, prorating
+	// the rest of the period.
+	ChangeSubscription(ctx context.Context, r ChangeRequest) (BackendSubscription, error)
+	// CancelAtPeriodEnd ends a subscription when its period ends.
+	CancelAtPeriodEnd(ctx context.Context, id, idempotencyKey string) (BackendSubscription, error)
+	// CreateInvoiceItem adds a line to the customer's next invoice.
+	CreateInvoiceItem(ctx context.Context, it InvoiceItem) (string, error)
+}
+
+// CardConfirmer confirms a SetupIntent with a test card number on the
+// server. Only the Mock implements it: a real card number never reaches
+// the platform, it goes from the browser to Stripe.js.
+type CardConfirmer interface {
+	// ConfirmSetup confirms customer's setup intent with a card number.
+	ConfirmSetup(ctx context.Context, customer, setupIntent, cardNumber string) (PaymentMethod, error)
+}
+
+// CustomerRequest is who a customer is made for.
+type CustomerRequest struct {
+	TenantID string
+	UserID   string
+	Email    string
+	Name     string
+}
+
+// customerKey is the idempotency key of the user's customer: one user,
+// one customer, however often it is asked for.
+func customerKey(tenantID, userID string) string {
+	return "gpubroker-customer-" + tenantID + "-" + userID
+}
+
+// SetupIntent is a started setup: the browser (Stripe.js) confirms it
+// with the client secret.
+type SetupIntent struct {
+	ID           string
+	ClientSecret string
+	Types        []string
+}
+
+// ProductSpec is a product to ensure.
+type ProductSpec struct {
+	ID          string
+	Name        string
+	Description string
+}
+
+// PriceSpec is a recurring price to create.
+type PriceSpec struct {
+	Product   string
+	LookupKey string
+	Amount    money.Amount
+	Currency  string
+	Interval  Interval
+}
+
+// Price is a processor's recurring price.
+type Price struct {
+	ID        string
+	Product   string
+	LookupKey string
+	Amount    money.Amount
+	Currency  string
+	Interval  Interval
+}
+
+// SubscriptionRequest subscribes a customer to a price.
+type SubscriptionRequest struct {
+	Customer string
+	Price    string
+	// PaymentMethod is the customer's saved default, when one is known.
+	PaymentMethod  string
+	IdempotencyKey string
+	Metadata       map[string]string
+}
+
+// ChangeRequest moves a subscription to another price.
+type ChangeRequest struct {
+	ID             string
+	Item           string
+	Price          string
+	IdempotencyKey string
+}
+
+// BackendSubscription is a subscription as the processor answers it.
+type BackendSubscription struct {
+	ID   string
+	Item string
+	// Status is what the processor says of it.
+	Status            Status
+	PeriodStart       time.Time
+	PeriodEnd         time.Time
+	CancelAtPeriodEnd bool
+	// Paid is set when the processor took the payment this call asked
+	// for within the call. Only then does a plan change: a processor that
+	// confirms payments later (Stripe) answers false, and its webhooks
+	// tell when the money came.
+	Paid bool
+	// PaymentSecret is the client secret of the first payment, when the
+	// browser must confirm it (Stripe.js).
+	PaymentSecret string
+}
+
+// InvoiceItem is a line on a customer's next invoice.
+type InvoiceItem struct {
+	Customer       string
+	Amount         money.Amount
+	Currency       string
+	Description    string
+	IdempotencyKey string
+}
+
+// Decline is a processor refusing a card or a payment: Code is Stripe's
+// error code (card_declined, incorrect_number…), DeclineCode the issuer's
+// reason (generic_decline, insufficient_funds…).
+type Decline struct {
+	Code        string
+	DeclineCode string
+	Message     string
+}
+
+func (d *Decline) Error() string {
+	code := d.Code
+	if d.DeclineCode != "" {
+		code += " (" + d.DeclineCode + ")"
+	}
+	return code + ": " + d.Message
+}
+
+// declined turns a decline in err into the problem a caller reads: the
+// field names what was refused, the message carries the codes. Any other
+// error passes through.
+func declined(err error, field, what string) error {
+	var d *Decline
+	if !errors.As(err, &d) {
+		return err
+	}
+	return &fault.Error{Kind: fault.KindInvalid, Message: what + " was declined",
+		Problems: []fault.Problem{{Field: field, Message: d.Error()}}}
+}

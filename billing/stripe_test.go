@@ -1,0 +1,245 @@
+package billing_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gpubroker/pod/billing"
+	"github.com/gpubroker/pod/fault"
+	"github.com/gpubroker/pod/money"
+	"github.com/gpubroker/pod/stripetest"
+)
+
+// seen is one request the Stripe client sent.
+type seen struct {
+	method, path, key string
+	form              url.Values
+}
+
+// recorder passes the Stripe client's requests to stripe-mock and keeps
+// them; answer may answer one itself instead (an error, a failed network).
+type recorder struct {
+	mu     sync.Mutex
+	reqs   []seen
+	answer func(r *http.Request, n int) (*http.Response, error, bool)
+}
+
+func (rec *recorder) RoundTrip(r *http.Request) (*http.Response, error) {
+	var body []byte
+	if r.Body != nil {
+		body, _ = io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	form, _ := url.ParseQuery(string(body))
+	if r.Method == http.MethodGet {
+		form = r.URL.Query()
+	}
+	rec.mu.Lock()
+	rec.reqs = append(rec.reqs, seen{method: r.Method, path: r.URL.Path, key: r.Header.Get("Idempotency-Key"), form: form})
+	n := 0
+	for _, s := range rec.reqs {
+		if s.method == r.Method && s.path == r.URL.Path {
+			n++
+		}
+	}
+	answer := rec.answer
+	rec.mu.Unlock()
+	if answer != nil {
+		if resp, err, ok := answer(r, n); ok {
+			return resp, err
+		}
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// sent lists the requests made to path by method.
+func (rec *recorder) sent(method, path string) []seen {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	var out []seen
+	for _, s := range rec.reqs {
+		if s.method == method && s.path == path {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// stripeError is a Stripe error answer.
+func stripeError(r *http.Request, status int, body string) *http.Response {
+	return &http.Response{StatusCode: status, Header: http.Header{"Content-Type": {"application/json"}, "Request-Id": {"req_test"}},
+		Body: io.NopCloser(strings.NewReader(body)), Request: r}
+}
+
+func newStripe(t *testing.T) (*billing.Stripe, *recorder) {
+	t.Helper()
+	rec := &recorder{}
+	return billing.NewStripe(billing.StripeConfig{SecretKey: "sk_test_billing", APIURL: stripetest.URL(t), MaxRetries: 2,
+		Timeout: 10 * time.Second, HTTPClient: &http.Client{Transport: rec}}), rec
+}
+
+func wantForm(t *testing.T, s seen, want map[string]string) {
+	t.Helper()
+	for k, v := range want {
+		if got := s.form.Get(k); got != v {
+			t.Errorf("%s %s: %s = %q, want %q (form %v)", s.method, s.path, k, got, v, s.form)
+		}
+	}
+}
+
+func TestStripeMakesOneCustomerPerUserThroughRetries(t *testing.T) {
+	st, rec := newStripe(t)
+	rec.answer = func(r *http.Request, n int) (*http.Response, error, bool) {
+		if r.URL.Path == "/v1/customers" && n == 1 {
+			return nil, errors.New("connection reset by peer"), true // the first try is lost on the way
+		}
+		return nil, nil, false
+	}
+	id, err := st.EnsureCustomer(context.Background(), billing.CustomerRequest{TenantID: "acme", UserID: "u1", Email: "ana@acme.test", Name: "Ana"})
+	if err != nil || !strings.HasPrefix(id, "cus_") {
+		t.Fatalf("customer = %q, %v", id, err)
+	}
+	tries := rec.sent(http.MethodPost, "/v1/customers")
+	if len(tries) != 2 {
+		t.Fatalf("tries = %d, want the lost one retried once", len(tries))
+	}
+	for _, s := range tries {
+		if s.key != "gpubroker-customer-acme-u1" {
+			t.Errorf("idempotency key = %q, want the one derived from the user", s.key)
+		}
+		wantForm(t, s, map[string]string{"email": "ana@acme.test", "name": "Ana", "metadata[gpubroker_user]": "u1", "metadata[gpubroker_tenant]": "acme"})
+	}
+}
+
+func TestStripeSetupIntentOffersCardSEPAAndUSBankAccounts(t *testing.T) {
+	st, rec := newStripe(t)
+	si, err := st.CreateSetupIntent(context.Background(), "cus_123")
+	if err != nil || !strings.HasPrefix(si.ID, "seti_") || !strings.Contains(si.ClientSecret, "_secret_") {
+		t.Fatalf("setup intent = %+v, %v", si, err)
+	}
+	sent := rec.sent(http.MethodPost, "/v1/setup_intents")
+	if len(sent) != 1 {
+		t.Fatalf("requests %v", sent)
+	}
+	wantForm(t, sent[0], map[string]string{"customer": "cus_123", "usage": "off_session", "payment_method_types[0]": "card",
+		"payment_method_types[1]": "sepa_debit", "payment_method_types[2]": "us_bank_account"})
+}
+
+func TestStripeFindsPricesByLookupKeyAndMakesThem(t *testing.T) {
+	st, rec := newStripe(t)
+	ctx := context.Background()
+	keys := []string{billing.LookupKey(billing.Pro, billing.Monthly), billing.LookupKey(billing.Enterprise, billing.Annual)}
+	prices, err := st.Prices(ctx, keys)
+	if err != nil || len(prices) == 0 || !strings.HasPrefix(prices[0].ID, "price_") {
+		t.Fatalf("prices = %+v, %v", prices, err)
+	}
+	q := rec.sent(http.MethodGet, "/v1/prices")
+	if len(q) != 1 {
+		t.Fatalf("lookups %v", q)
+	}
+	wantForm(t, q[0], map[string]string{"lookup_keys[0]": "gpubroker_pro_monthly", "lookup_keys[1]": "gpubroker_enterprise_annual", "active": "true"})
+
+	p, err := st.CreatePrice(ctx, billing.PriceSpec{Product: "gpubroker_pro", LookupKey: "gpubroker_pro_annual", Amount: money.MustParse("290"),
+		Currency: "usd", Interval: billing.Annual})
+	if err != nil || p.LookupKey != "gpubroker_pro_annual" || !strings.HasPrefix(p.ID, "price_") {
+		t.Fatalf("price = %+v, %v", p, err)
+	}
+	made := rec.sent(http.MethodPost, "/v1/prices")
+	wantForm(t, made[0], map[string]string{"product": "gpubroker_pro", "lookup_key": "gpubroker_pro_annual", "transfer_lookup_key": "true",
+		"unit_amount": "29000", "currency": "usd", "recurring[interval]": "year"})
+	if made[0].key != "gpubroker-price-gpubroker_pro_annual-29000-usd" {
+		t.Errorf("price idempotency key %q", made[0].key)
+	}
+
+	created, err := st.EnsureProduct(ctx, billing.ProductSpec{ID: "gpubroker_pro", Name: "PRO"})
+	if err != nil || created {
+		t.Fatalf("a product Stripe has: created %v, %v", created, err)
+	}
+	rec.answer = func(r *http.Request, _ int) (*http.Response, error, bool) {
+		if r.Method == http.MethodGet && r.URL.Path == "/v1/products/gpubroker_enterprise" {
+			return stripeError(r, 404, `{"error":{"type":"invalid_request_error","code":"resource_missing","message":"No such product"}}`), nil, true
+		}
+		return nil, nil, false
+	}
+	created, err = st.EnsureProduct(ctx, billing.ProductSpec{ID: "gpubroker_enterprise", Name: "ENTERPRISE"})
+	if err != nil || !created {
+		t.Fatalf("a product Stripe lacks: created %v, %v", created, err)
+	}
+	wantForm(t, rec.sent(http.MethodPost, "/v1/products")[0], map[string]string{"id": "gpubroker_enterprise", "name": "ENTERPRISE"})
+}
+
+func TestStripeSubscriptionIsMadeIncompleteAndChangedWithProration(t *testing.T) {
+	st, rec := newStripe(t)
+	ctx := context.Background()
+	sub, err := st.CreateSubscription(ctx, billing.SubscriptionRequest{Customer: "cus_1", Price: "price_1", PaymentMethod: "pm_1",
+		IdempotencyKey: "gpubroker-subscribe-bsub_1", Metadata: map[string]string{"gpubroker_plan": "pro"}})
+	if err != nil || !strings.HasPrefix(sub.ID, "sub_") || sub.Item == "" || sub.Paid || !sub.Status.Valid() {
+		t.Fatalf("subscription = %+v, %v", sub, err)
+	}
+	made := rec.sent(http.MethodPost, "/v1/subscriptions")[0]
+	wantForm(t, made, map[string]string{"customer": "cus_1", "items[0][price]": "price_1", "payment_behavior": "default_incomplete",
+		"default_payment_method": "pm_1", "expand[0]": "latest_invoice.payment_intent", "metadata[gpubroker_plan]": "pro"})
+	if made.key != "gpubroker-subscribe-bsub_1" {
+		t.Errorf("idempotency key %q", made.key)
+	}
+	if _, err := st.ChangeSubscription(ctx, billing.ChangeRequest{ID: "sub_1", Item: "si_1", Price: "price_2", IdempotencyKey: "k2"}); err != nil {
+		t.Fatal(err)
+	}
+	wantForm(t, rec.sent(http.MethodPost, "/v1/subscriptions/sub_1")[0], map[string]string{"items[0][id]": "si_1", "items[0][price]": "price_2",
+		"proration_behavior": "always_invoice", "payment_behavior": "pending_if_incomplete"})
+	if _, err := st.CancelAtPeriodEnd(ctx, "sub_1", "k3"); err != nil {
+		t.Fatal(err)
+	}
+	wantForm(t, rec.sent(http.MethodPost, "/v1/subscriptions/sub_1")[1], map[string]string{"cancel_at_period_end": "true"})
+}
+
+func TestStripeInvoiceItemIsInCents(t *testing.T) {
+	st, rec := newStripe(t)
+	id, err := st.CreateInvoiceItem(context.Background(), billing.InvoiceItem{Customer: "cus_1", Amount: money.MustParse("12.345678"),
+		Currency: "usd", Description: "pod usage", IdempotencyKey: "usage-1"})
+	if err != nil || !strings.HasPrefix(id, "ii_") {
+		t.Fatalf("invoice item = %q, %v", id, err)
+	}
+	s := rec.sent(http.MethodPost, "/v1/invoiceitems")[0]
+	wantForm(t, s, map[string]string{"customer": "cus_1", "amount": "1235", "currency": "usd", "description": "pod usage"})
+	if s.key != "usage-1" {
+		t.Errorf("idempotency key %q", s.key)
+	}
+}
+
+func TestStripeAnswersBecomeThePlatformsErrors(t *testing.T) {
+	st, rec := newStripe(t)
+	answers := map[string]*http.Response{}
+	rec.answer = func(r *http.Request, _ int) (*http.Response, error, bool) {
+		if resp, ok := answers[r.URL.Path]; ok {
+			return resp, nil, true
+		}
+		return nil, nil, false
+	}
+	answers["/v1/subscriptions"] = stripeError(nil, 402, `{"error":{"type":"card_error","code":"card_declined","decline_code":"insufficient_funds","message":"Your card has insufficient funds."}}`)
+	answers["/v1/setup_intents"] = stripeError(nil, 401, `{"error":{"type":"invalid_request_error","message":"Invalid API Key provided"}}`)
+	answers["/v1/invoiceitems"] = stripeError(nil, 404, `{"error":{"type":"invalid_request_error","code":"resource_missing","message":"No such customer"}}`)
+	ctx := context.Background()
+
+	_, err := st.CreateSubscription(ctx, billing.SubscriptionRequest{Customer: "cus_1", Price: "price_1"})
+	var d *billing.Decline
+	if !errors.As(err, &d) || d.Code != "card_declined" || d.DeclineCode != "insufficient_funds" {
+		t.Fatalf("a card error = %v, want a decline", err)
+	}
+	_, err = st.CreateSetupIntent(ctx, "cus_1")
+	if fault.KindOf(err) != fault.KindUnavailable || strings.Contains(err.Error(), "sk_test_billing") {
+		t.Fatalf("a refused key = %v", err)
+	}
+	_, err = st.CreateInvoiceItem(ctx, billing.InvoiceItem{Customer: "cus_9", Amount: money.Dollar, Currency: "usd"})
+	if fault.KindOf(err) != fault.KindNotFound {
+		t.Fatalf("a missing customer = %v", err)
+	}
+}
