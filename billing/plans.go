@@ -98,7 +98,7 @@ func CheckChoice(p PlanID, i Interval) error {
 	if !i.Valid() {
 		problems = append(problems, fault.Problem{Field: "interval", Message: fmt.Sprintf("unknown interval %q; valid intervals: %s, %s", i, Monthly, Annual)})
 	}
-	return fault.InvalidAll("no such subscription", problems)
+	return fault.InvalidAll("no such plan or interval to subscribe to", problems)
 }
 
 func joinPlans(ps []PlanID) string {
