@@ -254,20 +254,7 @@ func (s *Service) OAuthFinish(ctx context.Context, cb OAuthCallback) (Tokens, er
 	} else if err != nil && fault.KindOf(err) != fault.KindNotFound {
 		return Tokens{}, wrapRepo("finish sign-in", err)
 	}
-	amr := []string{AMROAuth}
-	family := uuid.NewString()
-	t, err := s.issue(ctx, u, amr, func(rt RefreshToken) error {
-		rt.FamilyID = family
-		return s.repo.CreateRefreshToken(ctx, rt)
-	})
-	if err != nil {
-		return Tokens{}, err
-	}
-	in := map[string]any{"email": u.Email, "amr": amr, "family": family, "provider": cb.Provider, "account": how}
-	if err := s.record(ctx, event{action: "auth.login", actor: userActor(u), tenant: u.TenantID, input: in}); err != nil {
-		return Tokens{}, err
-	}
-	return t, nil
+	return s.signIn(ctx, u, []string{AMROAuth}, map[string]any{"provider": cb.Provider, "account": how})
 }
 
 // How an OAuth sign-in found its account.

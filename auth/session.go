@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -148,6 +149,12 @@ func (s *Service) Login(ctx context.Context, email, password, totpCode string) (
 	if err := s.repo.ClearLoginFailures(ctx, keys[0]); err != nil {
 		s.log.ErrorContext(ctx, "clear login failures", "err", err)
 	}
+	return s.signIn(ctx, u, amr, nil)
+}
+
+// signIn starts a new session for u (tokens of a new refresh family) and
+// audits the sign-in with what the caller adds to its record.
+func (s *Service) signIn(ctx context.Context, u User, amr []string, also map[string]any) (Tokens, error) {
 	family := uuid.NewString()
 	t, err := s.issue(ctx, u, amr, func(rt RefreshToken) error {
 		rt.FamilyID = family
@@ -157,6 +164,7 @@ func (s *Service) Login(ctx context.Context, email, password, totpCode string) (
 		return Tokens{}, err
 	}
 	in := map[string]any{"email": u.Email, "amr": amr, "family": family}
+	maps.Copy(in, also)
 	if err := s.record(ctx, event{action: "auth.login", actor: userActor(u), tenant: u.TenantID, input: in}); err != nil {
 		return Tokens{}, err
 	}

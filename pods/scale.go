@@ -9,7 +9,6 @@ import (
 	"github.com/gpubroker/pod/actor"
 	"github.com/gpubroker/pod/events"
 	"github.com/gpubroker/pod/fault"
-	"github.com/gpubroker/pod/money"
 	"github.com/gpubroker/pod/providers"
 )
 
@@ -25,11 +24,10 @@ const (
 )
 
 // Scale is the shape a running pod is moving to: its configuration on the
-// new offer and the price there.
+// new offer and its rate there.
 type Scale struct {
-	Config    Config       `json:"config"`
-	PriceHour money.Amount `json:"price_hour"`
-	Rate      Rate         `json:"rate"`
+	Config Config `json:"config"`
+	Rate   Rate   `json:"rate"`
 	// Reservation is the budget hold of the scale, settled when the pod
 	// runs on its new machine and released if it cannot.
 	Reservation string `json:"reservation_id,omitempty"`
@@ -43,9 +41,10 @@ func (s *Service) RequestScale(ctx context.Context, by actor.Actor, p Pod, to Sc
 	if err := to.Config.Validate(); err != nil {
 		return p, err
 	}
+	if err := p.Scalable(); err != nil {
+		return p, err
+	}
 	switch {
-	case p.State != Running:
-		return p, fault.Conflict("pod %s is %s: only a running pod is scaled", p.ID, p.State)
 	case p.ScaleTo != nil:
 		return p, fault.Conflict("pod %s is being scaled to %s already", p.ID, shape(p.ScaleTo.Config))
 	case to.Config.OfferID == p.OfferID && to.Config.GPUCount == p.GPUCount:
@@ -58,7 +57,7 @@ func (s *Service) RequestScale(ctx context.Context, by actor.Actor, p Pod, to Sc
 		if out, err = s.repo.PutScale(ctx, p, &to, at); err != nil {
 			return err
 		}
-		reason := fmt.Sprintf("scale requested: %s → %s at %s an hour", shape(p.Config), shape(to.Config), to.PriceHour)
+		reason := fmt.Sprintf("scale requested: %s → %s at %s an hour", shape(p.Config), shape(to.Config), to.Rate.Hour())
 		if err := s.repo.NotePod(ctx, Transition{PodID: p.ID, At: at, From: Running, To: Running, Reason: reason, Actor: by}); err != nil {
 			return err
 		}
@@ -203,6 +202,14 @@ func (s *Service) ScalePending(ctx context.Context) ([]Pod, error) {
 		}
 	}
 	return out, err
+}
+
+// Scalable says why p cannot be scaled now, if it cannot.
+func (p Pod) Scalable() error {
+	if p.State != Running {
+		return fault.Conflict("pod %s is %s: only a running pod is scaled", p.ID, p.State)
+	}
+	return nil
 }
 
 // shape names a configuration's GPUs, e.g. "2 × H100-SXM-80GB".

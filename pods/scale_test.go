@@ -45,7 +45,7 @@ func TestScalingStartsTheNewMachineBeforeRetiringTheOld(t *testing.T) {
 			return p
 		}
 		p := running()
-		to := pods.Scale{Config: p.Config, PriceHour: money.MustParse("6.40"), Rate: pods.FlatRate(money.MustParse("6.40"))}
+		to := pods.Scale{Config: p.Config, Rate: pods.FlatRate(money.MustParse("6.40"))}
 		to.Config.GPUCount, to.Config.OfferID = 2, "runpod-h100x2"
 		if _, err := svc.RequestScale(ctx, ana, p, pods.Scale{Config: p.Config}); fault.KindOf(err) != fault.KindInvalid {
 			t.Fatalf("a scale to the same shape: %v", err)

@@ -368,18 +368,19 @@ func (s *Store) CloseUsage(ctx context.Context, podID string, at time.Time) erro
 // ListUsage returns a tenant's running intervals overlapping [f.From,
 // f.To), newest first.
 func (s *Store) ListUsage(ctx context.Context, f pods.UsageFilter) ([]pods.Usage, error) {
-	q, args := usageQuery(f)
+	where, args := usageWhere(f)
 	limit := f.Limit
 	if limit <= 0 || limit > 1000 {
 		limit = 1000
 	}
-	return queryAll(ctx, s, "pod usage", q+fmt.Sprintf(" ORDER BY started_at DESC, id DESC LIMIT %d", limit), args, scanUsage)
+	return queryAll(ctx, s, "pod usage", `SELECT `+usageColumns+where+fmt.Sprintf(" ORDER BY started_at DESC, id DESC LIMIT %d", limit),
+		args, scanUsage)
 }
 
-// usageQuery selects the intervals f names.
-func usageQuery(f pods.UsageFilter) (string, []any) {
+// usageWhere is the FROM and WHERE of the intervals f names.
+func usageWhere(f pods.UsageFilter) (string, []any) {
 	args := []any{f.TenantID}
-	q := `SELECT ` + usageColumns + ` FROM pod_usage WHERE tenant_id = $1`
+	q := ` FROM pod_usage WHERE tenant_id = $1`
 	add := func(cond string, v any) {
 		args = append(args, v)
 		q += fmt.Sprintf(" AND "+cond, len(args))
@@ -452,10 +453,9 @@ func mustJSON(v any) string {
 // [f.From, f.To)), in no particular order, reading them as a stream with
 // only what charging needs: pod, owner, offer, rate, start and end.
 func (s *Store) EachUsage(ctx context.Context, f pods.UsageFilter, fn func(pods.Usage) error) error {
-	q, args := usageQuery(f)
-	q = `SELECT pod_id, owner_id, offer_id, provider_hour_micros, markup_bps, storage_hour_micros, started_at, ended_at` +
-		q[len(`SELECT `+usageColumns):]
-	rows, err := s.query(ctx, q, args...)
+	where, args := usageWhere(f)
+	rows, err := s.query(ctx, `SELECT pod_id, owner_id, offer_id, provider_hour_micros, markup_bps, storage_hour_micros, started_at, ended_at`+
+		where, args...)
 	if err != nil {
 		return fmt.Errorf("read pod usage: %w", err)
 	}

@@ -344,6 +344,12 @@ type Deployment struct {
 	Estimate pods.Estimate `json:"estimate"`
 }
 
+// reserve is what a spending pod call holds against the budget: an hourly
+// price for pods.deploy_reserve_hours.
+func (s PodServices) reserve(c *Call, hour money.Amount) (money.Amount, error) {
+	return hour.MulRat(s.Deploy(c.Tenant.ID, c.Tenant.Mode).ReserveHours, 1)
+}
+
 // DeployLimits reads the deploy parameters of a tenant's mode.
 type DeployLimits struct {
 	ReserveHours     int64
@@ -365,7 +371,7 @@ func deployPod(s PodServices) Def[DeployPodInput, Deployment] {
 			if err != nil {
 				return 0, err
 			}
-			return p.PriceHour.MulRat(s.Deploy(c.Tenant.ID, c.Tenant.Mode).ReserveHours, 1)
+			return s.reserve(c, p.PriceHour)
 		},
 		Preview: func(ctx context.Context, c *Call, in *DeployPodInput) (Preview, error) {
 			p, err := s.Pods.Get(ctx, c.Tenant.ID, in.ID)
@@ -650,7 +656,7 @@ func (s PodServices) scaleTarget(ctx context.Context, c *Call, p pods.Pod, in *S
 		return pods.Scale{}, e, err
 	}
 	cfg.OfferID = o.ID
-	return pods.Scale{Config: cfg, PriceHour: e.Hour, Rate: e.Rate()}, e, nil
+	return pods.Scale{Config: cfg, Rate: e.Rate()}, e, nil
 }
 
 func scalePod(s PodServices) Def[ScalePodInput, Deployment] {
@@ -672,22 +678,22 @@ func scalePod(s PodServices) Def[ScalePodInput, Deployment] {
 			if err != nil {
 				return 0, err
 			}
-			return to.PriceHour.MulRat(s.Deploy(c.Tenant.ID, c.Tenant.Mode).ReserveHours, 1)
+			return s.reserve(c, to.Rate.Hour())
 		},
 		Preview: func(ctx context.Context, c *Call, in *ScalePodInput) (Preview, error) {
 			p, err := s.Pods.Get(ctx, c.Tenant.ID, in.ID)
 			if err != nil {
 				return Preview{}, err
 			}
-			if p.State != pods.Running {
-				return Preview{}, fault.Conflict("pod %s is %s: only a running pod is scaled", p.ID, p.State)
+			if err := p.Scalable(); err != nil {
+				return Preview{}, err
 			}
 			to, _, err := s.scaleTarget(ctx, c, p, in)
 			if err != nil {
 				return Preview{}, err
 			}
 			return Preview{Effect: fmt.Sprintf("pod %s moves from %d × %s on %s at %s an hour to %d × %s on %s at %s an hour",
-				p.Name, p.GPUCount, p.GPU, p.OfferID, p.PriceHour, to.Config.GPUCount, to.Config.GPU, to.Config.OfferID, to.PriceHour)}, nil
+				p.Name, p.GPUCount, p.GPU, p.OfferID, p.PriceHour, to.Config.GPUCount, to.Config.GPU, to.Config.OfferID, to.Rate.Hour())}, nil
 		},
 		Handle: func(ctx context.Context, c *Call, in *ScalePodInput) (Deployment, error) {
 			p, err := s.Pods.Get(ctx, c.Tenant.ID, in.ID)
