@@ -162,13 +162,16 @@ func (a *App) build(ctx context.Context) error {
 			return weights.From(a.Params.Snapshot(), tenantID, m)
 		}}
 	tools.RegisterOffers(a.Tools, offers)
-	a.Pods = pods.NewService(st, time.Now)
-	a.Pods.HoldFunds(st)
-	podServices := tools.PodServices{Offers: offers, Pods: a.Pods, Prices: tools.PodPrices(a.Params), Deploy: tools.PodDeploy(a.Params)}
-	tools.RegisterPods(a.Tools, podServices)
-	tools.RegisterMail(a.Tools, tools.MailServices{Mail: a.Mail, Users: st})
+	// Billing comes before pods: a user's plan sets the markup on their
+	// pods, the GPUs they may deploy and how many run at once.
 	a.Billing = billing.NewService(st, a.Identity, a.Params, billing.NewBackends(a.Params, billing.NewMock(st, time.Now), nil, log),
 		billing.Options{Now: time.Now, Log: log})
+	a.Pods = pods.NewService(st, time.Now)
+	a.Pods.HoldFunds(st)
+	a.Pods.LimitPods(tools.PlanLimit(a.Tenants, a.Billing))
+	podServices := tools.PodServices{Offers: offers, Pods: a.Pods, Plans: a.Billing, Storage: tools.PodStorage(a.Params), Deploy: tools.PodDeploy(a.Params)}
+	tools.RegisterPods(a.Tools, podServices)
+	tools.RegisterMail(a.Tools, tools.MailServices{Mail: a.Mail, Users: st})
 	tools.RegisterBilling(a.Tools, tools.BillingServices{Billing: a.Billing})
 	tools.RegisterUsage(a.Tools, tools.UsageServices{Usages: st, Ledger: st})
 	a.Pods.Notify(newPodMail(a.Mail, a.Identity, a.Params, a.Tenants, log), tenantDuration(a.Params, a.Tenants, "pods.activation_ttl"))

@@ -16,13 +16,20 @@ import (
 	"github.com/gpubroker/pod/params"
 )
 
-func setGlobal(ctx context.Context, t *testing.T, a *App, kv ...string) {
+func setGlobal(ctx context.Context, t testing.TB, a *App, kv ...string) {
 	t.Helper()
 	for i := 0; i+1 < len(kv); i += 2 {
 		if _, err := a.Params.Set(ctx, actor.System("test"), params.SetRequest{Key: kv[i], Value: kv[i+1], Confirm: "global"}); err != nil {
 			t.Fatalf("set %s: %v", kv[i], err)
 		}
 	}
+}
+
+// openFreePlan lets FREE deploy every GPU, any number of pods at once, for
+// the tests that are not about plans (their actors hold FREE).
+func openFreePlan(ctx context.Context, t testing.TB, a *App) {
+	t.Helper()
+	setGlobal(ctx, t, a, "plans.free.gpu_classes", "*", "plans.free.max_running_pods", "0")
 }
 
 // TestSignInWithAProviderReadsItsParameters: the OAuth app's id, its

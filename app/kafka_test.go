@@ -40,6 +40,7 @@ func TestTheStreamSignsInWithSCRAM(t *testing.T) {
 	if _, err := a.Seed(ctx); err != nil {
 		t.Fatal(err)
 	}
+	openFreePlan(ctx, t, a)
 	admin := actor.Actor{Kind: actor.KindUser, ID: "u-admin", TenantID: "default", Role: actor.RolePodAdmin}
 	res := a.Tools.Call(ctx, tools.Request{Actor: admin, Face: audit.FaceDirect, Tool: tools.ToolConfigurePod,
 		Input: []byte(`{"name":"train","gpu":"A100-SXM-80GB","gpu_count":1,"provider":"auto","vcpu":8,"ram_gib":64,"disk_gib":100,

@@ -49,6 +49,7 @@ func TestDeploysAcceptedWhileKafkaIsDownAreEachProvisionedOnceItReturns(t *testi
 	if _, err := a.Seed(ctx); err != nil {
 		t.Fatal(err)
 	}
+	openFreePlan(ctx, t, a)
 	for key, value := range map[string]string{"ratelimit.tool_calls_per_minute": "10000", "pods.deploy_reserve_hours": "1",
 		"budget.monthly_limit_usd": "1000000", "budget.user_monthly_limit_usd": "1000000"} {
 		if _, err := a.Params.Set(ctx, actor.System("test"), params.SetRequest{Scope: params.Scope{TenantID: "default"}, Key: key, Value: value,

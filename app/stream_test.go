@@ -157,6 +157,7 @@ func seeded(ctx context.Context, t *testing.T) *App {
 	if _, err := a.Seed(ctx); err != nil {
 		t.Fatal(err)
 	}
+	openFreePlan(ctx, t, a)
 	return a
 }
 
@@ -174,6 +175,7 @@ func TestANewWorkerResumesWhatAStoppedOneLeft(t *testing.T) {
 	if _, err := first.Seed(ctx); err != nil {
 		t.Fatal(err)
 	}
+	openFreePlan(ctx, t, first)
 	user := actor.Actor{Kind: actor.KindUser, ID: "u-ana", TenantID: "default", Role: actor.RoleUser}
 	var left []string
 	for _, to := range []pods.State{pods.Pending, pods.Provisioning} {
@@ -233,6 +235,7 @@ func BenchmarkDeployToReady(b *testing.B) {
 	if _, err := a.Seed(ctx); err != nil {
 		b.Fatal(err)
 	}
+	openFreePlan(ctx, b, a)
 	admin := actor.Actor{Kind: actor.KindUser, ID: "u-admin", TenantID: "default", Role: actor.RolePodAdmin}
 	for key, value := range map[string]string{"ratelimit.tool_calls_per_minute": "1000000", "budget.monthly_limit_usd": "10000000"} {
 		if _, err := a.Params.Set(ctx, actor.System("bench"), params.SetRequest{Scope: params.Scope{TenantID: "default"},

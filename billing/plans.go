@@ -366,3 +366,13 @@ func priceText(p PlanPrice) string {
 	}
 	return p.Amount.Decimal() + " " + strings.ToUpper(p.Currency)
 }
+
+// AllowsGPU reports whether a plan with these features may deploy the
+// canonical GPU model gpu: its family is one of GPUClasses, or they hold *.
+func (f Features) AllowsGPU(gpu string) bool {
+	if slices.Contains(f.GPUClasses, "*") {
+		return true
+	}
+	m, ok := providers.LookupGPU(gpu)
+	return ok && slices.Contains(f.GPUClasses, m.Family)
+}

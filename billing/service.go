@@ -580,6 +580,33 @@ func (s *Service) Cancel(ctx context.Context, t tenant.Tenant, userID string) (S
 	return s.repo.UpdateSubscription(ctx, cur)
 }
 
+// PlanOf is the plan user holds in tenant t, with its features: FREE
+// unless a subscription pays for another. It reads the parameters and the
+// user's subscription, never the processor. A POD Admin runs the tenant
+// and holds no plan: their terms (and the agent's, acting for them) are
+// the operator's, every GPU, no bound on pods, billing.markup_percent.
+func (s *Service) PlanOf(ctx context.Context, t tenant.Tenant, userID string) (Plan, error) {
+	u, err := s.people.Person(ctx, t.ID, userID)
+	if err != nil && fault.KindOf(err) != fault.KindNotFound {
+		return Plan{}, err
+	}
+	if err == nil && u.Role == actor.RolePodAdmin {
+		snap := s.params.Snapshot()
+		return Plan{Name: "POD Admin", Role: actor.RolePodAdmin, Features: Features{GPUClasses: []string{"*"},
+			MarkupPercent: snap.Float(t.ID, t.Mode, "billing.markup_percent"), Support: SupportPriority, AgentAccess: true}}, nil
+	}
+	id := Free
+	cur, found, err := s.current(ctx, t, userID)
+	if err != nil {
+		return Plan{}, err
+	}
+	if found && cur.Status.Paying() {
+		id = cur.Plan
+	}
+	p, _ := PlansFrom(s.params.Snapshot(), t.ID, t.Mode).Plan(id)
+	return p, nil
+}
+
 // Account is where a user stands: the plan they hold, their subscription
 // and default payment method, and the backend serving their tenant.
 type Account struct {

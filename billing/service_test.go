@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gpubroker/pod/actor"
+	"github.com/gpubroker/pod/auth"
 	"github.com/gpubroker/pod/billing"
 	"github.com/gpubroker/pod/fault"
 	"github.com/gpubroker/pod/mode"
@@ -366,5 +367,36 @@ func TestConcurrentChangesOfPlanArePaidOnce(t *testing.T) {
 				t.Fatalf("after the changes: %+v, %v", acct, err)
 			}
 		})
+	}
+}
+
+func TestAUsersPlanIsFreeUntilPaidAndAnAdminsTheOperators(t *testing.T) {
+	f := newFixture(t, "sqlite")
+	ctx := context.Background()
+	now := f.clock.Now()
+	if err := f.st.CreateUser(ctx, auth.User{ID: "cy", TenantID: "acme", Email: "cy@acme.test", Name: "Cy", Role: actor.RolePodAdmin,
+		CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	free, err := f.svc.PlanOf(ctx, f.sandbox, "ana")
+	if err != nil || free.ID != billing.Free || free.Features.MarkupPercent != 20 || free.Features.MaxRunningPods != 1 ||
+		free.Features.AllowsGPU("H100-SXM-80GB") || !free.Features.AllowsGPU("L4-PCIE-24GB") {
+		t.Fatalf("ana's plan = %+v, %v; want FREE", free, err)
+	}
+	setup, _ := f.svc.StartSetup(ctx, f.sandbox, "ana")
+	if _, err := f.svc.ConfirmSetup(ctx, f.sandbox, "ana", setup.SetupIntent, "4242424242424242"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Subscribe(ctx, f.sandbox, "ana", billing.Pro, billing.Monthly); err != nil {
+		t.Fatal(err)
+	}
+	pro, err := f.svc.PlanOf(ctx, f.sandbox, "ana")
+	if err != nil || pro.ID != billing.Pro || pro.Features.MarkupPercent != 12 || pro.Features.MaxRunningPods != 5 || !pro.Features.AllowsGPU("A100-SXM-80GB") {
+		t.Fatalf("ana's plan once paid = %+v, %v; want PRO", pro, err)
+	}
+	f.set(t, params.Scope{TenantID: "acme"}, "billing.markup_percent", "7.5")
+	op, err := f.svc.PlanOf(ctx, f.sandbox, "cy")
+	if err != nil || op.Role != actor.RolePodAdmin || op.Features.MarkupPercent != 7.5 || op.Features.MaxRunningPods != 0 || !op.Features.AllowsGPU("MI300X-OAM-192GB") {
+		t.Fatalf("an admin's terms = %+v, %v; want the operator's", op, err)
 	}
 }

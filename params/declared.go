@@ -84,7 +84,7 @@ func Platform() []Spec {
 			Description: "Override of the Stripe API URL (stripe-mock in tests); empty means Stripe itself."},
 
 		{Key: "billing.markup_percent", Type: TypeFloat, Default: "15", Affects: AffectsBoth,
-			Description: "Markup added to the provider's price, in percent.", Rules: []Rule{Range(0, 500)}},
+			Description: "Markup on the provider's price of the pods of POD Admins (and the agent acting for them), who hold no plan, in percent; users pay their plan's markup (plans.*.markup_percent).", Rules: []Rule{Range(0, 500)}},
 		{Key: "billing.storage_gib_month_usd", Type: TypeMoney, Default: "0.10", Affects: AffectsBoth,
 			Description: "Price of a GiB of pod disk beyond the machine's own, per 30-day month, in USD.", Rules: []Rule{MoneyRange(0, maxBudget)}},
 		{Key: "billing.currency", Type: TypeEnum, Enum: []string{"usd", "eur", "gbp"}, Default: "usd", Affects: AffectsBoth,

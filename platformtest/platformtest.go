@@ -106,6 +106,14 @@ func New(t testing.TB, backend string) *Platform {
 	if err := ps.Reload(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// The fixture's actors are not stored people, so each holds the FREE
+	// plan: it is opened up (every GPU, any number of pods) for the tests
+	// that are not about plans; those set it back.
+	for key, v := range map[string]string{"plans.free.gpu_classes": "*", "plans.free.max_running_pods": "0"} {
+		if _, err := ps.Set(ctx, Operator, params.SetRequest{Key: key, Value: v, Confirm: "global"}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	ts := tenant.NewService(st, tenant.NewLiveCheck(ps))
 	for _, id := range []string{"default", "acme", "beta"} {
 		if _, err := ts.Create(ctx, actor.System("test"), id, id); err != nil {
@@ -137,13 +145,14 @@ func New(t testing.TB, backend string) *Platform {
 	offers := tools.OfferServices{Markets: mkt, Prices: st,
 		Weights: func(tenantID string, m mode.Mode) market.Weights { return weights.From(ps.Snapshot(), tenantID, m) }}
 	tools.RegisterOffers(reg, offers)
-	podService := pods.NewService(st, clock.Now)
-	podService.HoldFunds(st)
-	tools.RegisterPods(reg, tools.PodServices{Offers: offers, Pods: podService, Prices: tools.PodPrices(ps), Deploy: tools.PodDeploy(ps)})
-	tools.RegisterMail(reg, tools.MailServices{Mail: ms, Users: st})
-	tools.RegisterUsage(reg, tools.UsageServices{Usages: st, Ledger: st})
 	bs := billing.NewService(st, id, ps, billing.NewBackends(ps, billing.NewMock(st, clock.Now), nil, nil), billing.Options{Now: clock.Now})
 	t.Cleanup(bs.Close)
+	podService := pods.NewService(st, clock.Now)
+	podService.HoldFunds(st)
+	podService.LimitPods(tools.PlanLimit(ts, bs))
+	tools.RegisterPods(reg, tools.PodServices{Offers: offers, Pods: podService, Plans: bs, Storage: tools.PodStorage(ps), Deploy: tools.PodDeploy(ps)})
+	tools.RegisterMail(reg, tools.MailServices{Mail: ms, Users: st})
+	tools.RegisterUsage(reg, tools.UsageServices{Usages: st, Ledger: st})
 	tools.RegisterBilling(reg, tools.BillingServices{Billing: bs})
 	return &Platform{Store: st, Params: ps, Tenants: ts, Audit: w, Identity: id, Registry: reg, Market: mkt, Mail: ms, Billing: bs,
 		Tokens: Tokens{"op": Operator, "acme-admin": AcmeAdmin, "acme-user": AcmeUser, "acme-pro": AcmePro, "beta-admin": BetaAdmin},

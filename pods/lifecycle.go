@@ -21,6 +21,13 @@ func (s *Service) Start(ctx context.Context, by actor.Actor, p Pod, m Machines) 
 	if p.State == Ready {
 		return p, fault.Conflict("pod %s is ready: it starts when its owner activates it with the activation link", p.ID)
 	}
+	// Checked before the provider starts the machine (not under the
+	// owner's lock: a start racing a deploy may pass both).
+	if p.State == Stopped {
+		if err := s.withinLimit(ctx, p); err != nil {
+			return p, err
+		}
+	}
 	return s.operate(ctx, by, p, m, Running, "start", func(pr providers.Provisioner, id string) error { return pr.Start(ctx, id) })
 }
 

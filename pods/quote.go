@@ -20,7 +20,7 @@ const HoursPerMonth = 30 * 24
 
 // Prices are the platform's own terms on top of a provider's price.
 type Prices struct {
-	// MarkupPercent is billing.markup_percent.
+	// MarkupPercent is the owner's plan's markup.
 	MarkupPercent float64
 	// StorageGiBMonth is what a GiB of disk beyond the machine's own costs
 	// per month (billing.storage_gib_month_usd).

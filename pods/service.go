@@ -57,6 +57,10 @@ type Repo interface {
 	OpenUsage(ctx context.Context, u Usage) error
 	CloseUsage(ctx context.Context, podID string, at time.Time) error
 	ListUsage(ctx context.Context, f UsageFilter) ([]Usage, error)
+	// LiveOwnerPods counts the pods owner holds a machine for (pending,
+	// provisioning, ready, running), taking the owner's lock in a
+	// transaction.
+	LiveOwnerPods(ctx context.Context, tenantID, ownerID string) (int, error)
 	Enqueue(ctx context.Context, es ...events.Event) error
 }
 
@@ -69,6 +73,46 @@ type Service struct {
 	notices       Notices
 	activationTTL func(tenantID string) time.Duration
 	funds         Funds
+	limit         func(ctx context.Context, tenantID, ownerID string) (Limit, error)
+}
+
+// Limit bounds the pods an owner holds machines for at once (Max 0: no
+// bound); Plan names who set it, for the refusal.
+type Limit struct {
+	Max  int
+	Plan string
+}
+
+// LimitPods sets what bounds each owner's live pods (their plan). It must
+// be set before the service is used.
+func (s *Service) LimitPods(fn func(ctx context.Context, tenantID, ownerID string) (Limit, error)) {
+	s.limit = fn
+}
+
+// withinLimit refuses a pod of owner that would hold one machine more than
+// their limit allows. In a transaction the count is under the owner's
+// lock.
+func (s *Service) withinLimit(ctx context.Context, p Pod) error {
+	if s.limit == nil {
+		return nil
+	}
+	l, err := s.limit(ctx, p.TenantID, p.OwnerID)
+	if err != nil || l.Max <= 0 {
+		return err
+	}
+	n, err := s.repo.LiveOwnerPods(ctx, p.TenantID, p.OwnerID)
+	if err != nil {
+		return err
+	}
+	if n >= l.Max {
+		pods := "pods"
+		if l.Max == 1 {
+			pods = "pod"
+		}
+		return fault.Forbidden("the %s plan runs at most %d %s at once and %d run now: stop or terminate one, or move to a plan "+
+			"that runs more (list_plans compares them)", l.Plan, l.Max, pods, n)
+	}
+	return nil
 }
 
 // Funds closes the budget holds of deploys and scales; the store's budget
@@ -182,7 +226,16 @@ func (s *Service) Move(ctx context.Context, by actor.Actor, cur Pod, to State, r
 // Deploy moves a draft to pending, the deploy request, keeping the budget
 // hold reservation until the pod is ready or fails.
 func (s *Service) Deploy(ctx context.Context, by actor.Actor, cur Pod, reservation string) (Pod, error) {
-	return s.move(ctx, cur, Change{To: Pending, Reason: "deploy", Actor: by, Reservation: reservation})
+	var out Pod
+	err := s.inTx(ctx, func(ctx context.Context) error {
+		if err := s.withinLimit(ctx, cur); err != nil {
+			return err
+		}
+		var err error
+		out, err = s.moveTx(ctx, cur, Change{To: Pending, Reason: "deploy", Actor: by, Reservation: reservation})
+		return err
+	})
+	return out, err
 }
 
 // move applies c (its target, reason, actor and what it records) to cur on

@@ -129,6 +129,28 @@ func (s *Store) ListPods(ctx context.Context, f pods.Filter) ([]pods.Pod, error)
 	return listNewest(ctx, s, "pods", q, args, f.Limit, scanPod)
 }
 
+// LiveOwnerPods counts the pods owner holds a machine for (pending,
+// provisioning, ready or running). Within a transaction it first takes
+// the owner's lock, so two deploys of one owner at once count one after
+// the other (SQLite's writers queue already).
+func (s *Store) LiveOwnerPods(ctx context.Context, tenantID, ownerID string) (int, error) {
+	var n int
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if s.dialect == Postgres {
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('gpubroker.pods.' || $1 || '.' || $2, 0))`,
+				tenantID, ownerID); err != nil {
+				return fmt.Errorf("lock the pods of %s: %w", ownerID, err)
+			}
+		}
+		return tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM pods WHERE tenant_id = $1 AND owner_id = $2
+			AND state IN ('pending', 'provisioning', 'ready', 'running')`, tenantID, ownerID).Scan(&n)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("count the live pods of %s: %w", ownerID, err)
+	}
+	return n, nil
+}
+
 // UpdatePodConfig replaces a draft's configuration and price on the
 // revision the caller read.
 func (s *Store) UpdatePodConfig(ctx context.Context, p pods.Pod) (pods.Pod, error) {

@@ -1,7 +1,11 @@
 package tools
 
 import (
+	"context"
 	"time"
+
+	"github.com/gpubroker/pod/billing"
+	"github.com/gpubroker/pod/tenant"
 
 	"github.com/gpubroker/pod/mode"
 	"github.com/gpubroker/pod/money"
@@ -38,14 +42,17 @@ func (l ParamLimits) MFARequired() bool {
 	return l.Params.Snapshot().Bool("", "", "auth.mfa_required_for_admins")
 }
 
-// PodPrices reads the platform's prices on pods from the hot-reloaded
+// PodStorage reads the price of extra pod disk from the hot-reloaded
 // parameters.
-func PodPrices(p *params.Service) func(tenantID string, m mode.Mode) pods.Prices {
-	return func(tenantID string, m mode.Mode) pods.Prices {
-		s := p.Snapshot()
-		return pods.Prices{MarkupPercent: s.Float(tenantID, m, "billing.markup_percent"),
-			StorageGiBMonth: s.Money(tenantID, m, "billing.storage_gib_month_usd")}
+func PodStorage(p *params.Service) func(tenantID string, m mode.Mode) money.Amount {
+	return func(tenantID string, m mode.Mode) money.Amount {
+		return p.Snapshot().Money(tenantID, m, "billing.storage_gib_month_usd")
 	}
+}
+
+// PlanReader answers the plan a user holds; billing.Service is one.
+type PlanReader interface {
+	PlanOf(ctx context.Context, t tenant.Tenant, userID string) (billing.Plan, error)
 }
 
 // PodDeploy reads the deploy limits from the hot-reloaded parameters.
@@ -54,5 +61,17 @@ func PodDeploy(p *params.Service) func(tenantID string, m mode.Mode) DeployLimit
 		s := p.Snapshot()
 		return DeployLimits{ReserveHours: s.Int(tenantID, m, "pods.deploy_reserve_hours"),
 			TolerancePercent: s.Float(tenantID, m, "pods.price_tolerance_percent")}
+	}
+}
+
+// PlanLimit bounds each owner's live pods by their plan's max_running_pods.
+func PlanLimit(tenants Tenants, plans PlanReader) func(ctx context.Context, tenantID, ownerID string) (pods.Limit, error) {
+	return func(ctx context.Context, tenantID, ownerID string) (pods.Limit, error) {
+		t, err := tenants.Lookup(ctx, tenantID)
+		if err != nil {
+			return pods.Limit{}, err
+		}
+		p, err := plans.PlanOf(ctx, t, ownerID)
+		return pods.Limit{Max: p.Features.MaxRunningPods, Plan: p.Name}, err
 	}
 }

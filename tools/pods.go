@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/gpubroker/pod/actor"
+	"github.com/gpubroker/pod/billing"
 	"github.com/gpubroker/pod/fault"
 	"github.com/gpubroker/pod/market"
 	"github.com/gpubroker/pod/mode"
@@ -30,9 +31,12 @@ const (
 type PodServices struct {
 	Offers OfferServices
 	Pods   *pods.Service
-	// Prices returns the platform's prices in a tenant's mode (markup,
-	// storage) from parameters.
-	Prices func(tenantID string, m mode.Mode) pods.Prices
+	// Plans answers the plan a user holds: the markup on their pods, the
+	// GPU classes they may deploy and how many pods they run at once.
+	Plans PlanReader
+	// Storage is what a GiB of extra disk costs per month in a tenant's
+	// mode.
+	Storage func(tenantID string, m mode.Mode) money.Amount
 	// Deploy returns the deploy limits in a tenant's mode.
 	Deploy func(tenantID string, m mode.Mode) DeployLimits
 }
@@ -184,9 +188,44 @@ func admitted(agg *market.Aggregator, cfg pods.Config, offers []providers.Offer)
 	return out, nil
 }
 
-// quote chooses and prices the offer cfg is deployed on, in the caller's
-// tenant and mode.
-func (s PodServices) quote(ctx context.Context, c *Call, cfg pods.Config) (pods.Estimate, providers.Offer, error) {
+// terms are what the plan of owner gives them in the caller's tenant:
+// the plan itself and the prices of their pods.
+func (s PodServices) terms(ctx context.Context, c *Call, owner string) (billing.Plan, pods.Prices, error) {
+	plan, err := s.Plans.PlanOf(ctx, c.Tenant, owner)
+	if err != nil {
+		return plan, pods.Prices{}, err
+	}
+	return plan, pods.Prices{MarkupPercent: plan.Features.MarkupPercent, StorageGiBMonth: s.Storage(c.Tenant.ID, c.Tenant.Mode)}, nil
+}
+
+// allowed refuses a GPU the owner's plan does not deploy.
+func allowed(plan billing.Plan, gpu string) error {
+	if plan.Features.AllowsGPU(gpu) {
+		return nil
+	}
+	return fault.Forbidden("the %s plan deploys %s GPUs, not %s: a plan that allows it is compared in list_plans",
+		plan.Name, strings.Join(plan.Features.GPUClasses, ", "), gpu)
+}
+
+// ownerFor is who owns pod id, or the caller for a pod not made yet.
+func (s PodServices) ownerFor(ctx context.Context, c *Call, id string) (string, error) {
+	if id == "" {
+		return c.Actor.ID, nil
+	}
+	p, err := s.Pods.Get(ctx, c.Tenant.ID, id)
+	return p.OwnerID, err
+}
+
+// quote chooses and prices the offer cfg is deployed on for owner, in the
+// caller's tenant and mode and on the terms of owner's plan.
+func (s PodServices) quote(ctx context.Context, c *Call, owner string, cfg pods.Config) (pods.Estimate, providers.Offer, error) {
+	plan, prices, err := s.terms(ctx, c, owner)
+	if err != nil {
+		return pods.Estimate{}, providers.Offer{}, err
+	}
+	if err := allowed(plan, cfg.GPU); err != nil {
+		return pods.Estimate{}, providers.Offer{}, err
+	}
 	agg, snap, err := s.Offers.current(ctx, c)
 	if err != nil {
 		return pods.Estimate{}, providers.Offer{}, err
@@ -199,7 +238,7 @@ func (s PodServices) quote(ctx context.Context, c *Call, cfg pods.Config) (pods.
 	if err != nil {
 		return pods.Estimate{}, providers.Offer{}, err
 	}
-	e, err := pods.Price(cfg, o, s.Prices(c.Tenant.ID, c.Tenant.Mode))
+	e, err := pods.Price(cfg, o, prices)
 	return e, o, err
 }
 
@@ -208,14 +247,19 @@ func configurePod(s PodServices) Def[ConfigurePodInput, PodQuote] {
 		Name: ToolConfigurePod, Title: "Configure a pod", Group: ToolsetPods, MinRole: actor.RoleUser,
 		Description: "Save a GPU pod's configuration as a draft (no cost until deployed), or change a draft (id and the revision read). " +
 			"The configuration must fit the offer it runs on: give offer_id, or provider auto (or a provider id) to choose the best-ranked " +
-			"offer that fits. Answers the draft and its estimate per hour, day and 30-day month: provider price, platform markup, storage.",
+			"offer that fits, and its GPU must be one the owner's plan deploys. Answers the draft and its estimate per hour, day and 30-day month: " +
+			"provider price, the plan's markup, storage.",
 		Method: http.MethodPost, Path: "/pods", Status: http.StatusCreated,
 		Also: []Route{{Method: http.MethodPatch, Path: "/pods/{id}", Status: http.StatusOK}},
 		Target: func(ctx context.Context, c *Call, in *ConfigurePodInput, t *policies.Target) error {
 			return s.ownerOf(ctx, c, in.ID, t)
 		},
 		Preview: func(ctx context.Context, c *Call, in *ConfigurePodInput) (Preview, error) {
-			e, o, err := s.quote(ctx, c, in.Config)
+			owner, err := s.ownerFor(ctx, c, in.ID)
+			if err != nil {
+				return Preview{}, err
+			}
+			e, o, err := s.quote(ctx, c, owner, in.Config)
 			if err != nil {
 				return Preview{}, err
 			}
@@ -227,7 +271,11 @@ func configurePod(s PodServices) Def[ConfigurePodInput, PodQuote] {
 				verb, in.Name, in.GPUCount, in.GPU, o.Provider, o.Region, o.ID, e.Hour)}, nil
 		},
 		Handle: func(ctx context.Context, c *Call, in *ConfigurePodInput) (PodQuote, error) {
-			e, o, err := s.quote(ctx, c, in.Config)
+			owner, err := s.ownerFor(ctx, c, in.ID)
+			if err != nil {
+				return PodQuote{}, err
+			}
+			e, o, err := s.quote(ctx, c, owner, in.Config)
 			if err != nil {
 				return PodQuote{}, err
 			}
@@ -263,13 +311,13 @@ func quotePod(s PodServices) Def[PodRef, QuoteOutput] {
 				return QuoteOutput{}, err
 			}
 			out := QuoteOutput{Pod: p}
-			if cur, _, err := s.quote(ctx, c, p.Config); err == nil {
+			if cur, _, err := s.quote(ctx, c, p.OwnerID, p.Config); err == nil {
 				out.Current = &cur
 				out.MovedPercent = p.PriceMoved(cur.Hour)
 			}
 			best := p.Config
 			best.OfferID = ""
-			if out.Best, _, err = s.quote(ctx, c, best); err != nil {
+			if out.Best, _, err = s.quote(ctx, c, p.OwnerID, best); err != nil {
 				return out, err
 			}
 			return out, nil
@@ -361,7 +409,8 @@ func deployPod(s PodServices) Def[DeployPodInput, Deployment] {
 		Name: ToolDeployPod, Title: "Deploy a pod", Group: ToolsetPods, MinRole: actor.RoleUser, Spends: true, Holds: true, OpenWorld: true,
 		Description: "Deploy a draft: its price for pods.deploy_reserve_hours is reserved against the budget, the pod becomes pending and " +
 			"is provisioned on its offer (or, if the provider cannot, the next-ranked offer it fits). If the price moved more than " +
-			"pods.price_tolerance_percent since the draft was quoted, nothing is deployed and the answer gives the new quote.",
+			"pods.price_tolerance_percent since the draft was quoted, nothing is deployed and the answer gives the new quote. The owner's " +
+			"plan bounds how many pods run at once.",
 		Method: http.MethodPost, Path: "/pods/{id}/deploy", Status: http.StatusAccepted,
 		Target: func(ctx context.Context, c *Call, in *DeployPodInput, t *policies.Target) error {
 			return s.ownerOf(ctx, c, in.ID, t)
@@ -391,7 +440,7 @@ func deployPod(s PodServices) Def[DeployPodInput, Deployment] {
 			if err := pods.Move(p.ID, p.State, pods.Pending); err != nil {
 				return Deployment{}, err
 			}
-			e, o, err := s.quote(ctx, c, p.Config)
+			e, o, err := s.quote(ctx, c, p.OwnerID, p.Config)
 			if err != nil {
 				return Deployment{}, err
 			}
@@ -469,7 +518,11 @@ func (m machines) Price(ctx context.Context, p pods.Pod, o providers.Offer) (pod
 	if err != nil {
 		return pods.Rate{}, err
 	}
-	e, err := pods.Price(p.Config, o, m.s.Prices(c.Tenant.ID, c.Tenant.Mode))
+	_, prices, err := m.s.terms(ctx, c, p.OwnerID)
+	if err != nil {
+		return pods.Rate{}, err
+	}
+	e, err := pods.Price(p.Config, o, prices)
 	return e.Rate(), err
 }
 
@@ -651,7 +704,7 @@ func (s PodServices) scaleTarget(ctx context.Context, c *Call, p pods.Pod, in *S
 		cfg.GPUCount = in.GPUCount
 	}
 	cfg.OfferID = in.OfferID
-	e, o, err := s.quote(ctx, c, cfg)
+	e, o, err := s.quote(ctx, c, p.OwnerID, cfg)
 	if err != nil {
 		return pods.Scale{}, e, err
 	}

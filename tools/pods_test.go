@@ -128,3 +128,64 @@ func TestAConfigurationBeyondWhatAProviderSellsIsRefusedByField(t *testing.T) {
 		t.Fatalf("an unknown provider: %v %v", res.Err, got)
 	}
 }
+
+// TestAUsersPlanBoundsTheirGPUsPodsAndMarkup: the FREE plan's GPU classes
+// refuse a GPU outside them when configuring; its markup prices the
+// estimate; its bound on pods at once refuses the deploy beyond it (on
+// both backends, where the count is under the owner's lock).
+func TestAUsersPlanBoundsTheirGPUsPodsAndMarkup(t *testing.T) {
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			p := platformtest.New(t, backend)
+			ctx := context.Background()
+			setLimit(t, p, "ratelimit.tool_calls_per_minute", "1000")
+			setLimit(t, p, "plans.free.gpu_classes", "L4,T4")
+			setLimit(t, p, "plans.free.max_running_pods", "2")
+			setLimit(t, p, "plans.free.markup_percent", "20")
+			call := func(tool, input string) tools.Result {
+				return p.Registry.Call(ctx, tools.Request{Actor: platformtest.AcmeUser, Face: audit.FaceDirect, Tool: tool, Input: []byte(input)})
+			}
+			const cfg = `"gpu_count":1,"provider":"auto","vcpu":4,"ram_gib":16,"disk_gib":50,"image":"cuda-12.4-base","pricing":"on_demand"`
+			res := call(tools.ToolConfigurePod, `{"name":"big","gpu":"H100-SXM-80GB",`+cfg+`}`)
+			if fault.KindOf(res.Err) != fault.KindForbidden || !strings.Contains(res.Err.Error(), "the FREE plan deploys L4, T4 GPUs, not H100-SXM-80GB") {
+				t.Fatalf("an H100 on FREE: %v", res.Err)
+			}
+			var ids []string
+			for i := range 3 {
+				res := call(tools.ToolConfigurePod, fmt.Sprintf(`{"name":"small-%d","gpu":"L4-PCIE-24GB",%s}`, i, cfg))
+				if res.Err != nil {
+					t.Fatal(res.Err)
+				}
+				q := res.Output.(tools.PodQuote)
+				if want, _ := q.Estimate.ProviderHour.MulRat(20, 100); q.Estimate.MarkupPercent != 20 || q.Estimate.MarkupHour != want {
+					t.Fatalf("estimate %+v; want the plan's 20%% markup", q.Estimate)
+				}
+				ids = append(ids, q.Pod.ID)
+			}
+			// Two deploy at once with one place left: one of them passes.
+			setLimit(t, p, "plans.free.max_running_pods", "1")
+			var wg sync.WaitGroup
+			results := make([]tools.Result, 2)
+			for i := range 2 {
+				wg.Go(func() { results[i] = call(tools.ToolDeployPod, `{"id":"`+ids[i]+`"}`) })
+			}
+			wg.Wait()
+			passed := 0
+			for _, r := range results {
+				switch {
+				case r.Err == nil:
+					passed++
+				case fault.KindOf(r.Err) != fault.KindForbidden || !strings.Contains(r.Err.Error(), "the FREE plan runs at most 1 pod at once and 1 run now"):
+					t.Fatalf("a deploy beyond the plan: %v", r.Err)
+				}
+			}
+			if passed != 1 {
+				t.Fatalf("%d deploys passed; want 1 of 2", passed)
+			}
+			setLimit(t, p, "plans.free.max_running_pods", "2")
+			if res := call(tools.ToolDeployPod, `{"id":"`+ids[2]+`"}`); res.Err != nil {
+				t.Fatalf("a deploy within the plan: %v", res.Err)
+			}
+		})
+	}
+}

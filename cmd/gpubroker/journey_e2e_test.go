@@ -120,7 +120,7 @@ const journeyConfig = `{"name":"%s","gpu":"A100-SXM-80GB","gpu_count":1,"provide
 	`"image":"jupyter-pytorch-2.5","pricing":"on_demand"}`
 
 // TestThePodJourneyOverRESTAndMCP: on the running binary with its embedded
-// defaults, a user configures a pod, deploys it, finds the activation mail
+// defaults, a user subscribes to PRO, configures a pod, deploys it, finds the activation mail
 // in the SANDBOX mailbox, activates the pod with the link's token and gets
 // it running with connection details and a confirmation mail: once
 // through REST and once through MCP.
@@ -135,6 +135,16 @@ func TestThePodJourneyOverRESTAndMCP(t *testing.T) {
 	rest(t, s.url, admin, http.MethodPost, "/api/v1/users", map[string]string{"email": "ana@example.com", "name": "Ana",
 		"role": "user", "password": "correct-horse-42"}, http.StatusCreated, nil)
 	ana := login(t, s.url, "ana@example.com", "correct-horse-42")
+	// FREE deploys no A100 and one pod at once: Ana pays for PRO first,
+	// with the SANDBOX processor's test card.
+	var setup struct {
+		SetupIntent string `json:"setup_intent_id"`
+	}
+	rest(t, s.url, ana, http.MethodPost, "/api/v1/billing/setup", map[string]any{}, http.StatusCreated, &setup)
+	rest(t, s.url, ana, http.MethodPost, "/api/v1/billing/setup/confirm", map[string]string{"setup_intent_id": setup.SetupIntent,
+		"card_number": "4242 4242 4242 4242"}, http.StatusOK, nil)
+	rest(t, s.url, ana, http.MethodPost, "/api/v1/billing/subscription", map[string]string{"plan": "pro", "interval": "monthly"},
+		http.StatusCreated, nil)
 	readMail := func() mailbox {
 		var box mailbox
 		rest(t, s.url, ana, http.MethodGet, "/api/v1/mailbox", nil, http.StatusOK, &box)
