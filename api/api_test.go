@@ -104,7 +104,7 @@ func TestRESTFace(t *testing.T) {
 		}},
 		{"an admin lists its tenant's parameters", "acme-admin", "GET", "/api/v1/parameters?prefix=billing.", "", 200, func(t *testing.T, r reply) {
 			ps, _ := r.body["parameters"].([]any)
-			if len(ps) != 3 { // currency, markup, storage
+			if len(ps) != 6 { // credits max and min, currency, low balance, markup, storage
 				t.Errorf("parameters = %v", ps)
 			}
 		}},

@@ -186,7 +186,7 @@ func (a *App) build(ctx context.Context) error {
 		return fmt.Errorf("start the provisioning worker: %w", err)
 	}
 	a.idle = startIdleStopper(a.Pods, machines, tenantDuration(a.Params, a.Tenants, "pods.idle_stop_after"), log)
-	a.settler = startSettler(st, time.Now, log)
+	a.settler = startSettler(st, time.Now, newPodMail(a.Mail, a.Identity, a.Params, a.Tenants, log).LowBalance(a.Params, a.Tenants), log)
 	if a.mailer, err = startMailer(a.stream.opts, a.Mail, a.Params, log); err != nil {
 		return fmt.Errorf("start the mail delivery worker: %w", err)
 	}

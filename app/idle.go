@@ -77,10 +77,11 @@ func startIdleStopper(svc *pods.Service, m pods.Machines, idleAfter func(string)
 	})
 }
 
-// startSettler charges ended running intervals to their owners' ledgers.
-func startSettler(st *store.Store, now func() time.Time, log *slog.Logger) *job {
+// startSettler charges ended running intervals to their owners' ledgers,
+// telling dropped of each balance a charge changed.
+func startSettler(st *store.Store, now func() time.Time, dropped billing.Dropped, log *slog.Logger) *job {
 	return every(jobEvery, func(ctx context.Context) {
-		n, err := billing.Settle(ctx, st, st, "", now())
+		n, err := billing.Settle(ctx, st, st, "", now(), dropped)
 		if n > 0 {
 			log.Info("charged ended usage", "intervals", n)
 		}

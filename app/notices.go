@@ -8,8 +8,10 @@ import (
 	"time"
 
 	"github.com/gpubroker/pod/auth"
+	"github.com/gpubroker/pod/billing"
 	"github.com/gpubroker/pod/fault"
 	"github.com/gpubroker/pod/mail"
+	"github.com/gpubroker/pod/money"
 	"github.com/gpubroker/pod/params"
 	"github.com/gpubroker/pod/pods"
 	"github.com/gpubroker/pod/tenant"
@@ -35,15 +37,42 @@ func newPodMail(m *mail.Service, people *auth.Service, ps *params.Service, ts *t
 // send mails the person answering for p; a pod no person answers for
 // (one a system actor made) is logged and its change goes on.
 func (n podMail) send(ctx context.Context, p pods.Pod, kind mail.Kind, data func(name string) any) error {
-	u, err := n.people.Person(ctx, p.TenantID, p.OwnerID)
+	return n.sendTo(ctx, p.TenantID, p.OwnerID, kind, data)
+}
+
+// sendTo mails the person user is (an API token's maker); a user no
+// person is is logged and the change goes on.
+func (n podMail) sendTo(ctx context.Context, tenantID, userID string, kind mail.Kind, data func(name string) any) error {
+	u, err := n.people.Person(ctx, tenantID, userID)
 	if fault.KindOf(err) == fault.KindNotFound {
-		n.log.Warn("no one to email about a pod", "tenant", p.TenantID, "pod", p.ID, "owner", p.OwnerID, "kind", kind)
+		n.log.Warn("no one to email", "tenant", tenantID, "user", userID, "kind", kind)
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	return n.mail.Send(ctx, p.TenantID, u.Email, kind, data(u.Name))
+	return n.mail.Send(ctx, tenantID, u.Email, kind, data(u.Name))
+}
+
+// LowBalance mails a user whose prepaid credit a charge took below
+// billing.low_balance_usd; it implements billing.Dropped.
+func (n podMail) LowBalance(ps *params.Service, ts *tenant.Service) billing.Dropped {
+	return func(ctx context.Context, tenantID, userID string, before, after money.Amount) error {
+		tn, err := ts.Lookup(ctx, tenantID)
+		if err != nil {
+			return err
+		}
+		snap := ps.Snapshot()
+		threshold := snap.Money(tenantID, tn.Mode, "billing.low_balance_usd")
+		if !billing.FellBelow(before, after, threshold) {
+			return nil
+		}
+		cur := strings.ToUpper(snap.String(tenantID, tn.Mode, "billing.currency"))
+		return n.sendTo(ctx, tenantID, userID, mail.KindLowBalance, func(name string) any {
+			return mail.LowBalance{Name: name, Balance: cur + " " + after.Decimal(), Threshold: cur + " " + threshold.Decimal(),
+				Link: n.baseURL(ctx, tenantID) + "/billing"}
+		})
+	}
 }
 
 func (n podMail) podLink(ctx context.Context, p pods.Pod, suffix string) string {

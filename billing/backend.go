@@ -50,6 +50,31 @@ type Backend interface {
 	CancelAtPeriodEnd(ctx context.Context, id, idempotencyKey string) (BackendSubscription, error)
 	// CreateInvoiceItem adds a line to the customer's next invoice.
 	CreateInvoiceItem(ctx context.Context, it InvoiceItem) (string, error)
+	// CreatePayment charges a one-off amount (a PaymentIntent), with the
+	// customer's saved payment method when one is given.
+	CreatePayment(ctx context.Context, r PaymentRequest) (Payment, error)
+}
+
+// PaymentRequest is a one-off charge.
+type PaymentRequest struct {
+	Customer       string
+	Amount         money.Amount
+	Currency       string
+	PaymentMethod  string
+	Description    string
+	IdempotencyKey string
+	Metadata       map[string]string
+}
+
+// Payment is a one-off charge as the processor answers it.
+type Payment struct {
+	ID     string
+	Status string
+	// Paid is set when the processor took the money within the call.
+	Paid bool
+	// ClientSecret lets the browser confirm the payment (Stripe.js) when
+	// the processor needs the customer for it.
+	ClientSecret string
 }
 
 // CardConfirmer confirms a SetupIntent with a test card number on the

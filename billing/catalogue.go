@@ -79,7 +79,7 @@ func (c *Catalogue) Plans(t tenant.Tenant) Plans {
 	if stale && !f.refreshing && c.ctx.Err() == nil {
 		f.refreshing = true
 		c.wg.Add(1)
-		go c.refresh(t, account, lookupKeys(plans))
+		go c.refresh(t, account, f, lookupKeys(plans))
 	}
 	prices, source := f.prices, f.source
 	c.mu.Unlock()
@@ -113,15 +113,19 @@ func overlay(ps Plans, prices map[string]Price, source PriceSource) Plans {
 	return ps
 }
 
-// refresh looks the prices up at t's processor. A failed lookup keeps
-// what was found before and is tried again on the next listing.
-func (c *Catalogue) refresh(t tenant.Tenant, account string, keys []string) {
+// refresh looks the prices up at t's processor into f. A failed lookup
+// keeps what was found before and is tried again on the next listing; a
+// lookup whose entry was forgotten meanwhile (plans synced while it ran)
+// may have read the prices from before, and is dropped.
+func (c *Catalogue) refresh(t tenant.Tenant, account string, f *found, keys []string) {
 	defer c.wg.Done()
 	prices, source, err := c.lookup(t, keys)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	f := c.found[account]
 	f.refreshing = false
+	if c.found[account] != f {
+		return
+	}
 	if err != nil {
 		if c.ctx.Err() == nil {
 			c.log.Warn("look up plan prices", "tenant", t.ID, "err", err)
@@ -166,7 +170,5 @@ func (c *Catalogue) Forget(t tenant.Tenant) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if f := c.found[choice.Account(t.ID)]; f != nil && !f.refreshing {
-		delete(c.found, choice.Account(t.ID))
-	}
+	delete(c.found, choice.Account(t.ID))
 }

@@ -82,12 +82,17 @@ type Settlements interface {
 	MarkUsageSettled(ctx context.Context, id string, at time.Time) error
 }
 
+// Dropped is told, in the transaction of the charge, that a charge took a
+// user's balance from before to after.
+type Dropped func(ctx context.Context, tenantID, userID string, before, after money.Amount) error
+
 // Settle charges every ended interval not yet charged (of one tenant, or
 // of all when tenantID is empty) to its owner's account: the posting and
 // the interval's mark commit together, and the posting's reference is the
 // interval, so concurrent or repeated settlements charge nothing twice.
-// It answers how many intervals it charged now.
-func Settle(ctx context.Context, s Settlements, l Ledger, tenantID string, at time.Time) (int, error) {
+// dropped (when set) hears of each charge that changed a balance. It
+// answers how many intervals it charged now.
+func Settle(ctx context.Context, s Settlements, l Ledger, tenantID string, at time.Time, dropped Dropped) (int, error) {
 	const batch = 500
 	charged := 0
 	for {
@@ -109,6 +114,11 @@ func Settle(ctx context.Context, s Settlements, l Ledger, tenantID string, at ti
 					}
 					if !p.Duplicate {
 						charged++
+						if dropped != nil {
+							if err := dropped(ctx, use.TenantID, use.OwnerID, p.Balance+c.Total, p.Balance); err != nil {
+								return err
+							}
+						}
 					}
 				}
 				return s.MarkUsageSettled(ctx, use.ID, at)
@@ -121,4 +131,10 @@ func Settle(ctx context.Context, s Settlements, l Ledger, tenantID string, at ti
 			return charged, nil
 		}
 	}
+}
+
+// FellBelow reports whether a balance going from before to after crossed
+// below threshold (a threshold of 0 or less is never crossed).
+func FellBelow(before, after, threshold money.Amount) bool {
+	return threshold > 0 && before >= threshold && after < threshold
 }

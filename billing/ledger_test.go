@@ -53,7 +53,7 @@ func TestUsageDrawsCreditThenPayAsYouGoAndIsChargedOnce(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				n, err := billing.Settle(ctx, st, st, "acme", at)
+				n, err := billing.Settle(ctx, st, st, "acme", at, nil)
 				if err != nil {
 					t.Error(err)
 				}

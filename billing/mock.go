@@ -129,6 +129,16 @@ type (
 		PaymentMethod    string   `json:"payment_method"`
 		LastPaymentError *Decline `json:"last_payment_error,omitempty"`
 	}
+	mockPaymentIntent struct {
+		Mock             bool              `json:"mock"`
+		Customer         string            `json:"customer"`
+		Amount           int64             `json:"amount"`
+		Currency         string            `json:"currency"`
+		Description      string            `json:"description"`
+		PaymentMethod    string            `json:"payment_method"`
+		Metadata         map[string]string `json:"metadata,omitempty"`
+		LastPaymentError *Decline          `json:"last_payment_error,omitempty"`
+	}
 	mockInvoiceItem struct {
 		Mock        bool   `json:"mock"`
 		Customer    string `json:"customer"`
@@ -148,6 +158,7 @@ const (
 	objSubscription  = "subscription"
 	objInvoice       = "invoice"
 	objInvoiceItem   = "invoiceitem"
+	objPaymentIntent = "payment_intent"
 )
 
 // mockID is a new id of the Mock: mock_<prefix>_<hex>.
@@ -570,4 +581,59 @@ func (a *MockAccount) CreateInvoiceItem(ctx context.Context, it InvoiceItem) (st
 	o, _, err := a.create(ctx, mockID("ii"), objInvoiceItem, it.IdempotencyKey, it.Customer, "pending", "",
 		mockInvoiceItem{Mock: true, Customer: it.Customer, Amount: cents, Currency: it.Currency, Description: it.Description})
 	return o.ID, err
+}
+
+// CreatePayment implements Backend: the amount is taken from the payment
+// method (the customer's default when none is named) within the call, and
+// the payment intent is recorded paid or refused. A refusal is a Decline;
+// a retry with the same idempotency key answers the first outcome.
+func (a *MockAccount) CreatePayment(ctx context.Context, r PaymentRequest) (Payment, error) {
+	if o, err := a.m.repo.MockObjectByKey(ctx, a.tenantID, r.IdempotencyKey); err == nil {
+		var pi mockPaymentIntent
+		if err := json.Unmarshal(o.Data, &pi); err != nil {
+			return Payment{}, fmt.Errorf("decode mock payment intent %s: %w", o.ID, err)
+		}
+		if pi.LastPaymentError != nil {
+			return Payment{}, pi.LastPaymentError
+		}
+		return Payment{ID: o.ID, Status: o.Status, Paid: o.Status == "succeeded"}, nil
+	} else if fault.KindOf(err) != fault.KindNotFound {
+		return Payment{}, err
+	}
+	var c mockCustomer
+	if _, err := a.load(ctx, objCustomer, r.Customer, &c); err != nil {
+		return Payment{}, err
+	}
+	pmID := r.PaymentMethod
+	if pmID == "" {
+		pmID = c.DefaultPaymentMethod
+	}
+	if pmID == "" {
+		return Payment{}, fault.Conflict("customer %s has no payment method to charge: confirm a payment setup first", r.Customer)
+	}
+	var pm mockPaymentMethod
+	if _, err := a.load(ctx, objPaymentMethod, pmID, &pm); err != nil {
+		return Payment{}, err
+	}
+	if pm.Customer != r.Customer {
+		return Payment{}, fault.Conflict("payment method %s does not belong to customer %s", pmID, r.Customer)
+	}
+	cents, err := ToMinor(r.Amount)
+	if err != nil {
+		return Payment{}, err
+	}
+	pi := mockPaymentIntent{Mock: true, Customer: r.Customer, Amount: cents, Currency: r.Currency, Description: r.Description,
+		PaymentMethod: pmID, Metadata: r.Metadata, LastPaymentError: pm.Refusal}
+	status := "succeeded"
+	if pm.Refusal != nil {
+		status = "requires_payment_method"
+	}
+	o, _, err := a.create(ctx, mockID("pi"), objPaymentIntent, r.IdempotencyKey, r.Customer, status, "", pi)
+	if err != nil {
+		return Payment{}, err
+	}
+	if pm.Refusal != nil {
+		return Payment{}, pm.Refusal
+	}
+	return Payment{ID: o.ID, Status: status, Paid: true}, nil
 }

@@ -19,6 +19,7 @@ import (
 // Repo keeps the platform's own record of billing; the store implements
 // it. The processor keeps its own.
 type Repo interface {
+	Ledger
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 	BillingCustomer(ctx context.Context, tenantID, userID string, m mode.Mode) (Customer, error)
 	PutBillingCustomer(ctx context.Context, c Customer) error

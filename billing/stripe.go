@@ -252,6 +252,28 @@ func (s *Stripe) CreateInvoiceItem(ctx context.Context, it InvoiceItem) (string,
 	return ii.ID, nil
 }
 
+// CreatePayment implements Backend: a PaymentIntent confirmed off-session
+// with the saved payment method when one is given (else left for the
+// browser to confirm with its client secret). Paid is never set: the
+// money counts when Stripe's payment_intent.succeeded webhook says so.
+func (s *Stripe) CreatePayment(ctx context.Context, r PaymentRequest) (Payment, error) {
+	cents, err := ToMinor(r.Amount)
+	if err != nil {
+		return Payment{}, err
+	}
+	p := &stripe.PaymentIntentParams{Params: stripeParams(ctx, r.IdempotencyKey), Customer: stripe.String(r.Customer),
+		Amount: stripe.Int64(cents), Currency: stripe.String(r.Currency), Description: stripe.String(r.Description)}
+	p.Metadata = r.Metadata
+	if r.PaymentMethod != "" {
+		p.PaymentMethod, p.Confirm, p.OffSession = stripe.String(r.PaymentMethod), stripe.Bool(true), stripe.Bool(true)
+	}
+	pi, err := s.api.PaymentIntents.New(p)
+	if err != nil {
+		return Payment{}, stripeError("create the payment", err)
+	}
+	return Payment{ID: pi.ID, Status: string(pi.Status), ClientSecret: pi.ClientSecret}, nil
+}
+
 // stripeError turns what stripe-go answered into the platform's errors,
 // in one place: a card refused is a Decline, a missing object not found,
 // a refused key, a rate limit, a server error or an unreachable network

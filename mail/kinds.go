@@ -31,11 +31,14 @@ const (
 	// to register with it; registering answers the same either way, so
 	// only the owner learns the address has an account.
 	KindAlreadyRegistered Kind = "already_registered"
+	// KindLowBalance says usage took a user's prepaid credit below the
+	// threshold.
+	KindLowBalance Kind = "low_balance"
 )
 
 // Kinds lists every kind.
 var Kinds = []Kind{KindVerifyEmail, KindActivation, KindActivated, KindInvoice, KindPaymentFailed, KindAgentNotification, KindIdleStopped,
-	KindAlreadyRegistered}
+	KindAlreadyRegistered, KindLowBalance}
 
 // Valid reports whether k is a known kind.
 func (k Kind) Valid() bool {
@@ -92,14 +95,19 @@ type Invoice struct {
 	Link  string
 }
 
-// PaymentFailed is the data of KindPaymentFailed.
+// PaymentFailed is the data of KindPaymentFailed. NextAttempt is when the
+// charge is tried again (zero: not again); Final says it was the last try,
+// and the plan fell back to Plan with the running pods stopped.
 type PaymentFailed struct {
 	Name string
 	// Amount is the charge that failed, as a decimal string with its
 	// currency.
-	Amount string
-	Reason string
-	Link   string
+	Amount      string
+	Reason      string
+	Link        string
+	NextAttempt time.Time
+	Final       bool
+	Plan        string
 }
 
 // AgentNotification is the data of KindAgentNotification. Link is
@@ -118,6 +126,15 @@ type IdleStopped struct {
 	PodID   string
 	IdleFor time.Duration
 	Link    string
+}
+
+// LowBalance is the data of KindLowBalance: the balance left and the
+// threshold it fell below, as decimal strings with their currency.
+type LowBalance struct {
+	Name      string
+	Balance   string
+	Threshold string
+	Link      string
 }
 
 // AlreadyRegistered is the data of KindAlreadyRegistered. Link is where
@@ -165,6 +182,10 @@ func (d IdleStopped) links() []Link { return []Link{{Label: "Open " + d.PodName,
 
 func (d AlreadyRegistered) links() []Link { return []Link{{Label: "Sign in", URL: d.Link}} }
 
+func (LowBalance) kind() Kind { return KindLowBalance }
+
+func (d LowBalance) links() []Link { return []Link{{Label: "Buy credit", URL: d.Link}} }
+
 // optional is the link when it has a URL, and none otherwise.
 func optional(l Link) []Link {
 	if l.URL == "" {
@@ -198,6 +219,8 @@ func contentOf(kind Kind, data any) (content, error) {
 	case *IdleStopped:
 		c = deref(d)
 	case *AlreadyRegistered:
+		c = deref(d)
+	case *LowBalance:
 		c = deref(d)
 	case content:
 		c = d

@@ -44,6 +44,12 @@ func TestEveryKindRendersItsNamesAndLinks(t *testing.T) {
 		{mail.KindIdleStopped, mail.IdleStopped{Name: name, PodName: "train-llm", PodID: "pod_42", IdleFor: 2*time.Hour + 30*time.Minute,
 			Link: "https://gpu.example/pods/pod_42"},
 			[]string{"train-llm", "pod_42", "2 hours 30 minutes"}, []string{"https://gpu.example/pods/pod_42"}},
+		{mail.KindPaymentFailed, mail.PaymentFailed{Name: name, Amount: "USD 29.00", Reason: "insufficient funds", Link: "https://gpu.example/billing",
+			Final: true, Plan: "FREE"}, []string{"plan ended", "USD 29.00", "FREE", "pods were stopped"}, []string{"https://gpu.example/billing"}},
+		{mail.KindPaymentFailed, mail.PaymentFailed{Name: name, Amount: "USD 29.00", Link: "https://gpu.example/billing", NextAttempt: expires},
+			[]string{"USD 29.00", "try again on", "17 May 2031"}, []string{"https://gpu.example/billing"}},
+		{mail.KindLowBalance, mail.LowBalance{Name: name, Balance: "USD 3.20", Threshold: "USD 5.00", Link: "https://gpu.example/billing"},
+			[]string{"below USD 5.00", "USD 3.20", "is left", "pay-as-you-go"}, []string{"https://gpu.example/billing"}},
 		{mail.KindAlreadyRegistered, mail.AlreadyRegistered{Name: name, Link: "https://gpu.example/login"},
 			[]string{"tried to register", "already has an account", "reset your password"}, []string{"https://gpu.example/login"}},
 	}

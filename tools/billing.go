@@ -7,6 +7,7 @@ import (
 	"github.com/gpubroker/pod/actor"
 	"github.com/gpubroker/pod/billing"
 	"github.com/gpubroker/pod/fault"
+	"github.com/gpubroker/pod/money"
 )
 
 // Tool names of the billing toolset.
@@ -18,6 +19,7 @@ const (
 	ToolChangePlan          = "change_plan"
 	ToolCancelSubscription  = "cancel_subscription"
 	ToolGetSubscription     = "get_subscription"
+	ToolBuyCredits          = "buy_credits"
 )
 
 // BillingServices are what the billing tools call.
@@ -28,7 +30,7 @@ type BillingServices struct {
 // RegisterBilling registers the billing toolset.
 func RegisterBilling(r *Registry, s BillingServices) {
 	registerToolset(r, ToolsetBilling, listPlans(s), startPaymentSetup(s), confirmPaymentSetup(s), subscribe(s), changePlan(s),
-		cancelSubscription(s), getSubscription(s))
+		cancelSubscription(s), getSubscription(s), buyCredits(s))
 }
 
 // payer is the signed-in user a billing call is for: each user pays for
@@ -239,6 +241,37 @@ func getSubscription(s BillingServices) Def[GetSubscriptionInput, billing.Accoun
 				return billing.Account{}, err
 			}
 			return s.Billing.Account(ctx, c.Tenant, who)
+		},
+	}
+}
+
+// BuyCreditsInput is the input of buy_credits.
+type BuyCreditsInput struct {
+	Control
+	Amount money.Amount `json:"amount" jsonschema:"the credit to buy, in billing.currency with whole cents, e.g. 50.00; billing.credits_min_usd to billing.credits_max_usd"`
+}
+
+func buyCredits(s BillingServices) Def[BuyCreditsInput, billing.Purchase] {
+	return Def[BuyCreditsInput, billing.Purchase]{
+		Name: ToolBuyCredits, Title: "Buy prepaid credit", Group: ToolsetBilling, MinRole: actor.RoleUser, OpenWorld: true,
+		Description: "Buy prepaid credit with your saved payment method. Your pods' usage draws on credit first, then is billed " +
+			"pay-as-you-go. The credit is added once the payment succeeds: at once with the mock backend (a refused card buys " +
+			"nothing and answers its decline code); with Stripe when Stripe reports the payment.",
+		Method: http.MethodPost, Path: "/billing/credits", Status: http.StatusCreated,
+		Preview: func(ctx context.Context, c *Call, in *BuyCreditsInput) (Preview, error) {
+			who, err := payer(c)
+			if err != nil {
+				return Preview{}, err
+			}
+			effect, err := s.Billing.PreviewBuyCredits(ctx, c.Tenant, who, in.Amount)
+			return Preview{Effect: effect}, err
+		},
+		Handle: func(ctx context.Context, c *Call, in *BuyCreditsInput) (billing.Purchase, error) {
+			who, err := payer(c)
+			if err != nil {
+				return billing.Purchase{}, err
+			}
+			return s.Billing.BuyCredits(ctx, c.Tenant, who, in.Amount)
 		},
 	}
 }

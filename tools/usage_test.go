@@ -66,7 +66,7 @@ func TestUsageIsEachUsersOwnAndTheTenantsForAnAdmin(t *testing.T) {
 	}
 
 	// Settled, each ended interval is a charge on its owner's account.
-	if n, err := billing.Settle(ctx, p.Store, p.Store, "acme", time.Now()); err != nil || n != 2 {
+	if n, err := billing.Settle(ctx, p.Store, p.Store, "acme", time.Now(), nil); err != nil || n != 2 {
 		t.Fatalf("settled %d, %v", n, err)
 	}
 	res = call(platformtest.AcmeUser, tools.ToolGetBalance, `{}`)
