@@ -3,6 +3,7 @@ package billing_test
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -13,8 +14,11 @@ import (
 	"github.com/gpubroker/pod/billing"
 	"github.com/gpubroker/pod/fault"
 	"github.com/gpubroker/pod/mail"
+	"github.com/gpubroker/pod/mode"
 	"github.com/gpubroker/pod/money"
+	"github.com/gpubroker/pod/params"
 	"github.com/gpubroker/pod/pods"
+	"github.com/gpubroker/pod/stripetest"
 )
 
 // twenty is $2.00 an hour under a 20 % markup: $2.40 an hour.
@@ -353,5 +357,55 @@ func TestLedgerReconcilesWithInvoices(t *testing.T) {
 				t.Errorf("cy's upcoming invoice = %+v, %v; want the renewal", up, err)
 			}
 		})
+	}
+}
+
+// TestWithStripePayAsYouGoIsRetriedWithTheSameKeys: against stripe-mock,
+// the month's pay-as-you-go of a user without a subscription becomes an
+// invoice, its item (in cents) and its finalization, each with a key
+// derived from the user and month; when Stripe is unavailable the item
+// stays claimed and the next run makes it with the same keys; a run after
+// that sends nothing.
+func TestWithStripePayAsYouGoIsRetriedWithTheSameKeys(t *testing.T) {
+	f := newFixture(t, "sqlite")
+	ctx := context.Background()
+	sc := params.Scope{TenantID: "acme", Mode: mode.Sandbox}
+	f.set(t, sc, "stripe.secret_key", "sk_test_acme")
+	f.set(t, sc, "stripe.api_url", stripetest.URL(t))
+	f.set(t, sc, "stripe.max_network_retries", "0")
+	f.use(t, "pod-s1", "ana", 90)
+	f.clock.Advance(31 * 24 * time.Hour)
+	down := true
+	f.rec.answer = func(r *http.Request, _ int) (*http.Response, error, bool) {
+		if down && r.URL.Path == "/v1/invoiceitems" {
+			return stripeError(r, 503, `{"error":{"type":"api_error","message":"down"}}`), nil, true
+		}
+		return nil, nil, false
+	}
+	if got, err := f.svc.InvoicePayg(ctx, f.clock.Now()); err == nil || got.Claimed != 1 || got.Billed != 0 {
+		t.Fatalf("run while Stripe is down = %+v, %v", got, err)
+	}
+	down = false
+	if got, err := f.svc.InvoicePayg(ctx, f.clock.Now()); err != nil || got.Claimed != 0 || got.Billed != 1 {
+		t.Fatalf("run after = %+v, %v", got, err)
+	}
+	items := f.rec.sent(http.MethodPost, "/v1/invoiceitems")
+	if len(items) != 2 || items[0].key != "gpubroker-payg-acme-ana-2031-03" || items[1].key != items[0].key {
+		t.Fatalf("invoice item requests %+v; want the failed one retried with its key", items)
+	}
+	wantForm(t, items[1], map[string]string{"amount": "360", "currency": "usd"})
+	invs := f.rec.sent(http.MethodPost, "/v1/invoices")
+	if len(invs) != 2 || invs[0].key != "gpubroker-payg-acme-ana-2031-03-invoice" || invs[1].key != invs[0].key {
+		t.Fatalf("invoice requests %+v", invs)
+	}
+	if it := items[1].form.Get("invoice"); it == "" || len(f.rec.sent(http.MethodPost, "/v1/invoices/"+it+"/finalize")) != 1 {
+		t.Fatalf("the item's invoice %q was not finalized once", it)
+	}
+	page, err := f.svc.Invoices(ctx, f.sandbox, "ana", "", 0)
+	if err != nil || len(page.Invoices) != 1 || page.Invoices[0].Backend != billing.BackendStripe || page.Invoices[0].Mock {
+		t.Fatalf("ana's invoices = %+v, %v", page, err)
+	}
+	if got, err := f.svc.InvoicePayg(ctx, f.clock.Now()); err != nil || got.Billed != 0 || len(f.rec.sent(http.MethodPost, "/v1/invoiceitems")) != 2 {
+		t.Fatalf("a third run = %+v, %v; want nothing sent", got, err)
 	}
 }
