@@ -73,6 +73,7 @@ type App struct {
 	provisioner *provisioner
 	idle        *job
 	settler     *job
+	invoicer    *job
 	mailer      *mailer
 }
 
@@ -168,7 +169,7 @@ func (a *App) build(ctx context.Context) error {
 	tools.RegisterPods(a.Tools, podServices)
 	tools.RegisterMail(a.Tools, tools.MailServices{Mail: a.Mail, Users: st})
 	a.Billing = billing.NewService(st, a.Identity, a.Params, billing.NewBackends(a.Params, billing.NewMock(st, time.Now), nil, log),
-		billing.Options{Now: time.Now, Log: log})
+		billing.Options{Now: time.Now, Log: log, Mail: a.Mail})
 	tools.RegisterBilling(a.Tools, tools.BillingServices{Billing: a.Billing})
 	tools.RegisterUsage(a.Tools, tools.UsageServices{Usages: st, Ledger: st})
 	a.Pods.Notify(newPodMail(a.Mail, a.Identity, a.Params, a.Tenants, log), tenantDuration(a.Params, a.Tenants, "pods.activation_ttl"))
@@ -184,6 +185,7 @@ func (a *App) build(ctx context.Context) error {
 	}
 	a.idle = startIdleStopper(a.Pods, machines, tenantDuration(a.Params, a.Tenants, "pods.idle_stop_after"), log)
 	a.settler = startSettler(st, time.Now, log)
+	a.invoicer = startInvoicer(a.Billing, time.Now, log)
 	if a.mailer, err = startMailer(a.stream.opts, a.Mail, a.Params, log); err != nil {
 		return fmt.Errorf("start the mail delivery worker: %w", err)
 	}
@@ -193,7 +195,7 @@ func (a *App) build(ctx context.Context) error {
 // Close stops the workers and the event relay, writes queued audit
 // records and releases Redis and the database.
 func (a *App) Close() error {
-	for _, j := range []*job{a.idle, a.settler} {
+	for _, j := range []*job{a.idle, a.settler, a.invoicer} {
 		if j != nil {
 			j.Close()
 		}
