@@ -175,6 +175,12 @@ func (s *Store) ClaimPayg(ctx context.Context, it billing.PaygItem, before time.
 	var out billing.PaygItem
 	created := false
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		earlier, err := scanPayg(tx.QueryRowContext(ctx, `SELECT `+paygColumns+` FROM billing_payg_items
+			WHERE tenant_id = $1 AND user_id = $2 AND period = $3`, it.TenantID, it.UserID, it.Period))
+		if err == nil || !errors.Is(err, sql.ErrNoRows) {
+			out = earlier
+			return err
+		}
 		var owed int64
 		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(-e.amount_micros), 0) `+unclaimed+` AND e.tenant_id = $1 AND e.user_id = $2
 			AND e.created_at < $3`, it.TenantID, it.UserID, before.UTC()).Scan(&owed); err != nil {
