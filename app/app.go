@@ -73,6 +73,7 @@ type App struct {
 	provisioner *provisioner
 	idle        *job
 	settler     *job
+	invoicer    *job
 	mailer      *mailer
 }
 
@@ -165,7 +166,7 @@ func (a *App) build(ctx context.Context) error {
 	// Billing comes before pods: a user's plan sets the markup on their
 	// pods, the GPUs they may deploy and how many run at once.
 	a.Billing = billing.NewService(st, a.Identity, a.Params, billing.NewBackends(a.Params, billing.NewMock(st, time.Now), nil, log),
-		billing.Options{Now: time.Now, Log: log})
+		billing.Options{Now: time.Now, Log: log, Mail: a.Mail})
 	a.Pods = pods.NewService(st, time.Now)
 	a.Pods.HoldFunds(st)
 	a.Pods.LimitPods(tools.PlanLimit(a.Tenants, a.Billing))
@@ -187,6 +188,7 @@ func (a *App) build(ctx context.Context) error {
 	}
 	a.idle = startIdleStopper(a.Pods, machines, tenantDuration(a.Params, a.Tenants, "pods.idle_stop_after"), log)
 	a.settler = startSettler(st, time.Now, newPodMail(a.Mail, a.Identity, a.Params, a.Tenants, log).LowBalance(a.Params, a.Tenants), log)
+	a.invoicer = startInvoicer(a.Billing, time.Now, log)
 	if a.mailer, err = startMailer(a.stream.opts, a.Mail, a.Params, log); err != nil {
 		return fmt.Errorf("start the mail delivery worker: %w", err)
 	}
@@ -196,7 +198,7 @@ func (a *App) build(ctx context.Context) error {
 // Close stops the workers and the event relay, writes queued audit
 // records and releases Redis and the database.
 func (a *App) Close() error {
-	for _, j := range []*job{a.idle, a.settler} {
+	for _, j := range []*job{a.idle, a.settler, a.invoicer} {
 		if j != nil {
 			j.Close()
 		}

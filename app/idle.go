@@ -90,3 +90,21 @@ func startSettler(st *store.Store, now func() time.Time, dropped billing.Dropped
 		}
 	})
 }
+
+// invoiceEvery is how often pay-as-you-go is billed: a run finds nothing
+// to do but in the first one after a month ends, or to retry an item a
+// processor did not make.
+const invoiceEvery = 10 * time.Minute
+
+// startInvoicer bills the pay-as-you-go owed when a month ends.
+func startInvoicer(svc *billing.Service, now func() time.Time, log *slog.Logger) *job {
+	return every(invoiceEvery, func(ctx context.Context) {
+		got, err := svc.InvoicePayg(ctx, now())
+		if got.Claimed > 0 || got.Billed > 0 {
+			log.Info("billed pay-as-you-go", "period", got.Period, "claimed", got.Claimed, "billed", got.Billed)
+		}
+		if err != nil && ctx.Err() == nil {
+			log.Error("bill pay-as-you-go", "err", err)
+		}
+	})
+}

@@ -48,8 +48,19 @@ type Backend interface {
 	ChangeSubscription(ctx context.Context, r ChangeRequest) (BackendSubscription, error)
 	// CancelAtPeriodEnd ends a subscription when its period ends.
 	CancelAtPeriodEnd(ctx context.Context, id, idempotencyKey string) (BackendSubscription, error)
-	// CreateInvoiceItem adds a line to the customer's next invoice.
+	// CreateInvoiceItem adds a line to the customer's next invoice, or to
+	// the draft invoice it names.
 	CreateInvoiceItem(ctx context.Context, it InvoiceItem) (string, error)
+	// CreateInvoice makes a draft invoice holding no pending items.
+	CreateInvoice(ctx context.Context, r InvoiceRequest) (Invoice, error)
+	// FinalizeInvoice finalizes a draft invoice, which the processor then
+	// charges to the customer's default payment method: Stripe later (its
+	// webhooks say when), the Mock at once. A refused payment leaves the
+	// invoice open; it is no error.
+	FinalizeInvoice(ctx context.Context, id, idempotencyKey string) (Invoice, error)
+	// UpcomingInvoice previews the customer's next invoice; found is false
+	// when nothing is due.
+	UpcomingInvoice(ctx context.Context, customer string) (inv Invoice, found bool, err error)
 	// CreatePayment charges a one-off amount (a PaymentIntent), with the
 	// customer's saved payment method when one is given.
 	CreatePayment(ctx context.Context, r PaymentRequest) (Payment, error)
@@ -170,13 +181,16 @@ type BackendSubscription struct {
 	PaymentSecret string
 }
 
-// InvoiceItem is a line on a customer's next invoice.
+// InvoiceItem is a line on a customer's next invoice, or on the draft
+// invoice Invoice names.
 type InvoiceItem struct {
 	Customer       string
+	Invoice        string
 	Amount         money.Amount
 	Currency       string
 	Description    string
 	IdempotencyKey string
+	Metadata       map[string]string
 }
 
 // Decline is a processor refusing a card or a payment: Code is Stripe's

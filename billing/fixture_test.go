@@ -13,6 +13,7 @@ import (
 	"github.com/gpubroker/pod/auth"
 	"github.com/gpubroker/pod/billing"
 	"github.com/gpubroker/pod/dbtest"
+	"github.com/gpubroker/pod/mail"
 	"github.com/gpubroker/pod/mode"
 	"github.com/gpubroker/pod/params"
 	"github.com/gpubroker/pod/secrets"
@@ -51,6 +52,39 @@ type fixture struct {
 	rec     *recorder
 	sandbox tenant.Tenant
 	live    tenant.Tenant
+	mails   *mailbox
+}
+
+// mailbox keeps the mail billing queued.
+type mailbox struct {
+	mu   sync.Mutex
+	sent []sentMail
+}
+
+type sentMail struct {
+	tenantID, to string
+	kind         mail.Kind
+	data         any
+}
+
+func (m *mailbox) Send(_ context.Context, tenantID, to string, kind mail.Kind, data any) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.sent = append(m.sent, sentMail{tenantID: tenantID, to: to, kind: kind, data: data})
+	return nil
+}
+
+// to lists the mail sent to address.
+func (m *mailbox) to(address string) []sentMail {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []sentMail
+	for _, s := range m.sent {
+		if s.to == address {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 var sys = actor.System("test")
@@ -67,7 +101,7 @@ func newFixture(t *testing.T, backend string) *fixture {
 	_, _ = rand.Read(key)
 	lk, _ := secrets.NewLocalKey(key)
 	ps := params.NewService(cat, st, secrets.NewEnvelope(lk))
-	f := &fixture{st: st, params: ps, clock: &clock{t: time.Date(2031, 3, 1, 12, 0, 0, 0, time.UTC)}, rec: &recorder{}}
+	f := &fixture{st: st, params: ps, clock: &clock{t: time.Date(2031, 3, 1, 12, 0, 0, 0, time.UTC)}, rec: &recorder{}, mails: &mailbox{}}
 	now := f.clock.Now()
 	for _, id := range []string{"acme", "beta"} {
 		tn := tenant.Tenant{ID: id, Name: id, Mode: mode.Sandbox, CreatedAt: now, UpdatedAt: now}
@@ -92,7 +126,7 @@ func newFixture(t *testing.T, backend string) *fixture {
 	t.Cleanup(f.people.Close)
 	f.mock = billing.NewMock(st, f.clock.Now)
 	backends := billing.NewBackends(ps, f.mock, &http.Client{Transport: f.rec}, nil)
-	f.svc = billing.NewService(st, f.people, ps, backends, billing.Options{Now: f.clock.Now})
+	f.svc = billing.NewService(st, f.people, ps, backends, billing.Options{Now: f.clock.Now, Mail: f.mails})
 	t.Cleanup(f.svc.Close)
 	f.sandbox = tenant.Tenant{ID: "acme", Name: "acme", Mode: mode.Sandbox}
 	f.live = live

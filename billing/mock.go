@@ -30,6 +30,9 @@ type MockRepo interface {
 	MockPrices(ctx context.Context, tenantID string, lookupKeys []string) ([]MockObject, error)
 	// ReleaseMockLookupKey takes a lookup key from the price holding it.
 	ReleaseMockLookupKey(ctx context.Context, tenantID, lookupKey string) error
+	// MockObjectsOf lists the tenant's objects of one customer, oldest
+	// first.
+	MockObjectsOf(ctx context.Context, tenantID, customer string) ([]MockObject, error)
 }
 
 // Mock is the payment processor of SANDBOX tenants that read no Stripe
@@ -120,14 +123,23 @@ type (
 		CancelAtPeriodEnd bool      `json:"cancel_at_period_end"`
 	}
 	mockInvoice struct {
-		Mock             bool     `json:"mock"`
-		Customer         string   `json:"customer"`
-		Subscription     string   `json:"subscription,omitempty"`
-		Description      string   `json:"description"`
-		AmountDue        int64    `json:"amount_due"`
-		Currency         string   `json:"currency"`
-		PaymentMethod    string   `json:"payment_method"`
-		LastPaymentError *Decline `json:"last_payment_error,omitempty"`
+		Mock             bool       `json:"mock"`
+		Number           string     `json:"number,omitempty"`
+		Customer         string     `json:"customer"`
+		Subscription     string     `json:"subscription,omitempty"`
+		Description      string     `json:"description"`
+		AmountDue        int64      `json:"amount_due"`
+		AmountPaid       int64      `json:"amount_paid"`
+		Currency         string     `json:"currency"`
+		Lines            []mockLine `json:"lines,omitempty"`
+		PaymentMethod    string     `json:"payment_method"`
+		LastPaymentError *Decline   `json:"last_payment_error,omitempty"`
+	}
+	mockLine struct {
+		InvoiceItem string `json:"invoice_item"`
+		Description string `json:"description"`
+		Amount      int64  `json:"amount"`
+		Currency    string `json:"currency"`
 	}
 	mockPaymentIntent struct {
 		Mock             bool              `json:"mock"`
@@ -142,6 +154,7 @@ type (
 	mockInvoiceItem struct {
 		Mock        bool   `json:"mock"`
 		Customer    string `json:"customer"`
+		Invoice     string `json:"invoice,omitempty"`
 		Amount      int64  `json:"amount"`
 		Currency    string `json:"currency"`
 		Description string `json:"description"`
@@ -569,7 +582,9 @@ func (a *MockAccount) CancelAtPeriodEnd(ctx context.Context, id, _ string) (Back
 	return subscriptionOf(o, s, false), nil
 }
 
-// CreateInvoiceItem implements Backend.
+// CreateInvoiceItem implements Backend. An item naming a draft invoice is
+// added to it in the same transaction; a retried item (same key) is
+// answered and added nowhere again.
 func (a *MockAccount) CreateInvoiceItem(ctx context.Context, it InvoiceItem) (string, error) {
 	cents, err := ToMinor(it.Amount)
 	if err != nil {
@@ -578,9 +593,187 @@ func (a *MockAccount) CreateInvoiceItem(ctx context.Context, it InvoiceItem) (st
 	if _, err := a.load(ctx, objCustomer, it.Customer, &mockCustomer{}); err != nil {
 		return "", err
 	}
-	o, _, err := a.create(ctx, mockID("ii"), objInvoiceItem, it.IdempotencyKey, it.Customer, "pending", "",
-		mockInvoiceItem{Mock: true, Customer: it.Customer, Amount: cents, Currency: it.Currency, Description: it.Description})
-	return o.ID, err
+	status := "pending"
+	if it.Invoice != "" {
+		status = "invoiced"
+	}
+	var id string
+	err = a.m.repo.InTx(ctx, func(ctx context.Context) error {
+		o, created, err := a.create(ctx, mockID("ii"), objInvoiceItem, it.IdempotencyKey, it.Customer, status, "",
+			mockInvoiceItem{Mock: true, Customer: it.Customer, Invoice: it.Invoice, Amount: cents, Currency: it.Currency, Description: it.Description})
+		if err != nil || !created || it.Invoice == "" {
+			id = o.ID
+			return err
+		}
+		id = o.ID
+		var inv mockInvoice
+		io, err := a.load(ctx, objInvoice, it.Invoice, &inv)
+		if err != nil {
+			return err
+		}
+		if io.Status != string(InvoiceDraft) || inv.Customer != it.Customer {
+			return fault.Conflict("mock invoice %s is %s and of customer %s: an item is added only to its customer's draft", it.Invoice, io.Status, inv.Customer)
+		}
+		inv.Lines = append(inv.Lines, mockLine{InvoiceItem: o.ID, Description: it.Description, Amount: cents, Currency: it.Currency})
+		inv.AmountDue += cents
+		return a.save(ctx, io, io.Status, inv)
+	})
+	return id, err
+}
+
+// mockNumber is the number of a mock invoice, which says it is one.
+func mockNumber(id string) string { return "MOCK-" + strings.ToUpper(id[len(id)-8:]) }
+
+// CreateInvoice implements Backend.
+func (a *MockAccount) CreateInvoice(ctx context.Context, r InvoiceRequest) (Invoice, error) {
+	if _, err := a.load(ctx, objCustomer, r.Customer, &mockCustomer{}); err != nil {
+		return Invoice{}, err
+	}
+	id := mockID("in")
+	o, _, err := a.create(ctx, id, objInvoice, r.IdempotencyKey, r.Customer, string(InvoiceDraft), "",
+		mockInvoice{Mock: true, Number: mockNumber(id), Customer: r.Customer, Description: r.Description, Currency: r.Currency})
+	if err != nil {
+		return Invoice{}, err
+	}
+	return a.invoice(o)
+}
+
+// FinalizeInvoice implements Backend, and pays the invoice at once with
+// the customer's default card, as the Mock pays a subscription: a card
+// that refuses payments (4000 0000 0000 9995), or no card at all, leaves
+// it open with the reason. An invoice finalized before is answered as it
+// stands.
+func (a *MockAccount) FinalizeInvoice(ctx context.Context, id, _ string) (Invoice, error) {
+	var out Invoice
+	err := a.m.repo.InTx(ctx, func(ctx context.Context) error {
+		var inv mockInvoice
+		o, err := a.load(ctx, objInvoice, id, &inv)
+		if err != nil {
+			return err
+		}
+		if o.Status == string(InvoiceDraft) {
+			status, err := a.charge(ctx, &inv)
+			if err != nil {
+				return err
+			}
+			if err := a.save(ctx, o, string(status), inv); err != nil {
+				return err
+			}
+			if o, err = a.m.repo.MockObject(ctx, a.tenantID, id); err != nil {
+				return err
+			}
+		}
+		out, err = a.invoice(o)
+		return err
+	})
+	return out, err
+}
+
+// charge takes a finalized invoice's amount from the customer's default
+// card and answers the invoice's status: paid, or open with the reason.
+func (a *MockAccount) charge(ctx context.Context, inv *mockInvoice) (InvoiceStatus, error) {
+	if inv.AmountDue <= 0 {
+		return InvoicePaid, nil
+	}
+	var c mockCustomer
+	if _, err := a.load(ctx, objCustomer, inv.Customer, &c); err != nil {
+		return "", err
+	}
+	if c.DefaultPaymentMethod == "" {
+		inv.LastPaymentError = &Decline{Code: "payment_method_missing", Message: "The customer has no default payment method."}
+		return InvoiceOpen, nil
+	}
+	var pm mockPaymentMethod
+	if _, err := a.load(ctx, objPaymentMethod, c.DefaultPaymentMethod, &pm); err != nil {
+		return "", err
+	}
+	inv.PaymentMethod = c.DefaultPaymentMethod
+	if pm.Refusal != nil {
+		inv.LastPaymentError = pm.Refusal
+		return InvoiceOpen, nil
+	}
+	inv.AmountPaid, inv.LastPaymentError = inv.AmountDue, nil
+	return InvoicePaid, nil
+}
+
+// invoice answers a stored invoice as the Backend does.
+func (a *MockAccount) invoice(o MockObject) (Invoice, error) {
+	var inv mockInvoice
+	if err := json.Unmarshal(o.Data, &inv); err != nil {
+		return Invoice{}, fmt.Errorf("decode mock invoice %s: %w", o.ID, err)
+	}
+	out := Invoice{ID: o.ID, TenantID: a.tenantID, Backend: BackendMock, Mode: mode.Sandbox, Customer: inv.Customer, Subscription: inv.Subscription,
+		Number: inv.Number, Status: InvoiceStatus(o.Status), Currency: inv.Currency, Lines: []InvoiceLine{}, Mock: true,
+		CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
+	var err error
+	if out.AmountDue, err = FromMinor(inv.AmountDue); err != nil {
+		return Invoice{}, err
+	}
+	if out.AmountPaid, err = FromMinor(inv.AmountPaid); err != nil {
+		return Invoice{}, err
+	}
+	for i, l := range inv.Lines {
+		amount, err := FromMinor(l.Amount)
+		if err != nil {
+			return Invoice{}, err
+		}
+		out.Lines = append(out.Lines, InvoiceLine{ID: fmt.Sprintf("%s_line_%d", o.ID, i+1), InvoiceItem: l.InvoiceItem,
+			Description: l.Description, Amount: amount, Currency: l.Currency})
+	}
+	return out, nil
+}
+
+// UpcomingInvoice implements Backend: the renewal of the customer's
+// active subscription at its price (unless it ends at the period's end)
+// and the invoice items waiting for the next invoice.
+func (a *MockAccount) UpcomingInvoice(ctx context.Context, customer string) (Invoice, bool, error) {
+	objs, err := a.m.repo.MockObjectsOf(ctx, a.tenantID, customer)
+	if err != nil {
+		return Invoice{}, false, err
+	}
+	out := Invoice{Backend: BackendMock, Mode: mode.Sandbox, TenantID: a.tenantID, Customer: customer, Status: InvoiceDraft,
+		Lines: []InvoiceLine{}, Mock: true, CreatedAt: a.now()}
+	for _, o := range objs {
+		switch {
+		case o.Object == objSubscription && o.Status == string(Active):
+			var sub mockSubscription
+			if err := json.Unmarshal(o.Data, &sub); err != nil {
+				return Invoice{}, false, fmt.Errorf("decode mock subscription %s: %w", o.ID, err)
+			}
+			if sub.CancelAtPeriodEnd {
+				continue
+			}
+			po, err := a.m.repo.MockObject(ctx, a.tenantID, sub.Price)
+			if err != nil {
+				return Invoice{}, false, err
+			}
+			p, err := a.price(po)
+			if err != nil {
+				return Invoice{}, false, err
+			}
+			out.Subscription, out.Currency = o.ID, p.Currency
+			out.PeriodStart, out.PeriodEnd = optionalTime(sub.PeriodEnd), optionalTime(p.Interval.next(sub.PeriodEnd))
+			out.CreatedAt = sub.PeriodEnd
+			out.Lines = append(out.Lines, InvoiceLine{ID: o.ID + "_renewal", Description: "renewal of " + p.LookupKey, Amount: p.Amount, Currency: p.Currency})
+		case o.Object == objInvoiceItem && o.Status == "pending":
+			var it mockInvoiceItem
+			if err := json.Unmarshal(o.Data, &it); err != nil {
+				return Invoice{}, false, fmt.Errorf("decode mock invoice item %s: %w", o.ID, err)
+			}
+			amount, err := FromMinor(it.Amount)
+			if err != nil {
+				return Invoice{}, false, err
+			}
+			out.Lines = append(out.Lines, InvoiceLine{ID: o.ID, InvoiceItem: o.ID, Description: it.Description, Amount: amount, Currency: it.Currency})
+			if out.Currency == "" {
+				out.Currency = it.Currency
+			}
+		}
+	}
+	for _, l := range out.Lines {
+		out.AmountDue += l.Amount
+	}
+	return out, len(out.Lines) > 0, nil
 }
 
 // CreatePayment implements Backend: the amount is taken from the payment

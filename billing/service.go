@@ -36,6 +36,7 @@ type Repo interface {
 	UpdateSubscription(ctx context.Context, s Subscription) (Subscription, error)
 	// DeleteSubscription removes a subscription the processor never made.
 	DeleteSubscription(ctx context.Context, tenantID, id string) error
+	InvoiceRepo
 }
 
 // People finds the person a user is and changes their role;
@@ -49,6 +50,8 @@ type People interface {
 type Options struct {
 	Now func() time.Time
 	Log *slog.Logger
+	// Mail queues the invoice mail; none is sent when nil.
+	Mail Mailer
 }
 
 // Service runs payment setup and subscriptions for the users of every
@@ -61,6 +64,7 @@ type Service struct {
 	catalogue *Catalogue
 	now       func() time.Time
 	log       *slog.Logger
+	mail      Mailer
 }
 
 // NewService returns the billing service. Close stops its background
@@ -72,7 +76,7 @@ func NewService(repo Repo, people People, ps *params.Service, backends *Backends
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	return &Service{repo: repo, people: people, params: ps, backends: backends, now: opt.Now, log: opt.Log,
+	return &Service{repo: repo, people: people, params: ps, backends: backends, now: opt.Now, log: opt.Log, mail: opt.Mail,
 		catalogue: NewCatalogue(ps, backends, opt.Now, opt.Log)}
 }
 

@@ -244,8 +244,12 @@ func (s *Stripe) CreateInvoiceItem(ctx context.Context, it InvoiceItem) (string,
 	if err != nil {
 		return "", err
 	}
-	ii, err := s.api.InvoiceItems.New(&stripe.InvoiceItemParams{Params: stripeParams(ctx, it.IdempotencyKey), Customer: stripe.String(it.Customer),
-		Amount: stripe.Int64(cents), Currency: stripe.String(it.Currency), Description: stripe.String(it.Description)})
+	p := &stripe.InvoiceItemParams{Params: stripeParams(ctx, it.IdempotencyKey), Customer: stripe.String(it.Customer),
+		Amount: stripe.Int64(cents), Currency: stripe.String(it.Currency), Description: stripe.String(it.Description), Metadata: it.Metadata}
+	if it.Invoice != "" {
+		p.Invoice = stripe.String(it.Invoice)
+	}
+	ii, err := s.api.InvoiceItems.New(p)
 	if err != nil {
 		return "", stripeError("create the invoice item", err)
 	}
@@ -272,6 +276,91 @@ func (s *Stripe) CreatePayment(ctx context.Context, r PaymentRequest) (Payment, 
 		return Payment{}, stripeError("create the payment", err)
 	}
 	return Payment{ID: pi.ID, Status: string(pi.Status), ClientSecret: pi.ClientSecret}, nil
+}
+
+// CreateInvoice implements Backend: a draft charged automatically once
+// finalized, holding only the items added to it by id
+// (pending_invoice_items_behavior exclude), so a subscription's pending
+// items stay on the subscription's invoice.
+func (s *Stripe) CreateInvoice(ctx context.Context, r InvoiceRequest) (Invoice, error) {
+	inv, err := s.api.Invoices.New(&stripe.InvoiceParams{Params: stripeParams(ctx, r.IdempotencyKey), Customer: stripe.String(r.Customer),
+		Currency: stripe.String(r.Currency), Description: stripe.String(r.Description), Metadata: r.Metadata,
+		CollectionMethod: stripe.String(string(stripe.InvoiceCollectionMethodChargeAutomatically)), AutoAdvance: stripe.Bool(true),
+		PendingInvoiceItemsBehavior: stripe.String("exclude")})
+	if err != nil {
+		return Invoice{}, stripeError("create the invoice", err)
+	}
+	return FromStripeInvoice(inv)
+}
+
+// FinalizeInvoice implements Backend. Stripe charges the invoice after
+// finalizing it (auto_advance); invoice.paid or invoice.payment_failed
+// says how that went.
+func (s *Stripe) FinalizeInvoice(ctx context.Context, id, idempotencyKey string) (Invoice, error) {
+	inv, err := s.api.Invoices.FinalizeInvoice(id, &stripe.InvoiceFinalizeInvoiceParams{Params: stripeParams(ctx, idempotencyKey),
+		AutoAdvance: stripe.Bool(true)})
+	if err != nil {
+		return Invoice{}, stripeError("finalize invoice "+id, err)
+	}
+	return FromStripeInvoice(inv)
+}
+
+// UpcomingInvoice implements Backend with Stripe's upcoming invoice;
+// Stripe answers 404 when nothing is due.
+func (s *Stripe) UpcomingInvoice(ctx context.Context, customer string) (Invoice, bool, error) {
+	inv, err := s.api.Invoices.Upcoming(&stripe.InvoiceUpcomingParams{Params: stripeParams(ctx, ""), Customer: stripe.String(customer)})
+	if err != nil {
+		err = stripeError("preview the upcoming invoice", err)
+		if fault.KindOf(err) == fault.KindNotFound {
+			return Invoice{}, false, nil
+		}
+		return Invoice{}, false, err
+	}
+	out, err := FromStripeInvoice(inv)
+	return out, err == nil, err
+}
+
+// FromStripeInvoice converts Stripe's invoice (as a webhook or a call
+// answers it) into the platform's, amounts at the edge with FromMinor. It
+// names the customer, not the user: RecordInvoice finds whose it is. An
+// upcoming invoice has no id.
+func FromStripeInvoice(in *stripe.Invoice) (Invoice, error) {
+	if in == nil {
+		return Invoice{}, fault.Invalid("invoice", "no invoice")
+	}
+	out := Invoice{ID: in.ID, Number: in.Number, Status: InvoiceStatus(in.Status), Currency: string(in.Currency),
+		HostedURL: in.HostedInvoiceURL, PDFURL: in.InvoicePDF, Lines: []InvoiceLine{}, CreatedAt: unix(in.Created)}
+	if out.Status == "" {
+		out.Status = InvoiceDraft // an upcoming invoice has none
+	}
+	if in.Customer != nil {
+		out.Customer = in.Customer.ID
+	}
+	if in.Subscription != nil {
+		out.Subscription = in.Subscription.ID
+	}
+	out.PeriodStart, out.PeriodEnd = optionalTime(unix(in.PeriodStart)), optionalTime(unix(in.PeriodEnd))
+	var err error
+	if out.AmountDue, err = FromMinor(in.AmountDue); err != nil {
+		return Invoice{}, fmt.Errorf("invoice %s: %w", in.ID, err)
+	}
+	if out.AmountPaid, err = FromMinor(in.AmountPaid); err != nil {
+		return Invoice{}, fmt.Errorf("invoice %s: %w", in.ID, err)
+	}
+	if in.Lines != nil {
+		for _, l := range in.Lines.Data {
+			amount, err := FromMinor(l.Amount)
+			if err != nil {
+				return Invoice{}, fmt.Errorf("invoice %s line %s: %w", in.ID, l.ID, err)
+			}
+			line := InvoiceLine{ID: l.ID, Description: l.Description, Amount: amount, Currency: string(l.Currency)}
+			if l.InvoiceItem != nil {
+				line.InvoiceItem = l.InvoiceItem.ID
+			}
+			out.Lines = append(out.Lines, line)
+		}
+	}
+	return out, nil
 }
 
 // stripeError turns what stripe-go answered into the platform's errors,

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stripe/stripe-go/v76"
+
 	"github.com/gpubroker/pod/billing"
 	"github.com/gpubroker/pod/fault"
 	"github.com/gpubroker/pod/money"
@@ -241,5 +243,71 @@ func TestStripeAnswersBecomeThePlatformsErrors(t *testing.T) {
 	_, err = st.CreateInvoiceItem(ctx, billing.InvoiceItem{Customer: "cus_9", Amount: money.Dollar, Currency: "usd"})
 	if fault.KindOf(err) != fault.KindNotFound {
 		t.Fatalf("a missing customer = %v", err)
+	}
+}
+
+func TestStripeInvoiceIsMadeWithItsItemFinalizedAndPreviewed(t *testing.T) {
+	st, rec := newStripe(t)
+	ctx := context.Background()
+	inv, err := st.CreateInvoice(ctx, billing.InvoiceRequest{Customer: "cus_1", Currency: "usd", Description: "usage",
+		IdempotencyKey: "gpubroker-payg-acme-ana-2031-03-invoice", Metadata: map[string]string{"gpubroker_user": "ana"}})
+	if err != nil || !strings.HasPrefix(inv.ID, "in_") || !inv.Status.Valid() {
+		t.Fatalf("invoice = %+v, %v", inv, err)
+	}
+	made := rec.sent(http.MethodPost, "/v1/invoices")
+	if len(made) != 1 || made[0].key != "gpubroker-payg-acme-ana-2031-03-invoice" {
+		t.Fatalf("requests %+v", made)
+	}
+	wantForm(t, made[0], map[string]string{"customer": "cus_1", "currency": "usd", "pending_invoice_items_behavior": "exclude",
+		"collection_method": "charge_automatically", "auto_advance": "true", "metadata[gpubroker_user]": "ana"})
+
+	if _, err := st.CreateInvoiceItem(ctx, billing.InvoiceItem{Customer: "cus_1", Invoice: inv.ID, Amount: money.MustParse("5.20"),
+		Currency: "usd", Description: "usage", IdempotencyKey: "gpubroker-payg-acme-ana-2031-03", Metadata: map[string]string{"gpubroker_payg": "payg_1"}}); err != nil {
+		t.Fatal(err)
+	}
+	wantForm(t, rec.sent(http.MethodPost, "/v1/invoiceitems")[0], map[string]string{"invoice": inv.ID, "amount": "520", "metadata[gpubroker_payg]": "payg_1"})
+
+	fin, err := st.FinalizeInvoice(ctx, inv.ID, "gpubroker-payg-acme-ana-2031-03-finalize")
+	if err != nil || fin.ID == "" || !fin.Status.Valid() {
+		t.Fatalf("finalized = %+v, %v", fin, err)
+	}
+	f := rec.sent(http.MethodPost, "/v1/invoices/"+inv.ID+"/finalize")
+	if len(f) != 1 || f[0].key != "gpubroker-payg-acme-ana-2031-03-finalize" {
+		t.Fatalf("finalize requests %+v", f)
+	}
+	wantForm(t, f[0], map[string]string{"auto_advance": "true"})
+
+	up, found, err := st.UpcomingInvoice(ctx, "cus_1")
+	if err != nil || !found || up.Currency == "" {
+		t.Fatalf("upcoming = %+v %v, %v", up, found, err)
+	}
+	wantForm(t, rec.sent(http.MethodGet, "/v1/invoices/upcoming")[0], map[string]string{"customer": "cus_1"})
+
+	rec.answer = func(r *http.Request, _ int) (*http.Response, error, bool) {
+		if r.URL.Path == "/v1/invoices/upcoming" {
+			return stripeError(r, 404, `{"error":{"type":"invalid_request_error","code":"invoice_upcoming_none","message":"No upcoming invoices for customer"}}`), nil, true
+		}
+		return nil, nil, false
+	}
+	if _, found, err := st.UpcomingInvoice(ctx, "cus_2"); err != nil || found {
+		t.Fatalf("nothing upcoming = %v, %v", found, err)
+	}
+}
+
+func TestStripeInvoiceBecomesThePlatformsInCentsWithItsItems(t *testing.T) {
+	in := &stripe.Invoice{ID: "in_1", Number: "ABCD-0001", Status: stripe.InvoiceStatusPaid, Currency: "usd", AmountDue: 3420, AmountPaid: 3420,
+		Customer: &stripe.Customer{ID: "cus_1"}, Subscription: &stripe.Subscription{ID: "sub_1"}, Created: 1932000000,
+		PeriodStart: 1930000000, PeriodEnd: 1932000000, HostedInvoiceURL: "https://invoice.stripe.com/i/1", InvoicePDF: "https://pay.stripe.com/1.pdf",
+		Lines: &stripe.InvoiceLineItemList{Data: []*stripe.InvoiceLineItem{
+			{ID: "il_1", Amount: 2900, Currency: "usd", Description: "PRO"},
+			{ID: "il_2", Amount: 520, Currency: "usd", Description: "usage", InvoiceItem: &stripe.InvoiceItem{ID: "ii_1"}}}}}
+	got, err := billing.FromStripeInvoice(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != "in_1" || got.Status != billing.InvoicePaid || got.AmountDue != money.MustParse("34.20") || got.AmountPaid != got.AmountDue ||
+		got.Customer != "cus_1" || got.Subscription != "sub_1" || got.HostedURL == "" || got.PDFURL == "" || got.PeriodStart == nil ||
+		len(got.Lines) != 2 || got.Lines[1].InvoiceItem != "ii_1" || got.Lines[1].Amount != money.MustParse("5.20") || got.Mock {
+		t.Fatalf("converted = %+v", got)
 	}
 }

@@ -31,6 +31,7 @@ type BillingServices struct {
 func RegisterBilling(r *Registry, s BillingServices) {
 	registerToolset(r, ToolsetBilling, listPlans(s), startPaymentSetup(s), confirmPaymentSetup(s), subscribe(s), changePlan(s),
 		cancelSubscription(s), getSubscription(s), buyCredits(s))
+	registerToolset(r, ToolsetBilling, invoiceTools(s)...)
 }
 
 // payer is the signed-in user a billing call is for: each user pays for

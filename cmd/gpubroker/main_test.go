@@ -234,7 +234,7 @@ func TestCommands(t *testing.T) {
 	t.Run("migrate applies the schema once", func(t *testing.T) {
 		all, _ := store.Migrations(store.SQLite)
 		out, err := run("", "migrate")
-		if err != nil || !strings.Contains(out, "applied 0001_init") || !strings.Contains(out, fmt.Sprintf("schema at version %d (sqlite)", len(all))) {
+		if err != nil || !strings.Contains(out, "applied 0001_init") || !strings.Contains(out, fmt.Sprintf("schema at version %d (sqlite)", all[len(all)-1].Version)) {
 			t.Fatalf("%q %v", out, err)
 		}
 		out, err = run("", "migrate")
