@@ -19,6 +19,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/gpubroker/pod/actor"
 	"github.com/gpubroker/pod/api"
 	"github.com/gpubroker/pod/audit"
 	"github.com/gpubroker/pod/auth"
@@ -74,6 +75,8 @@ type App struct {
 	idle        *job
 	settler     *job
 	invoicer    *job
+	dunning     *job
+	podMachines pods.Machines
 	mailer      *mailer
 }
 
@@ -166,7 +169,10 @@ func (a *App) build(ctx context.Context) error {
 	// Billing comes before pods: a user's plan sets the markup on their
 	// pods, the GPUs they may deploy and how many run at once.
 	a.Billing = billing.NewService(st, a.Identity, a.Params, billing.NewBackends(a.Params, billing.NewMock(st, time.Now), nil, log),
-		billing.Options{Now: time.Now, Log: log, Mail: a.Mail})
+		billing.Options{Now: time.Now, Log: log, Mail: a.Mail, Tenants: a.Tenants,
+			StopPods: func(ctx context.Context, t tenant.Tenant, userID string, by actor.Actor) (int, error) {
+				return stopPodsOf(a.Pods, a.podMachines, log)(ctx, t, userID, by)
+			}})
 	a.Pods = pods.NewService(st, time.Now)
 	a.Pods.HoldFunds(st)
 	a.Pods.LimitPods(tools.PlanLimit(a.Tenants, a.Billing))
@@ -183,12 +189,14 @@ func (a *App) build(ctx context.Context) error {
 	a.Pods.OnCommit(a.stream.relay.Nudge)
 	a.Mail.OnCommit(a.stream.relay.Nudge)
 	machines := podServices.Machines(a.Tenants)
+	a.podMachines = machines
 	if a.provisioner, err = startProvisioner(a.stream.opts, a.Pods, machines, a.Params, log); err != nil {
 		return fmt.Errorf("start the provisioning worker: %w", err)
 	}
 	a.idle = startIdleStopper(a.Pods, machines, tenantDuration(a.Params, a.Tenants, "pods.idle_stop_after"), log)
 	a.settler = startSettler(st, time.Now, newPodMail(a.Mail, a.Identity, a.Params, a.Tenants, log).LowBalance(a.Params, a.Tenants), log)
 	a.invoicer = startInvoicer(a.Billing, time.Now, log)
+	a.dunning = startDunning(a.Billing, log)
 	if a.mailer, err = startMailer(a.stream.opts, a.Mail, a.Params, log); err != nil {
 		return fmt.Errorf("start the mail delivery worker: %w", err)
 	}
@@ -198,7 +206,7 @@ func (a *App) build(ctx context.Context) error {
 // Close stops the workers and the event relay, writes queued audit
 // records and releases Redis and the database.
 func (a *App) Close() error {
-	for _, j := range []*job{a.idle, a.settler, a.invoicer} {
+	for _, j := range []*job{a.idle, a.settler, a.invoicer, a.dunning} {
 		if j != nil {
 			j.Close()
 		}

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gpubroker/pod/actor"
 	"github.com/gpubroker/pod/billing"
 	"github.com/gpubroker/pod/params"
 	"github.com/gpubroker/pod/pods"
@@ -107,4 +108,38 @@ func startInvoicer(svc *billing.Service, now func() time.Time, log *slog.Logger)
 			log.Error("bill pay-as-you-go", "err", err)
 		}
 	})
+}
+
+// startDunning makes each failed payment's next attempt when it is due,
+// and renews the Mock's subscriptions whose period ended.
+func startDunning(svc *billing.Service, log *slog.Logger) *job {
+	return every(jobEvery, func(ctx context.Context) {
+		n, err := svc.RunDue(ctx)
+		if n > 0 {
+			log.Info("ran due subscription payments", "subscriptions", n)
+		}
+		if err != nil && ctx.Err() == nil {
+			log.Error("run due subscription payments", "err", err)
+		}
+	})
+}
+
+// stopPodsOf stops every running pod a user owns, answering how many
+// stopped; one that will not stop is logged and the rest go on.
+func stopPodsOf(svc *pods.Service, m pods.Machines, log *slog.Logger) func(ctx context.Context, t tenant.Tenant, userID string, by actor.Actor) (int, error) {
+	return func(ctx context.Context, t tenant.Tenant, userID string, by actor.Actor) (int, error) {
+		running, err := svc.List(ctx, pods.Filter{TenantID: t.ID, OwnerID: userID, States: []pods.State{pods.Running}, Limit: 500})
+		if err != nil {
+			return 0, err
+		}
+		stopped := 0
+		for _, p := range running {
+			if _, err := svc.Stop(ctx, by, p, m); err != nil {
+				log.Error("stop a pod of an ended plan", "tenant", t.ID, "pod", p.ID, "err", err)
+				continue
+			}
+			stopped++
+		}
+		return stopped, nil
+	}
 }

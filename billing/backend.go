@@ -64,6 +64,12 @@ type Backend interface {
 	// CreatePayment charges a one-off amount (a PaymentIntent), with the
 	// customer's saved payment method when one is given.
 	CreatePayment(ctx context.Context, r PaymentRequest) (Payment, error)
+	// PayInvoice tries again to take an open invoice's amount from the
+	// customer's default payment method; a refusal is a Decline, an
+	// invoice paid already no error.
+	PayInvoice(ctx context.Context, id, idempotencyKey string) error
+	// CancelNow ends a subscription at once (after its failed payments).
+	CancelNow(ctx context.Context, id, idempotencyKey string) error
 }
 
 // PaymentRequest is a one-off charge.

@@ -53,6 +53,17 @@ type fixture struct {
 	sandbox tenant.Tenant
 	live    tenant.Tenant
 	mails   *mailbox
+
+	mu      sync.Mutex
+	stopped []string // whose pods billing stopped, and by whom
+}
+
+// Lookup implements billing.Tenants.
+func (f *fixture) Lookup(_ context.Context, id string) (tenant.Tenant, error) {
+	if id == f.live.ID {
+		return f.live, nil
+	}
+	return f.sandbox, nil
 }
 
 // mailbox keeps the mail billing queued.
@@ -126,7 +137,13 @@ func newFixture(t *testing.T, backend string) *fixture {
 	t.Cleanup(f.people.Close)
 	f.mock = billing.NewMock(st, f.clock.Now)
 	backends := billing.NewBackends(ps, f.mock, &http.Client{Transport: f.rec}, nil)
-	f.svc = billing.NewService(st, f.people, ps, backends, billing.Options{Now: f.clock.Now, Mail: f.mails})
+	f.svc = billing.NewService(st, f.people, ps, backends, billing.Options{Now: f.clock.Now, Mail: f.mails, Tenants: f,
+		StopPods: func(_ context.Context, t tenant.Tenant, userID string, by actor.Actor) (int, error) {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			f.stopped = append(f.stopped, t.ID+"/"+userID+" by "+by.ID)
+			return 1, nil
+		}})
 	t.Cleanup(f.svc.Close)
 	f.sandbox = tenant.Tenant{ID: "acme", Name: "acme", Mode: mode.Sandbox}
 	f.live = live

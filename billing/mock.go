@@ -830,3 +830,125 @@ func (a *MockAccount) CreatePayment(ctx context.Context, r PaymentRequest) (Paym
 	}
 	return Payment{ID: o.ID, Status: status, Paid: true}, nil
 }
+
+// PayInvoice implements Backend: an open invoice is charged again to the
+// customer's default card now (a card saved since the failure pays it).
+func (a *MockAccount) PayInvoice(ctx context.Context, id, _ string) error {
+	var refused *Decline
+	err := a.m.repo.InTx(ctx, func(ctx context.Context) error {
+		var inv mockInvoice
+		o, err := a.load(ctx, objInvoice, id, &inv)
+		if err != nil || o.Status != string(InvoiceOpen) {
+			return err
+		}
+		status, err := a.charge(ctx, &inv)
+		if err != nil {
+			return err
+		}
+		if status != InvoicePaid {
+			refused = inv.LastPaymentError
+		}
+		return a.save(ctx, o, string(status), inv)
+	})
+	if err == nil && refused != nil {
+		return refused
+	}
+	return err
+}
+
+// CancelNow implements Backend.
+func (a *MockAccount) CancelNow(ctx context.Context, id, _ string) error {
+	var s mockSubscription
+	o, err := a.load(ctx, objSubscription, id, &s)
+	if err != nil || o.Status == string(Canceled) {
+		return err
+	}
+	return a.save(ctx, o, string(Canceled), s)
+}
+
+// Renew starts a Mock subscription's next period, as Stripe does when a
+// period ends: an invoice for the price and the customer's pending invoice
+// items is finalized and charged to the default card. The period moves on
+// whether it was paid or not; an unpaid renewal leaves the invoice open
+// and the subscription past due, and answers why. key makes a repeated
+// renewal of the same period answer the first.
+func (a *MockAccount) Renew(ctx context.Context, id, key string) (BackendSubscription, Invoice, *Decline, error) {
+	var sub BackendSubscription
+	var out Invoice
+	var refused *Decline
+	err := a.m.repo.InTx(ctx, func(ctx context.Context) error {
+		var s mockSubscription
+		so, err := a.load(ctx, objSubscription, id, &s)
+		if err != nil {
+			return err
+		}
+		if io, err := a.m.repo.MockObjectByKey(ctx, a.tenantID, key); err == nil {
+			var inv mockInvoice
+			if err := json.Unmarshal(io.Data, &inv); err != nil {
+				return fmt.Errorf("decode mock invoice %s: %w", io.ID, err)
+			}
+			sub, refused = subscriptionOf(so, s, io.Status == string(InvoicePaid)), inv.LastPaymentError
+			out, err = a.invoice(io)
+			return err
+		} else if fault.KindOf(err) != fault.KindNotFound {
+			return err
+		}
+		po, err := a.m.repo.MockObject(ctx, a.tenantID, s.Price)
+		if err != nil {
+			return err
+		}
+		price, err := a.price(po)
+		if err != nil {
+			return err
+		}
+		cents, err := ToMinor(price.Amount)
+		if err != nil {
+			return err
+		}
+		invID := mockID("in")
+		inv := mockInvoice{Mock: true, Number: mockNumber(invID), Customer: s.Customer, Subscription: id, Currency: price.Currency,
+			Description: "renewal of " + price.LookupKey, AmountDue: cents,
+			Lines: []mockLine{{Description: "renewal of " + price.LookupKey, Amount: cents, Currency: price.Currency}}}
+		objs, err := a.m.repo.MockObjectsOf(ctx, a.tenantID, s.Customer)
+		if err != nil {
+			return err
+		}
+		for _, o := range objs {
+			if o.Object != objInvoiceItem || o.Status != "pending" {
+				continue
+			}
+			var it mockInvoiceItem
+			if err := json.Unmarshal(o.Data, &it); err != nil {
+				return fmt.Errorf("decode mock invoice item %s: %w", o.ID, err)
+			}
+			it.Invoice = invID
+			if err := a.save(ctx, o, "invoiced", it); err != nil {
+				return err
+			}
+			inv.Lines = append(inv.Lines, mockLine{InvoiceItem: o.ID, Description: it.Description, Amount: it.Amount, Currency: it.Currency})
+			inv.AmountDue += it.Amount
+		}
+		status, err := a.charge(ctx, &inv)
+		if err != nil {
+			return err
+		}
+		io, _, err := a.create(ctx, invID, objInvoice, key, s.Customer, string(status), "", inv)
+		if err != nil {
+			return err
+		}
+		s.PeriodStart = s.PeriodEnd
+		s.PeriodEnd = price.Interval.next(s.PeriodStart)
+		subStatus := Active
+		if status != InvoicePaid {
+			subStatus = PastDue
+		}
+		if err := a.save(ctx, so, string(subStatus), s); err != nil {
+			return err
+		}
+		so.Status = string(subStatus)
+		sub, refused = subscriptionOf(so, s, status == InvoicePaid), inv.LastPaymentError
+		out, err = a.invoice(io)
+		return err
+	})
+	return sub, out, refused, err
+}

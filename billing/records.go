@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/gpubroker/pod/mode"
+	"github.com/gpubroker/pod/money"
 )
 
 // Status is where a subscription stands.
@@ -76,13 +77,15 @@ type Subscription struct {
 	CancelAtPeriodEnd bool       `json:"cancel_at_period_end"`
 	// PendingPlan and PendingInterval are a change asked for whose
 	// payment the processor has not confirmed yet.
-	PendingPlan     PlanID    `json:"pending_plan,omitempty"`
-	PendingInterval Interval  `json:"pending_interval,omitempty"`
-	BackendID       string    `json:"backend_id,omitempty"`
-	BackendItem     string    `json:"backend_item_id,omitempty"`
-	Revision        int64     `json:"revision"`
-	CreatedAt       time.Time `json:"created_at"`
-	UpdatedAt       time.Time `json:"updated_at"`
+	PendingPlan     PlanID   `json:"pending_plan,omitempty"`
+	PendingInterval Interval `json:"pending_interval,omitempty"`
+	BackendID       string   `json:"backend_id,omitempty"`
+	BackendItem     string   `json:"backend_item_id,omitempty"`
+	// Dunning is the retry schedule of a failed payment, while one runs.
+	Dunning   *Dunning  `json:"dunning,omitempty"`
+	Revision  int64     `json:"revision"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // period sets the subscription's period from the processor's answer
@@ -116,4 +119,18 @@ type MockObject struct {
 	Data           []byte
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+}
+
+// Dunning is where the retries of a failed payment stand: the invoice,
+// what it asks, why it failed last, how many attempts were made (the
+// first failure is attempt 1), when the first failed and when the next is
+// due.
+type Dunning struct {
+	Invoice   string       `json:"invoice"`
+	Amount    money.Amount `json:"amount"`
+	Currency  string       `json:"currency"`
+	Reason    string       `json:"reason,omitempty"`
+	Attempts  int          `json:"attempts"`
+	StartedAt time.Time    `json:"started_at"`
+	NextAt    time.Time    `json:"next_attempt_at"`
 }

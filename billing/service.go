@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gpubroker/pod/actor"
+	"github.com/gpubroker/pod/audit"
 	"github.com/gpubroker/pod/auth"
 	"github.com/gpubroker/pod/fault"
 	"github.com/gpubroker/pod/mode"
@@ -34,6 +35,13 @@ type Repo interface {
 	CurrentSubscription(ctx context.Context, tenantID, userID string, m mode.Mode) (Subscription, error)
 	// UpdateSubscription writes s on the revision it was read at.
 	UpdateSubscription(ctx context.Context, s Subscription) (Subscription, error)
+	// DueSubscriptions lists, of every tenant, the subscriptions whose
+	// next payment attempt is due at at, and the Mock's whose period
+	// ended by at.
+	DueSubscriptions(ctx context.Context, at time.Time, limit int) ([]Subscription, error)
+	// AppendAudit records what billing did on its own (the retry
+	// schedule), in the caller's transaction.
+	AppendAudit(ctx context.Context, r audit.Record) (int64, error)
 	// DeleteSubscription removes a subscription the processor never made.
 	DeleteSubscription(ctx context.Context, tenantID, id string) error
 	InvoiceRepo
@@ -52,6 +60,16 @@ type Options struct {
 	Log *slog.Logger
 	// Mail queues the invoice mail; none is sent when nil.
 	Mail Mailer
+	// Tenants finds the tenant of a subscription for RunDue.
+	Tenants Tenants
+	// StopPods stops a user's running pods when their plan ends for
+	// failed payments, answering how many it stopped.
+	StopPods func(ctx context.Context, t tenant.Tenant, userID string, by actor.Actor) (int, error)
+}
+
+// Tenants finds a tenant by id; tenant.Service does.
+type Tenants interface {
+	Lookup(ctx context.Context, id string) (tenant.Tenant, error)
 }
 
 // Service runs payment setup and subscriptions for the users of every
@@ -65,6 +83,8 @@ type Service struct {
 	now       func() time.Time
 	log       *slog.Logger
 	mail      Mailer
+	tenants   Tenants
+	stopPods  func(ctx context.Context, t tenant.Tenant, userID string, by actor.Actor) (int, error)
 }
 
 // NewService returns the billing service. Close stops its background
@@ -76,7 +96,7 @@ func NewService(repo Repo, people People, ps *params.Service, backends *Backends
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	return &Service{repo: repo, people: people, params: ps, backends: backends, now: opt.Now, log: opt.Log, mail: opt.Mail,
+	return &Service{repo: repo, people: people, params: ps, backends: backends, now: opt.Now, log: opt.Log, mail: opt.Mail, tenants: opt.Tenants, stopPods: opt.StopPods,
 		catalogue: NewCatalogue(ps, backends, opt.Now, opt.Log)}
 }
 

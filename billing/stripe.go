@@ -363,6 +363,32 @@ func FromStripeInvoice(in *stripe.Invoice) (Invoice, error) {
 	return out, nil
 }
 
+// PayInvoice implements Backend with Stripe's pay invoice call: a card
+// refused is a Decline (stripeError), and an invoice Stripe leaves unpaid
+// one too.
+func (s *Stripe) PayInvoice(ctx context.Context, id, idempotencyKey string) error {
+	inv, err := s.api.Invoices.Pay(id, &stripe.InvoicePayParams{Params: stripeParams(ctx, idempotencyKey)})
+	if err != nil {
+		return stripeError("pay invoice "+id, err)
+	}
+	if inv.Status != stripe.InvoiceStatusPaid {
+		return &Decline{Code: "invoice_payment_failed", Message: fmt.Sprintf("invoice %s is %s after the payment attempt", id, inv.Status)}
+	}
+	return nil
+}
+
+// CancelNow implements Backend.
+func (s *Stripe) CancelNow(ctx context.Context, id, idempotencyKey string) error {
+	if _, err := s.api.Subscriptions.Cancel(id, &stripe.SubscriptionCancelParams{Params: stripeParams(ctx, idempotencyKey)}); err != nil {
+		err = stripeError("cancel subscription "+id, err)
+		if fault.KindOf(err) == fault.KindNotFound {
+			return nil // gone already
+		}
+		return err
+	}
+	return nil
+}
+
 // stripeError turns what stripe-go answered into the platform's errors,
 // in one place: a card refused is a Decline, a missing object not found,
 // a refused key, a rate limit, a server error or an unreachable network

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -87,16 +88,22 @@ func (s *Store) DefaultPaymentMethod(ctx context.Context, tenantID, userID strin
 }
 
 const subscriptionColumns = `id, tenant_id, user_id, mode, backend, plan, billing_interval, status, period_start, period_end,
-	cancel_at_period_end, pending_plan, pending_interval, backend_id, backend_item_id, revision, created_at, updated_at`
+	cancel_at_period_end, pending_plan, pending_interval, backend_id, backend_item_id, revision, created_at, updated_at, dunning`
 
 func scanSubscription(row rowScanner) (billing.Subscription, error) {
 	var b billing.Subscription
-	var m, backend, plan, interval, status, pendingPlan, pendingInterval string
+	var m, backend, plan, interval, status, pendingPlan, pendingInterval, dunning string
 	var start, end sql.NullTime
 	err := row.Scan(&b.ID, &b.TenantID, &b.UserID, &m, &backend, &plan, &interval, &status, &start, &end, &b.CancelAtPeriodEnd,
-		&pendingPlan, &pendingInterval, &b.BackendID, &b.BackendItem, &b.Revision, &b.CreatedAt, &b.UpdatedAt)
+		&pendingPlan, &pendingInterval, &b.BackendID, &b.BackendItem, &b.Revision, &b.CreatedAt, &b.UpdatedAt, &dunning)
 	if err != nil {
 		return b, err
+	}
+	if dunning != "" {
+		b.Dunning = &billing.Dunning{}
+		if err := json.Unmarshal([]byte(dunning), b.Dunning); err != nil {
+			return b, fmt.Errorf("decode the dunning of subscription %s: %w", b.ID, err)
+		}
 	}
 	b.Mode, b.Backend, b.Plan, b.Interval, b.Status = mode.Mode(m), billing.BackendKind(backend), billing.PlanID(plan), billing.Interval(interval), billing.Status(status)
 	b.PendingPlan, b.PendingInterval = billing.PlanID(pendingPlan), billing.Interval(pendingInterval)
@@ -127,7 +134,7 @@ func timeArg(t *time.Time) any {
 // conflict.
 func (s *Store) CreateSubscription(ctx context.Context, b billing.Subscription) error {
 	_, err := s.exec(ctx, `INSERT INTO billing_subscriptions (`+subscriptionColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16, $17)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16, $17, '')`,
 		b.ID, b.TenantID, b.UserID, string(b.Mode), string(b.Backend), string(b.Plan), string(b.Interval), string(b.Status),
 		timeArg(b.PeriodStart), timeArg(b.PeriodEnd), b.CancelAtPeriodEnd, string(b.PendingPlan), string(b.PendingInterval),
 		b.BackendID, b.BackendItem, b.CreatedAt.UTC(), b.UpdatedAt.UTC())
@@ -170,12 +177,17 @@ func (s *Store) CurrentSubscription(ctx context.Context, tenantID, userID string
 // answers it at the next revision; if another change landed first it is a
 // conflict.
 func (s *Store) UpdateSubscription(ctx context.Context, b billing.Subscription) (billing.Subscription, error) {
+	dunning, next := "", any(nil)
+	if b.Dunning != nil {
+		dunning, next = string(mustJSON(b.Dunning)), b.Dunning.NextAt.UTC()
+	}
 	got, err := scanSubscription(s.queryRow(ctx, `UPDATE billing_subscriptions SET plan = $1, billing_interval = $2, status = $3,
 		period_start = $4, period_end = $5, cancel_at_period_end = $6, pending_plan = $7, pending_interval = $8, backend_id = $9,
-		backend_item_id = $10, updated_at = $11, revision = revision + 1
+		backend_item_id = $10, updated_at = $11, dunning = $15, dunning_next_at = $16, revision = revision + 1
 		WHERE tenant_id = $12 AND id = $13 AND revision = $14 RETURNING `+subscriptionColumns,
 		string(b.Plan), string(b.Interval), string(b.Status), timeArg(b.PeriodStart), timeArg(b.PeriodEnd), b.CancelAtPeriodEnd,
-		string(b.PendingPlan), string(b.PendingInterval), b.BackendID, b.BackendItem, b.UpdatedAt.UTC(), b.TenantID, b.ID, b.Revision))
+		string(b.PendingPlan), string(b.PendingInterval), b.BackendID, b.BackendItem, b.UpdatedAt.UTC(), b.TenantID, b.ID, b.Revision,
+		dunning, next))
 	if errors.Is(err, sql.ErrNoRows) {
 		if _, gerr := s.Subscription(ctx, b.TenantID, b.ID); gerr != nil {
 			return billing.Subscription{}, gerr
@@ -189,6 +201,32 @@ func (s *Store) UpdateSubscription(ctx context.Context, b billing.Subscription) 
 		return billing.Subscription{}, fmt.Errorf("update subscription %s: %w", b.ID, err)
 	}
 	return got, nil
+}
+
+// DueSubscriptions lists, of every tenant, the subscriptions whose next
+// payment attempt is due at at, and the Mock's whose period ended by at
+// (to renew or end), oldest due first.
+func (s *Store) DueSubscriptions(ctx context.Context, at time.Time, limit int) ([]billing.Subscription, error) {
+	if limit <= 0 {
+		limit = 500
+	}
+	rows, err := s.query(ctx, `SELECT `+subscriptionColumns+` FROM billing_subscriptions
+		WHERE (dunning_next_at IS NOT NULL AND dunning_next_at <= $1)
+		   OR (backend = 'mock' AND status IN ('active', 'past_due') AND dunning = '' AND period_end IS NOT NULL AND period_end <= $1)
+		ORDER BY COALESCE(dunning_next_at, period_end), id LIMIT $2`, at.UTC(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("list due subscriptions: %w", err)
+	}
+	defer rows.Close()
+	var out []billing.Subscription
+	for rows.Next() {
+		b, err := scanSubscription(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, rows.Err()
 }
 
 // DeleteSubscription removes a subscription the processor never made
