@@ -104,8 +104,18 @@ func TestRESTFace(t *testing.T) {
 		}},
 		{"an admin lists its tenant's parameters", "acme-admin", "GET", "/api/v1/parameters?prefix=billing.", "", 200, func(t *testing.T, r reply) {
 			ps, _ := r.body["parameters"].([]any)
-			if len(ps) != 6 { // credits max and min, currency, low balance, markup, storage
+			keys := map[string]bool{}
+			for _, p := range ps {
+				key, _ := p.(map[string]any)["key"].(string)
+				keys[key] = strings.HasPrefix(key, "billing.")
+			}
+			if !keys["billing.currency"] || !keys["billing.markup_percent"] || keys["stripe.secret_key"] {
 				t.Errorf("parameters = %v", ps)
+			}
+			for key, ok := range keys {
+				if !ok {
+					t.Errorf("%s listed under the prefix billing.", key)
+				}
 			}
 		}},
 		{"a LIVE-affecting change asks for the tenant id", "acme-admin", "PUT", markup, `{"tenant":"acme","value":"20"}`, 409, func(t *testing.T, r reply) {
