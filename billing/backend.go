@@ -50,6 +50,9 @@ type Backend interface {
 	CancelAtPeriodEnd(ctx context.Context, id, idempotencyKey string) (BackendSubscription, error)
 	// CreateInvoiceItem adds a line to the customer's next invoice.
 	CreateInvoiceItem(ctx context.Context, it InvoiceItem) (string, error)
+	// PaymentMethod reads a saved payment method: its type, and the
+	// brand and last four digits shown to its owner.
+	PaymentMethod(ctx context.Context, id string) (PaymentMethod, error)
 }
 
 // CardConfirmer confirms a SetupIntent with a test card number on the

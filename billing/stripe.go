@@ -252,6 +252,24 @@ func (s *Stripe) CreateInvoiceItem(ctx context.Context, it InvoiceItem) (string,
 	return ii.ID, nil
 }
 
+// PaymentMethod implements Backend.
+func (s *Stripe) PaymentMethod(ctx context.Context, id string) (PaymentMethod, error) {
+	pm, err := s.api.PaymentMethods.Get(id, &stripe.PaymentMethodParams{Params: stripeParams(ctx, "")})
+	if err != nil {
+		return PaymentMethod{}, stripeError("read payment method "+id, err)
+	}
+	out := PaymentMethod{ID: pm.ID, Backend: BackendStripe, Type: string(pm.Type)}
+	switch {
+	case pm.Card != nil:
+		out.Brand, out.Last4 = string(pm.Card.Brand), pm.Card.Last4
+	case pm.SEPADebit != nil:
+		out.Last4 = pm.SEPADebit.Last4
+	case pm.USBankAccount != nil:
+		out.Brand, out.Last4 = pm.USBankAccount.BankName, pm.USBankAccount.Last4
+	}
+	return out, nil
+}
+
 // stripeError turns what stripe-go answered into the platform's errors,
 // in one place: a card refused is a Decline, a missing object not found,
 // a refused key, a rate limit, a server error or an unreachable network
