@@ -48,6 +48,11 @@ type People interface {
 type Options struct {
 	Now func() time.Time
 	Log *slog.Logger
+	// Events keeps the processor's webhook events; without it webhooks
+	// are refused as unavailable.
+	Events EventRepo
+	// Ledger takes the credit bought and refunded that webhooks report.
+	Ledger Ledger
 }
 
 // Service runs payment setup and subscriptions for the users of every
@@ -60,6 +65,9 @@ type Service struct {
 	catalogue *Catalogue
 	now       func() time.Time
 	log       *slog.Logger
+	events    EventRepo
+	ledger    Ledger
+	committed func()
 }
 
 // NewService returns the billing service. Close stops its background
@@ -72,8 +80,12 @@ func NewService(repo Repo, people People, ps *params.Service, backends *Backends
 		opt.Now = time.Now
 	}
 	return &Service{repo: repo, people: people, params: ps, backends: backends, now: opt.Now, log: opt.Log,
-		catalogue: NewCatalogue(ps, backends, opt.Now, opt.Log)}
+		events: opt.Events, ledger: opt.Ledger, catalogue: NewCatalogue(ps, backends, opt.Now, opt.Log)}
 }
+
+// OnCommit sets what to call after a webhook's event was stored with its
+// outbox event (the relay's nudge, so it is published at once).
+func (s *Service) OnCommit(fn func()) { s.committed = fn }
 
 // Close stops the background price lookups.
 func (s *Service) Close() { s.catalogue.Close() }
