@@ -74,6 +74,7 @@ type App struct {
 	idle        *job
 	settler     *job
 	mailer      *mailer
+	billing     *billingWorker
 }
 
 // Catalog joins every package's declared parameters.
@@ -168,7 +169,7 @@ func (a *App) build(ctx context.Context) error {
 	tools.RegisterPods(a.Tools, podServices)
 	tools.RegisterMail(a.Tools, tools.MailServices{Mail: a.Mail, Users: st})
 	a.Billing = billing.NewService(st, a.Identity, a.Params, billing.NewBackends(a.Params, billing.NewMock(st, time.Now), nil, log),
-		billing.Options{Now: time.Now, Log: log})
+		billing.Options{Now: time.Now, Log: log, Events: st, Ledger: st})
 	tools.RegisterBilling(a.Tools, tools.BillingServices{Billing: a.Billing})
 	tools.RegisterUsage(a.Tools, tools.UsageServices{Usages: st, Ledger: st})
 	a.Pods.Notify(newPodMail(a.Mail, a.Identity, a.Params, a.Tenants, log), tenantDuration(a.Params, a.Tenants, "pods.activation_ttl"))
@@ -178,6 +179,7 @@ func (a *App) build(ctx context.Context) error {
 	}
 	a.Pods.OnCommit(a.stream.relay.Nudge)
 	a.Mail.OnCommit(a.stream.relay.Nudge)
+	a.Billing.OnCommit(a.stream.relay.Nudge)
 	machines := podServices.Machines(a.Tenants)
 	if a.provisioner, err = startProvisioner(a.stream.opts, a.Pods, machines, a.Params, log); err != nil {
 		return fmt.Errorf("start the provisioning worker: %w", err)
@@ -186,6 +188,9 @@ func (a *App) build(ctx context.Context) error {
 	a.settler = startSettler(st, time.Now, log)
 	if a.mailer, err = startMailer(a.stream.opts, a.Mail, a.Params, log); err != nil {
 		return fmt.Errorf("start the mail delivery worker: %w", err)
+	}
+	if a.billing, err = startBillingWorker(a.stream.opts, a.Billing, st, a.Params, log); err != nil {
+		return fmt.Errorf("start the billing worker: %w", err)
 	}
 	return nil
 }
@@ -203,6 +208,9 @@ func (a *App) Close() error {
 	}
 	if a.mailer != nil {
 		a.mailer.Close()
+	}
+	if a.billing != nil {
+		a.billing.Close()
 	}
 	if a.stream != nil {
 		a.stream.Close()
@@ -236,11 +244,12 @@ func (a *App) closeRedis() {
 }
 
 // Handler is the platform's HTTP handler: health, the REST face under
-// /api/v1, sign-in with Google and GitHub under /auth/oauth and the MCP
-// face at /mcp.
+// /api/v1, sign-in with Google and GitHub under /auth/oauth, Stripe's
+// webhooks under /webhooks/stripe and the MCP face at /mcp.
 func (a *App) Handler() http.Handler {
 	return api.NewRouter(api.Deps{Log: a.log, Health: a.Store, Tools: a.Tools, Auth: a.Identity, Sessions: a.Identity, OAuth: a.Identity,
-		Version: a.cfg.Version,
+		Webhooks: a.Billing,
+		Version:  a.cfg.Version,
 		Mount: func(r chi.Router) {
 			r.With(api.Authenticate(a.Identity, a.log)).Handle("/mcp", mcp.HTTPHandler(a.MCP))
 		}})

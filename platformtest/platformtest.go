@@ -142,7 +142,8 @@ func New(t testing.TB, backend string) *Platform {
 	tools.RegisterPods(reg, tools.PodServices{Offers: offers, Pods: podService, Prices: tools.PodPrices(ps), Deploy: tools.PodDeploy(ps)})
 	tools.RegisterMail(reg, tools.MailServices{Mail: ms, Users: st})
 	tools.RegisterUsage(reg, tools.UsageServices{Usages: st, Ledger: st})
-	bs := billing.NewService(st, id, ps, billing.NewBackends(ps, billing.NewMock(st, clock.Now), nil, nil), billing.Options{Now: clock.Now})
+	bs := billing.NewService(st, id, ps, billing.NewBackends(ps, billing.NewMock(st, clock.Now), nil, nil),
+		billing.Options{Now: clock.Now, Events: st, Ledger: st})
 	t.Cleanup(bs.Close)
 	tools.RegisterBilling(reg, tools.BillingServices{Billing: bs})
 	return &Platform{Store: st, Params: ps, Tenants: ts, Audit: w, Identity: id, Registry: reg, Market: mkt, Mail: ms, Billing: bs,
