@@ -92,7 +92,7 @@ func newFixture(t *testing.T, backend string) *fixture {
 	t.Cleanup(f.people.Close)
 	f.mock = billing.NewMock(st, f.clock.Now)
 	backends := billing.NewBackends(ps, f.mock, &http.Client{Transport: f.rec}, nil)
-	f.svc = billing.NewService(st, f.people, ps, backends, billing.Options{Now: f.clock.Now})
+	f.svc = billing.NewService(st, f.people, ps, backends, billing.Options{Now: f.clock.Now, Events: st, Ledger: st})
 	t.Cleanup(f.svc.Close)
 	f.sandbox = tenant.Tenant{ID: "acme", Name: "acme", Mode: mode.Sandbox}
 	f.live = live
