@@ -46,6 +46,7 @@ func TestConformance(t *testing.T) {
 		{"MailIsStoredOnceAndListedByTenantAndAddress", testMail},
 		{"BillingKeepsOneCustomerDefaultAndOpenSubscriptionPerUser", testBillingRecords},
 		{"MockProcessorObjectsAreMarkedAndMadeOncePerKey", testMockObjects},
+		{"ProcessorEventsAreStoredAndClaimedOnce", testProcessorEvents},
 	}
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		for _, c := range cases {
