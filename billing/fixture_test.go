@@ -55,7 +55,7 @@ type fixture struct {
 
 var sys = actor.System("test")
 
-func newFixture(t *testing.T, backend string) *fixture {
+func newFixture(t testing.TB, backend string) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	st := dbtest.Open(t, backend)
@@ -100,7 +100,7 @@ func newFixture(t *testing.T, backend string) *fixture {
 }
 
 // set stores a parameter value at scope.
-func (f *fixture) set(t *testing.T, sc params.Scope, key, value string) {
+func (f *fixture) set(t testing.TB, sc params.Scope, key, value string) {
 	t.Helper()
 	if _, err := f.params.Set(context.Background(), sys, params.SetRequest{Scope: sc, Key: key, Value: value, Confirm: sc.Target()}); err != nil {
 		t.Fatalf("set %s: %v", key, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -43,7 +44,7 @@ func sign(payload []byte, secret string, ts time.Time) string {
 }
 
 // webhookFixture is billing with the global SANDBOX webhook secret set.
-func webhookFixture(t *testing.T, backend string) *fixture {
+func webhookFixture(t testing.TB, backend string) *fixture {
 	f := newFixture(t, backend)
 	f.set(t, params.Scope{Mode: mode.Sandbox}, "stripe.webhook_secret", testSecret)
 	return f
@@ -378,5 +379,36 @@ func TestEventsOfNoOneOrAnotherTenantAreRecordedWithoutEffect(t *testing.T) {
 	}
 	if b, _ := f.st.Balance(ctx, "acme", "ana"); b != 0 {
 		t.Fatalf("balance = %s", b.Decimal())
+	}
+}
+
+// BenchmarkReceiveStripe is what the endpoint does before it answers
+// Stripe, per backend: verify the signature, store the event and enqueue
+// its outbox event in one transaction, and audit the delivery (p50 and
+// p99 of one delivery).
+func BenchmarkReceiveStripe(b *testing.B) {
+	for _, backend := range []string{"sqlite", "postgres"} {
+		b.Run(backend, func(b *testing.B) {
+			f := webhookFixture(b, backend)
+			ctx := context.Background()
+			obj := map[string]any{"id": "in_bench", "object": "invoice", "customer": "cus_bench", "subscription": "sub_bench",
+				"billing_reason": "subscription_cycle", "amount_paid": 2900, "currency": "usd"}
+			var lat []time.Duration
+			b.ReportAllocs()
+			for b.Loop() {
+				b.StopTimer()
+				payload := stripeEvent(b, "", "invoice.paid", false, obj)
+				sig := sign(payload, testSecret, time.Now())
+				b.StartTimer()
+				start := time.Now()
+				if _, err := f.svc.ReceiveStripe(ctx, billing.Delivery{Payload: payload, Signature: sig, Addr: "192.0.2.1"}); err != nil {
+					b.Fatal(err)
+				}
+				lat = append(lat, time.Since(start))
+			}
+			slices.Sort(lat)
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+		})
 	}
 }
