@@ -3,7 +3,7 @@
 -- the tenant whose own endpoint received it ('' for the global one);
 -- tenant_id and user_id are whom processing found it to concern.
 -- processed_at is set once its effect committed; outcome says what it was
--- (applied, ignored, failed) and error why it failed or waits.
+-- (applied, ignored, failed) and error why it failed, was ignored or waits.
 CREATE TABLE processor_events (
     id           TEXT PRIMARY KEY,
     processor    TEXT NOT NULL,
