@@ -200,7 +200,6 @@ func customerID(c *stripe.Customer) string {
 
 // owner finds whom an object concerns: the tenant and user its metadata
 // names (gpubroker_tenant, gpubroker_user), else those of its customer.
-// An event sent to a tenant's own endpoint may concern that tenant only.
 func (s *Service) owner(ctx context.Context, ev *received, meta map[string]string, customer string) error {
 	tenantID, userID := meta["gpubroker_tenant"], meta["gpubroker_user"]
 	if (tenantID == "" || userID == "") && customer != "" {
@@ -215,10 +214,28 @@ func (s *Service) owner(ctx context.Context, ev *received, meta map[string]strin
 	if tenantID == "" {
 		return fault.NotFound("tenant of the event's customer", customer)
 	}
+	if err := s.concerns(ctx, ev, tenantID); err != nil {
+		return err
+	}
+	ev.TenantID, ev.UserID = tenantID, userID
+	return nil
+}
+
+// concerns refuses an event that may not change tenantID: one sent to
+// another tenant's own endpoint, or one of the other mode (a test-mode
+// event, which anyone holding a test key can make, never moves a LIVE
+// tenant's money or roles).
+func (s *Service) concerns(ctx context.Context, ev *received, tenantID string) error {
 	if ev.Endpoint != "" && tenantID != ev.Endpoint {
 		return fault.Forbidden("the event came to tenant %s's endpoint but concerns tenant %s", ev.Endpoint, tenantID)
 	}
-	ev.TenantID, ev.UserID = tenantID, userID
+	t, err := s.events.Tenant(ctx, tenantID)
+	if err != nil {
+		return err
+	}
+	if t.Mode != ev.mode {
+		return fault.Forbidden("a %s event cannot change tenant %s, which is %s", ev.mode, tenantID, t.Mode)
+	}
 	return nil
 }
 
@@ -527,8 +544,8 @@ func chargeRefunded(ctx context.Context, s *Service, ev *received) error {
 	if err != nil {
 		return err
 	}
-	if ev.Endpoint != "" && tenantID != ev.Endpoint {
-		return fault.Forbidden("the event came to tenant %s's endpoint but concerns tenant %s", ev.Endpoint, tenantID)
+	if err := s.concerns(ctx, ev, tenantID); err != nil {
+		return err
 	}
 	ev.TenantID, ev.UserID = tenantID, userID
 	refunded, err := s.fromProcessor(ev.tenant(), ch.AmountRefunded, string(ch.Currency))

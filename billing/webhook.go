@@ -16,6 +16,7 @@ import (
 	"github.com/gpubroker/pod/fault"
 	"github.com/gpubroker/pod/mode"
 	"github.com/gpubroker/pod/money"
+	"github.com/gpubroker/pod/tenant"
 )
 
 // EventProcessorEvent is the outbox event naming a processor event that
@@ -75,6 +76,7 @@ type EventRepo interface {
 	UnprocessedProcessorEvents(ctx context.Context, limit int) ([]ProcessorEvent, error)
 	Enqueue(ctx context.Context, es ...events.Event) error
 	AppendAudit(ctx context.Context, r audit.Record) (int64, error)
+	Tenant(ctx context.Context, id string) (tenant.Tenant, error)
 	// CustomerByProcessorID finds the customer a processor's customer id
 	// is.
 	CustomerByProcessorID(ctx context.Context, customerID string) (Customer, error)

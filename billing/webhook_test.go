@@ -362,7 +362,7 @@ func TestCreditsBoughtAndRefundedArePostedOnce(t *testing.T) {
 	}
 }
 
-func TestEventsOfNoOneOrAnotherTenantAreRecordedWithoutEffect(t *testing.T) {
+func TestEventsOfNoOneAnotherTenantOrTheOtherModeAreRecordedWithoutEffect(t *testing.T) {
 	f := webhookFixture(t, "sqlite")
 	ctx := context.Background()
 	if pe := f.deliver(t, "customer.tax_id.created", map[string]any{"id": "txi_1"}); pe.Outcome != billing.OutcomeIgnored || pe.Error == "" {
@@ -379,6 +379,16 @@ func TestEventsOfNoOneOrAnotherTenantAreRecordedWithoutEffect(t *testing.T) {
 	}
 	if b, _ := f.st.Balance(ctx, "acme", "ana"); b != 0 {
 		t.Fatalf("balance = %s", b.Decimal())
+	}
+	// beta is LIVE: a test-mode event, which anyone with a test key can
+	// make, credits nothing there.
+	live := map[string]any{"id": "pi_l1", "object": "payment_intent", "amount": 100, "currency": "usd",
+		"metadata": map[string]string{"gpubroker_purpose": "credits", "gpubroker_tenant": "beta", "gpubroker_user": "bo"}}
+	if pe := f.deliver(t, "payment_intent.succeeded", live); pe.Outcome != billing.OutcomeFailed {
+		t.Fatalf("a test-mode event crediting a LIVE tenant: %+v", pe)
+	}
+	if b, _ := f.st.Balance(ctx, "beta", "bo"); b != 0 {
+		t.Fatalf("beta balance = %s", b.Decimal())
 	}
 }
 
