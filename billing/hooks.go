@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/stripe/stripe-go/v76"
 
@@ -350,6 +351,7 @@ func syncSubscription(ctx context.Context, s *Service, ev *received) error {
 	if ev.event.Type == "customer.subscription.deleted" {
 		target = Canceled
 	}
+	before := sub
 	wasPaying, plan, interval := sub.Status.Paying(), sub.Plan, sub.Interval
 	switch {
 	case target == Canceled:
@@ -372,6 +374,11 @@ func syncSubscription(ctx context.Context, s *Service, ev *received) error {
 			}
 		}
 	}
+	if sameState(before, sub) {
+		// Written anyway, it would only bump the revision under a change
+		// under way (a plan change waiting for Stripe's answer).
+		return ev.ignore("subscription " + sub.ID + " is as Stripe says already")
+	}
 	sub.UpdatedAt = s.clock()
 	if _, err := s.repo.UpdateSubscription(ctx, sub); err != nil {
 		return err
@@ -384,6 +391,15 @@ func syncSubscription(ctx context.Context, s *Service, ev *received) error {
 		_, err = s.grant(ctx, ev.tenant(), sub.UserID, sub.Plan)
 	}
 	return err
+}
+
+// sameState reports whether a and b record the same state of a
+// subscription.
+func sameState(a, b Subscription) bool {
+	sameTime := func(x, y *time.Time) bool { return (x == nil) == (y == nil) && (x == nil || x.Equal(*y)) }
+	return a.Status == b.Status && a.Plan == b.Plan && a.Interval == b.Interval && a.PendingPlan == b.PendingPlan &&
+		a.PendingInterval == b.PendingInterval && a.CancelAtPeriodEnd == b.CancelAtPeriodEnd && a.BackendItem == b.BackendItem &&
+		sameTime(a.PeriodStart, b.PeriodStart) && sameTime(a.PeriodEnd, b.PeriodEnd)
 }
 
 // invoiceOf decodes an event's invoice and finds the subscription it
