@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -19,12 +20,13 @@ import (
 // consumer group on the billing topic handing each stored event to
 // ProcessEvent, which applies it once. A record's offset is committed
 // only once its event was processed (or given up on), so delivery is at
-// least once; at start it also takes up the events a stopped worker left.
+// least once; a sweep takes up the events left unprocessed.
 type billingWorker struct {
-	client *kgo.Client
-	stop   context.CancelFunc
-	done   chan struct{}
-	log    *slog.Logger
+	client   *kgo.Client
+	stop     context.CancelFunc
+	done     chan struct{}
+	sweeping sync.WaitGroup
+	log      *slog.Logger
 }
 
 // processing is what the worker asks of billing and its store.
@@ -48,6 +50,10 @@ const (
 	// wait between tries, doubling after each.
 	billingAttempts = 5
 	billingBackoff  = time.Second
+	// billingSweep is how often the events left unprocessed (a worker
+	// stopped, or every try failed) are tried again: those received
+	// before the last sweep, once each.
+	billingSweep = time.Minute
 )
 
 func startBillingWorker(conn []kgo.Opt, svc processing, left unprocessed, ps *params.Service, log *slog.Logger) (*billingWorker, error) {
@@ -59,17 +65,13 @@ func startBillingWorker(conn []kgo.Opt, svc processing, left unprocessed, ps *pa
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	w := &billingWorker{client: client, stop: stop, done: make(chan struct{}), log: log}
+	w.sweeping.Add(1)
+	go func() {
+		defer w.sweeping.Done()
+		w.sweep(ctx, svc, left)
+	}()
 	go func() {
 		defer close(w.done)
-		if evs, err := left.UnprocessedProcessorEvents(ctx, 1000); err != nil {
-			log.Error("list processor events to resume", "err", err)
-		} else {
-			for _, e := range evs {
-				if !w.process(ctx, svc, e.ID) {
-					return
-				}
-			}
-		}
 		for ctx.Err() == nil {
 			fs := client.PollFetches(ctx)
 			fs.EachError(func(t string, p int32, err error) {
@@ -103,6 +105,39 @@ func startBillingWorker(conn []kgo.Opt, svc processing, left unprocessed, ps *pa
 	return w, nil
 }
 
+// sweep tries again, at start and then every billingSweep, the events
+// left unprocessed since before the previous sweep: the stream delivered
+// them and gave up, or never will (a worker stopped mid-way). A claim
+// makes an event the stream delivers meanwhile apply once all the same.
+func (w *billingWorker) sweep(ctx context.Context, svc processing, left unprocessed) {
+	cutoff := time.Now()
+	t := time.NewTicker(billingSweep)
+	defer t.Stop()
+	for {
+		evs, err := left.UnprocessedProcessorEvents(ctx, 1000)
+		if err != nil && ctx.Err() == nil {
+			w.log.Error("list processor events left unprocessed", "err", err)
+		}
+		for _, e := range evs {
+			if ctx.Err() != nil {
+				return
+			}
+			if e.ReceivedAt.After(cutoff) {
+				continue // the stream has it still
+			}
+			if err := svc.ProcessEvent(ctx, e.ID); err != nil && ctx.Err() == nil {
+				w.log.Warn("processor event left unprocessed again", "event", e.ID, "type", e.Type, "err", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			cutoff = now.Add(-billingSweep)
+		}
+	}
+}
+
 // process applies one event, trying again with backoff while it fails.
 // It reports false when the worker stopped before the event was processed
 // or given up on.
@@ -117,7 +152,7 @@ func (w *billingWorker) process(ctx context.Context, svc processing, id string) 
 			return false
 		}
 		if fault.KindOf(err) == fault.KindNotFound || attempt == billingAttempts {
-			w.log.Error("processor event not processed; left for the next start", "event", id, "attempts", attempt, "err", err)
+			w.log.Error("processor event not processed; left for the sweep", "event", id, "attempts", attempt, "err", err)
 			return true
 		}
 		w.log.Warn("processor event not processed; trying again", "event", id, "attempt", attempt, "in", wait, "err", err)
@@ -135,6 +170,7 @@ func (w *billingWorker) process(ctx context.Context, svc processing, id string) 
 func (w *billingWorker) Close() {
 	w.stop()
 	<-w.done
+	w.sweeping.Wait()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := w.client.CommitMarkedOffsets(ctx); err != nil {

@@ -98,3 +98,45 @@ func TestAWebhookAcceptedWhileKafkaIsDownIsAppliedOnceItReturns(t *testing.T) {
 		t.Fatalf("balance %s, entries %+v, %v", b.Decimal(), entries, err)
 	}
 }
+
+// TestAnEventLeftUnprocessedIsAppliedAtTheNextStart: an event stored
+// whose outbox event never reached a worker (the instance stopped) is
+// taken up by the sweep when the platform starts again.
+func TestAnEventLeftUnprocessedIsAppliedAtTheNextStart(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cfg := Config{DataDir: t.TempDir()}
+	a, err := New(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Seed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	payload, _ := json.Marshal(map[string]any{"id": "evt_left", "object": "event", "type": "payment_intent.succeeded", "livemode": false,
+		"data": map[string]any{"object": map[string]any{"id": "pi_left", "object": "payment_intent", "amount": 700, "currency": "usd",
+			"metadata": map[string]string{"gpubroker_purpose": billing.PurposeCredits, "gpubroker_tenant": "default", "gpubroker_user": "u-bo"}}}})
+	if _, err := a.Store.PutProcessorEvent(ctx, billing.ProcessorEvent{ID: "evt_left", Processor: billing.BackendStripe,
+		Type: "payment_intent.succeeded", Payload: payload, ReceivedAt: time.Now().Add(-time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	a, err = New(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	for {
+		if e, err := a.Store.ProcessorEvent(ctx, "evt_left"); err != nil || ctx.Err() != nil {
+			t.Fatalf("event: %+v %v %v", e, err, ctx.Err())
+		} else if e.ProcessedAt != nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if b, _ := a.Store.Balance(ctx, "default", "u-bo"); b != 7*money.Dollar {
+		t.Fatalf("balance %s", b.Decimal())
+	}
+}
