@@ -35,6 +35,7 @@ type Repo interface {
 	UpdateSubscription(ctx context.Context, s Subscription) (Subscription, error)
 	// DeleteSubscription removes a subscription the processor never made.
 	DeleteSubscription(ctx context.Context, tenantID, id string) error
+	Subscription(ctx context.Context, tenantID, id string) (Subscription, error)
 }
 
 // People finds the person a user is and changes their role;
@@ -547,10 +548,34 @@ func (s *Service) ChangePlan(ctx context.Context, t tenant.Tenant, userID string
 	}
 	cur.UpdatedAt = s.clock()
 	out, err := s.record(ctx, t, userID, cur, bs.Paid)
+	if fault.KindOf(err) == fault.KindConflict && !bs.Paid {
+		// The pending change was recorded before the processor was asked;
+		// a conflict now is its webhook, applying the change or moving
+		// the subscription on, which got there first: what it recorded
+		// stands.
+		return s.standing(ctx, t, userID, cur.ID)
+	}
 	if err == nil && !bs.Paid {
 		out.Next = "the change is pending until Stripe reports its payment; your plan changes then"
 	}
 	return out, err
+}
+
+// standing answers a subscription as recorded and its user's role.
+func (s *Service) standing(ctx context.Context, t tenant.Tenant, userID, id string) (Subscribed, error) {
+	sub, err := s.repo.Subscription(ctx, t.ID, id)
+	if err != nil {
+		return Subscribed{}, err
+	}
+	u, err := s.people.Person(ctx, t.ID, userID)
+	if err != nil {
+		return Subscribed{}, err
+	}
+	out := Subscribed{Subscription: sub, Role: u.Role}
+	if sub.PendingPlan != "" {
+		out.Next = "the change is pending until Stripe reports its payment; your plan changes then"
+	}
+	return out, nil
 }
 
 // PreviewCancel says what Cancel would do.

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,6 +20,7 @@ import (
 	"github.com/gpubroker/pod/mode"
 	"github.com/gpubroker/pod/money"
 	"github.com/gpubroker/pod/params"
+	"github.com/gpubroker/pod/stripetest"
 )
 
 const testSecret = "whsec_test_global"
@@ -423,5 +426,59 @@ func BenchmarkReceiveStripe(b *testing.B) {
 			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 		})
+	}
+}
+
+// TestWithStripeThePlanChangesWhenItsWebhookSaysPaid drives the Stripe
+// backend (on stripe-mock) end to end: a subscription is made
+// incomplete and the role unchanged until invoice.paid arrives; a change
+// of plan waits, and its payment's webhook arriving while the change call
+// is still under way applies it without failing the call.
+func TestWithStripeThePlanChangesWhenItsWebhookSaysPaid(t *testing.T) {
+	f := webhookFixture(t, "sqlite")
+	ctx := context.Background()
+	sc := params.Scope{TenantID: "acme", Mode: mode.Sandbox}
+	f.set(t, sc, "stripe.secret_key", "sk_test_acme")
+	f.set(t, sc, "stripe.api_url", stripetest.URL(t))
+	// stripe-mock keeps no lookup keys: the plans' prices are answered
+	// here, as Stripe answers them once sync-plans made them.
+	prices := `{"object":"list","url":"/v1/prices","has_more":false,"data":[
+		{"id":"price_pro_m","object":"price","active":true,"lookup_key":"gpubroker_pro_monthly","unit_amount":2900,"currency":"usd","recurring":{"interval":"month"}},
+		{"id":"price_ent_a","object":"price","active":true,"lookup_key":"gpubroker_enterprise_annual","unit_amount":199000,"currency":"usd","recurring":{"interval":"year"}}]}`
+	var duringChange func()
+	f.rec.answer = func(r *http.Request, n int) (*http.Response, error, bool) {
+		switch {
+		case r.Method == http.MethodGet && r.URL.Path == "/v1/prices":
+			return stripeError(r, 200, prices), nil, true
+		case r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/v1/subscriptions/") && duringChange != nil:
+			duringChange()
+		}
+		return nil, nil, false
+	}
+	got, err := f.svc.Subscribe(ctx, f.sandbox, "ana", billing.Pro, billing.Monthly)
+	if err != nil || got.Subscription.Status != billing.Incomplete || got.Role != actor.RoleUser || got.Subscription.BackendID == "" {
+		t.Fatalf("subscribe with Stripe = %+v, %v", got, err)
+	}
+	c, err := f.st.BillingCustomer(ctx, "acme", "ana", mode.Sandbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subID := got.Subscription.BackendID
+	f.deliver(t, "invoice.paid", stripeInvoice("in_first", c.ID, subID, "subscription_create"))
+	acct, err := f.svc.Account(ctx, f.sandbox, "ana")
+	if err != nil || acct.Plan != billing.Pro || acct.Subscription.Status != billing.Active || f.role(t, "ana") != actor.RoleProUser {
+		t.Fatalf("after invoice.paid: %+v, %v, role %s", acct, err, f.role(t, "ana"))
+	}
+
+	duringChange = func() {
+		duringChange = nil
+		f.deliver(t, "invoice.paid", stripeInvoice("in_change", c.ID, subID, "subscription_update"))
+	}
+	changed, err := f.svc.ChangePlan(ctx, f.sandbox, "ana", billing.Enterprise, billing.Annual)
+	if err != nil || changed.Subscription.Plan != billing.Enterprise || changed.Subscription.PendingPlan != "" || changed.Role != actor.RoleEnterpriseUser {
+		t.Fatalf("change paid while it was under way = %+v, %v", changed, err)
+	}
+	if f.role(t, "ana") != actor.RoleEnterpriseUser {
+		t.Fatalf("role %s", f.role(t, "ana"))
 	}
 }
