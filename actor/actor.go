@@ -20,6 +20,9 @@ const (
 	KindAgent  Kind = "agent"
 	KindSlack  Kind = "slack"
 	KindSystem Kind = "system"
+	// KindProcessor is a payment processor (Stripe) telling the platform
+	// what happened, through a webhook whose signature was verified.
+	KindProcessor Kind = "processor"
 	// KindAnonymous is a caller who has not signed in (a visitor
 	// registering, or reading the plans); it reaches only public tools.
 	KindAnonymous Kind = "anonymous"
@@ -85,6 +88,13 @@ func (a Actor) Scopes() []string { return strings.Fields(a.Scope) }
 // schedulers). It holds the admin role and no tenant.
 func System(name string) Actor {
 	return Actor{Kind: KindSystem, ID: name, Role: RolePodAdmin, Name: name}
+}
+
+// Processor is a payment processor reporting through its verified
+// webhook, named by name ("stripe"). It holds no role: what it reports is
+// applied by the billing rules, never as a tool call of its own.
+func Processor(name string) Actor {
+	return Actor{Kind: KindProcessor, ID: name, Name: name}
 }
 
 // Anonymous is a visitor who has not signed in, known by the address it

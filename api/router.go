@@ -43,6 +43,8 @@ type Deps struct {
 	Sessions Sessions
 	// OAuth serves sign-in with Google and GitHub (optional).
 	OAuth OAuth
+	// Webhooks takes the payment processor's events (optional).
+	Webhooks Webhooks
 	// Mount adds routes owned by other faces (MCP, auth endpoints, web).
 	Mount func(r chi.Router)
 	// Version is the build version shown in the OpenAPI document.
@@ -96,6 +98,9 @@ func NewRouter(d Deps) http.Handler {
 	}
 	if d.OAuth != nil {
 		mountOAuth(r, d.OAuth, d)
+	}
+	if d.Webhooks != nil {
+		mountWebhooks(r, d.Webhooks, d)
 	}
 	if d.Mount != nil {
 		d.Mount(r)

@@ -78,6 +78,7 @@ type App struct {
 	dunning     *job
 	podMachines pods.Machines
 	mailer      *mailer
+	billing     *billingWorker
 }
 
 // Catalog joins every package's declared parameters.
@@ -169,7 +170,7 @@ func (a *App) build(ctx context.Context) error {
 	// Billing comes before pods: a user's plan sets the markup on their
 	// pods, the GPUs they may deploy and how many run at once.
 	a.Billing = billing.NewService(st, a.Identity, a.Params, billing.NewBackends(a.Params, billing.NewMock(st, time.Now), nil, log),
-		billing.Options{Now: time.Now, Log: log, Mail: a.Mail, Tenants: a.Tenants,
+		billing.Options{Now: time.Now, Log: log, Mail: a.Mail, Tenants: a.Tenants, Events: st, Ledger: st,
 			StopPods: func(ctx context.Context, t tenant.Tenant, userID string, by actor.Actor) (int, error) {
 				return stopPodsOf(a.Pods, a.podMachines, log)(ctx, t, userID, by)
 			}})
@@ -188,6 +189,7 @@ func (a *App) build(ctx context.Context) error {
 	}
 	a.Pods.OnCommit(a.stream.relay.Nudge)
 	a.Mail.OnCommit(a.stream.relay.Nudge)
+	a.Billing.OnCommit(a.stream.relay.Nudge)
 	machines := podServices.Machines(a.Tenants)
 	a.podMachines = machines
 	if a.provisioner, err = startProvisioner(a.stream.opts, a.Pods, machines, a.Params, log); err != nil {
@@ -199,6 +201,9 @@ func (a *App) build(ctx context.Context) error {
 	a.dunning = startDunning(a.Billing, log)
 	if a.mailer, err = startMailer(a.stream.opts, a.Mail, a.Params, log); err != nil {
 		return fmt.Errorf("start the mail delivery worker: %w", err)
+	}
+	if a.billing, err = startBillingWorker(a.stream.opts, a.Billing, st, a.Params, log); err != nil {
+		return fmt.Errorf("start the billing worker: %w", err)
 	}
 	return nil
 }
@@ -216,6 +221,9 @@ func (a *App) Close() error {
 	}
 	if a.mailer != nil {
 		a.mailer.Close()
+	}
+	if a.billing != nil {
+		a.billing.Close()
 	}
 	if a.stream != nil {
 		a.stream.Close()
@@ -249,11 +257,12 @@ func (a *App) closeRedis() {
 }
 
 // Handler is the platform's HTTP handler: health, the REST face under
-// /api/v1, sign-in with Google and GitHub under /auth/oauth and the MCP
-// face at /mcp.
+// /api/v1, sign-in with Google and GitHub under /auth/oauth, Stripe's
+// webhooks under /webhooks/stripe and the MCP face at /mcp.
 func (a *App) Handler() http.Handler {
 	return api.NewRouter(api.Deps{Log: a.log, Health: a.Store, Tools: a.Tools, Auth: a.Identity, Sessions: a.Identity, OAuth: a.Identity,
-		Version: a.cfg.Version,
+		Webhooks: a.Billing,
+		Version:  a.cfg.Version,
 		Mount: func(r chi.Router) {
 			r.With(api.Authenticate(a.Identity, a.log)).Handle("/mcp", mcp.HTTPHandler(a.MCP))
 		}})

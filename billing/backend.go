@@ -70,6 +70,9 @@ type Backend interface {
 	PayInvoice(ctx context.Context, id, idempotencyKey string) error
 	// CancelNow ends a subscription at once (after its failed payments).
 	CancelNow(ctx context.Context, id, idempotencyKey string) error
+	// PaymentMethod reads a saved payment method: its type, and the
+	// brand and last four digits shown to its owner.
+	PaymentMethod(ctx context.Context, id string) (PaymentMethod, error)
 }
 
 // PaymentRequest is a one-off charge.

@@ -15,7 +15,10 @@
 //
 // A user's plan, and with it their role, changes only when the backend
 // says a payment succeeded: at once with the Mock, from Stripe's webhooks
-// with Stripe (until then a Stripe subscription is incomplete).
+// with Stripe (until then a Stripe subscription is incomplete). A webhook
+// is verified and stored with its outbox event at once (ReceiveStripe),
+// and applied once, later, by a worker (ProcessEvent) through the one
+// table of handlers in hooks.go.
 //
 // billing must not import a face, the tools or the store; it must not see
 // a raw card number unless the Mock serves the tenant, and it must never

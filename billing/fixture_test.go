@@ -100,7 +100,7 @@ func (m *mailbox) to(address string) []sentMail {
 
 var sys = actor.System("test")
 
-func newFixture(t *testing.T, backend string) *fixture {
+func newFixture(t testing.TB, backend string) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	st := dbtest.Open(t, backend)
@@ -137,7 +137,7 @@ func newFixture(t *testing.T, backend string) *fixture {
 	t.Cleanup(f.people.Close)
 	f.mock = billing.NewMock(st, f.clock.Now)
 	backends := billing.NewBackends(ps, f.mock, &http.Client{Transport: f.rec}, nil)
-	f.svc = billing.NewService(st, f.people, ps, backends, billing.Options{Now: f.clock.Now, Mail: f.mails, Tenants: f,
+	f.svc = billing.NewService(st, f.people, ps, backends, billing.Options{Now: f.clock.Now, Mail: f.mails, Tenants: f, Events: st, Ledger: st,
 		StopPods: func(_ context.Context, t tenant.Tenant, userID string, by actor.Actor) (int, error) {
 			f.mu.Lock()
 			defer f.mu.Unlock()
@@ -151,7 +151,7 @@ func newFixture(t *testing.T, backend string) *fixture {
 }
 
 // set stores a parameter value at scope.
-func (f *fixture) set(t *testing.T, sc params.Scope, key, value string) {
+func (f *fixture) set(t testing.TB, sc params.Scope, key, value string) {
 	t.Helper()
 	if _, err := f.params.Set(context.Background(), sys, params.SetRequest{Scope: sc, Key: key, Value: value, Confirm: sc.Target()}); err != nil {
 		t.Fatalf("set %s: %v", key, err)

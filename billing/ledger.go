@@ -42,7 +42,9 @@ type Posting struct {
 	UserID    string
 	Reference string
 	At        time.Time
-	// Add credits the account (a purchase, a payment) with Kind.
+	// Add credits the account (a purchase, a payment) with Kind; a
+	// refund (KindRefund) alone adds a negative amount, taking back
+	// credit bought.
 	Add  money.Amount
 	Kind EntryKind
 	// Charge takes usage from the account: from the credit there is, the

@@ -338,6 +338,15 @@ func (a *MockAccount) ConfirmSetup(ctx context.Context, customer, setupIntent, n
 	return pm, err
 }
 
+// PaymentMethod implements Backend.
+func (a *MockAccount) PaymentMethod(ctx context.Context, id string) (PaymentMethod, error) {
+	var pm mockPaymentMethod
+	if _, err := a.load(ctx, objPaymentMethod, id, &pm); err != nil {
+		return PaymentMethod{}, err
+	}
+	return PaymentMethod{ID: id, Backend: BackendMock, Type: pm.Type, Brand: pm.Brand, Last4: pm.Last4}, nil
+}
+
 // Prices implements Backend.
 func (a *MockAccount) Prices(ctx context.Context, lookupKeys []string) ([]Price, error) {
 	objs, err := a.m.repo.MockPrices(ctx, a.tenantID, lookupKeys)

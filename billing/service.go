@@ -45,6 +45,7 @@ type Repo interface {
 	// DeleteSubscription removes a subscription the processor never made.
 	DeleteSubscription(ctx context.Context, tenantID, id string) error
 	InvoiceRepo
+	Subscription(ctx context.Context, tenantID, id string) (Subscription, error)
 }
 
 // People finds the person a user is and changes their role;
@@ -58,6 +59,11 @@ type People interface {
 type Options struct {
 	Now func() time.Time
 	Log *slog.Logger
+	// Events keeps the processor's webhook events; without it webhooks
+	// are refused as unavailable.
+	Events EventRepo
+	// Ledger takes the credit bought and refunded that webhooks report.
+	Ledger Ledger
 	// Mail queues the invoice mail; none is sent when nil.
 	Mail Mailer
 	// Tenants finds the tenant of a subscription for RunDue.
@@ -85,6 +91,9 @@ type Service struct {
 	mail      Mailer
 	tenants   Tenants
 	stopPods  func(ctx context.Context, t tenant.Tenant, userID string, by actor.Actor) (int, error)
+	events    EventRepo
+	ledger    Ledger
+	committed func()
 }
 
 // NewService returns the billing service. Close stops its background
@@ -97,8 +106,13 @@ func NewService(repo Repo, people People, ps *params.Service, backends *Backends
 		opt.Now = time.Now
 	}
 	return &Service{repo: repo, people: people, params: ps, backends: backends, now: opt.Now, log: opt.Log, mail: opt.Mail, tenants: opt.Tenants, stopPods: opt.StopPods,
+		events: opt.Events, ledger: opt.Ledger,
 		catalogue: NewCatalogue(ps, backends, opt.Now, opt.Log)}
 }
+
+// OnCommit sets what to call after a webhook's event was stored with its
+// outbox event (the relay's nudge, so it is published at once).
+func (s *Service) OnCommit(fn func()) { s.committed = fn }
 
 // Close stops the background price lookups.
 func (s *Service) Close() { s.catalogue.Close() }
@@ -560,10 +574,34 @@ func (s *Service) ChangePlan(ctx context.Context, t tenant.Tenant, userID string
 	}
 	cur.UpdatedAt = s.clock()
 	out, err := s.record(ctx, t, userID, cur, bs.Paid)
+	if fault.KindOf(err) == fault.KindConflict && !bs.Paid {
+		// The pending change was recorded before the processor was asked;
+		// a conflict now is its webhook, applying the change or moving
+		// the subscription on, which got there first: what it recorded
+		// stands.
+		return s.standing(ctx, t, userID, cur.ID)
+	}
 	if err == nil && !bs.Paid {
 		out.Next = "the change is pending until Stripe reports its payment; your plan changes then"
 	}
 	return out, err
+}
+
+// standing answers a subscription as recorded and its user's role.
+func (s *Service) standing(ctx context.Context, t tenant.Tenant, userID, id string) (Subscribed, error) {
+	sub, err := s.repo.Subscription(ctx, t.ID, id)
+	if err != nil {
+		return Subscribed{}, err
+	}
+	u, err := s.people.Person(ctx, t.ID, userID)
+	if err != nil {
+		return Subscribed{}, err
+	}
+	out := Subscribed{Subscription: sub, Role: u.Role}
+	if sub.PendingPlan != "" {
+		out.Next = "the change is pending until Stripe reports its payment; your plan changes then"
+	}
+	return out, nil
 }
 
 // PreviewCancel says what Cancel would do.

@@ -363,6 +363,24 @@ func FromStripeInvoice(in *stripe.Invoice) (Invoice, error) {
 	return out, nil
 }
 
+// PaymentMethod implements Backend.
+func (s *Stripe) PaymentMethod(ctx context.Context, id string) (PaymentMethod, error) {
+	pm, err := s.api.PaymentMethods.Get(id, &stripe.PaymentMethodParams{Params: stripeParams(ctx, "")})
+	if err != nil {
+		return PaymentMethod{}, stripeError("read payment method "+id, err)
+	}
+	out := PaymentMethod{ID: pm.ID, Backend: BackendStripe, Type: string(pm.Type)}
+	switch {
+	case pm.Card != nil:
+		out.Brand, out.Last4 = string(pm.Card.Brand), pm.Card.Last4
+	case pm.SEPADebit != nil:
+		out.Last4 = pm.SEPADebit.Last4
+	case pm.USBankAccount != nil:
+		out.Brand, out.Last4 = pm.USBankAccount.BankName, pm.USBankAccount.Last4
+	}
+	return out, nil
+}
+
 // PayInvoice implements Backend with Stripe's pay invoice call: a card
 // refused is a Decline (stripeError), and an invoice Stripe leaves unpaid
 // one too.

@@ -135,6 +135,18 @@ func TestStripeSetupIntentOffersCardSEPAAndUSBankAccounts(t *testing.T) {
 		"payment_method_types[1]": "sepa_debit", "payment_method_types[2]": "us_bank_account"})
 }
 
+func TestStripeReadsAPaymentMethodsBrandAndLastFour(t *testing.T) {
+	st, rec := newStripe(t)
+	pm, err := st.PaymentMethod(context.Background(), "pm_123")
+	// stripe-mock answers its fixture card whatever the id.
+	if err != nil || pm.ID == "" || pm.Type != "card" || pm.Brand == "" || len(pm.Last4) != 4 || pm.Backend != billing.BackendStripe {
+		t.Fatalf("payment method = %+v, %v", pm, err)
+	}
+	if sent := rec.sent(http.MethodGet, "/v1/payment_methods/pm_123"); len(sent) != 1 {
+		t.Fatalf("requests %v", sent)
+	}
+}
+
 func TestStripeFindsPricesByLookupKeyAndMakesThem(t *testing.T) {
 	st, rec := newStripe(t)
 	ctx := context.Background()

@@ -145,7 +145,7 @@ func New(t testing.TB, backend string) *Platform {
 	offers := tools.OfferServices{Markets: mkt, Prices: st,
 		Weights: func(tenantID string, m mode.Mode) market.Weights { return weights.From(ps.Snapshot(), tenantID, m) }}
 	tools.RegisterOffers(reg, offers)
-	bs := billing.NewService(st, id, ps, billing.NewBackends(ps, billing.NewMock(st, clock.Now), nil, nil), billing.Options{Now: clock.Now, Mail: ms})
+	bs := billing.NewService(st, id, ps, billing.NewBackends(ps, billing.NewMock(st, clock.Now), nil, nil), billing.Options{Now: clock.Now, Mail: ms, Events: st, Ledger: st})
 	t.Cleanup(bs.Close)
 	podService := pods.NewService(st, clock.Now)
 	podService.HoldFunds(st)

@@ -31,6 +31,24 @@ func (s *Store) BillingCustomer(ctx context.Context, tenantID, userID string, m 
 	return c, nil
 }
 
+// CustomerByProcessorID finds the customer a processor knows as
+// customerID.
+func (s *Store) CustomerByProcessorID(ctx context.Context, customerID string) (billing.Customer, error) {
+	var c billing.Customer
+	var m, backend string
+	err := s.queryRow(ctx, `SELECT tenant_id, user_id, mode, backend, account, customer_id, created_at FROM billing_customers
+		WHERE customer_id = $1 ORDER BY created_at DESC LIMIT 1`, customerID).
+		Scan(&c.TenantID, &c.UserID, &m, &backend, &c.Account, &c.ID, &c.CreatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, fault.NotFound("billing customer", customerID)
+	}
+	if err != nil {
+		return c, fmt.Errorf("find billing customer %s: %w", customerID, err)
+	}
+	c.Mode, c.Backend, c.CreatedAt = mode.Mode(m), billing.BackendKind(backend), c.CreatedAt.UTC()
+	return c, nil
+}
+
 // PutBillingCustomer stores the user's customer in its mode, replacing
 // one at another backend or account.
 func (s *Store) PutBillingCustomer(ctx context.Context, c billing.Customer) error {
@@ -155,6 +173,23 @@ func (s *Store) Subscription(ctx context.Context, tenantID, id string) (billing.
 	}
 	if err != nil {
 		return b, fmt.Errorf("read subscription %s: %w", id, err)
+	}
+	return b, nil
+}
+
+// SubscriptionByBackendID reads the tenant's subscription the processor
+// knows as backendID.
+func (s *Store) SubscriptionByBackendID(ctx context.Context, tenantID, backendID string) (billing.Subscription, error) {
+	if backendID == "" {
+		return billing.Subscription{}, fault.NotFound("subscription at the processor", backendID)
+	}
+	b, err := scanSubscription(s.queryRow(ctx, `SELECT `+subscriptionColumns+` FROM billing_subscriptions
+		WHERE tenant_id = $1 AND backend_id = $2 ORDER BY created_at DESC LIMIT 1`, tenantID, backendID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return b, fault.NotFound("subscription at the processor", backendID)
+	}
+	if err != nil {
+		return b, fmt.Errorf("read subscription %s: %w", backendID, err)
 	}
 	return b, nil
 }

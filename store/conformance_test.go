@@ -47,6 +47,7 @@ func TestConformance(t *testing.T) {
 		{"BillingKeepsOneCustomerDefaultAndOpenSubscriptionPerUser", testBillingRecords},
 		{"MockProcessorObjectsAreMarkedAndMadeOncePerKey", testMockObjects},
 		{"InvoicesMoveForwardAndPayAsYouGoIsClaimedOnce", testInvoices},
+		{"ProcessorEventsAreStoredAndClaimedOnce", testProcessorEvents},
 	}
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		for _, c := range cases {

@@ -23,8 +23,8 @@ var errPosted = errors.New("posted already")
 // a charge splits on the balance as it is, and the entries and the new
 // balance commit together.
 func (s *Store) Post(ctx context.Context, p billing.Posting) (billing.Posted, error) {
-	if p.Add < 0 || p.Charge < 0 || (p.Add > 0) == (p.Charge > 0) {
-		return billing.Posted{}, fault.Invalid("amount", "a posting either adds or charges a positive amount")
+	if (p.Add < 0 && p.Kind != billing.KindRefund) || p.Charge < 0 || (p.Add != 0) == (p.Charge > 0) {
+		return billing.Posted{}, fault.Invalid("amount", "a posting either adds or charges a positive amount (a refund adds a negative one)")
 	}
 	var out billing.Posted
 	err := s.tx(ctx, func(tx *sql.Tx) error {
@@ -61,7 +61,7 @@ func (s *Store) Post(ctx context.Context, p billing.Posting) (billing.Posted, er
 			balance += amount.Micros()
 			return nil
 		}
-		if p.Add > 0 {
+		if p.Add != 0 {
 			err = add(p.Kind, p.Add)
 		} else {
 			credit, payg := billing.Split(money.Amount(balance), p.Charge)
@@ -85,6 +85,31 @@ func (s *Store) Post(ctx context.Context, p billing.Posting) (billing.Posted, er
 		return billing.Posted{}, fmt.Errorf("post %s: %w", p.Reference, err)
 	}
 	return out, nil
+}
+
+// PostingOwner is the account a reference was posted to.
+func (s *Store) PostingOwner(ctx context.Context, reference string) (string, string, error) {
+	var tenantID, userID string
+	err := s.queryRow(ctx, `SELECT tenant_id, user_id FROM ledger_postings WHERE reference = $1`, reference).Scan(&tenantID, &userID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", "", fault.NotFound("ledger posting", reference)
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("read posting %s: %w", reference, err)
+	}
+	return tenantID, userID, nil
+}
+
+// PostedSum adds up a user's entries whose reference starts with prefix
+// (compared as text: no character of it is a pattern).
+func (s *Store) PostedSum(ctx context.Context, tenantID, userID, prefix string) (money.Amount, error) {
+	var sum int64
+	err := s.queryRow(ctx, `SELECT COALESCE(SUM(amount_micros), 0) FROM ledger_entries
+		WHERE tenant_id = $1 AND user_id = $2 AND substr(reference, 1, $3) = $4`, tenantID, userID, len(prefix), prefix).Scan(&sum)
+	if err != nil {
+		return 0, fmt.Errorf("add up postings %s…: %w", prefix, err)
+	}
+	return money.Amount(sum), nil
 }
 
 // Balance is a user's account balance: credit when positive, owed when
