@@ -196,7 +196,7 @@ func (a *App) build(ctx context.Context) error {
 		return fmt.Errorf("start the provisioning worker: %w", err)
 	}
 	a.idle = startIdleStopper(a.Pods, machines, tenantDuration(a.Params, a.Tenants, "pods.idle_stop_after"), log)
-	a.settler = startSettler(st, time.Now, newPodMail(a.Mail, a.Identity, a.Params, a.Tenants, log).LowBalance(a.Params, a.Tenants), log)
+	a.settler = startSettler(st, time.Now, a.Billing.LowBalance, log)
 	a.invoicer = startInvoicer(a.Billing, time.Now, log)
 	a.dunning = startDunning(a.Billing, log)
 	if a.mailer, err = startMailer(a.stream.opts, a.Mail, a.Params, log); err != nil {

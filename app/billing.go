@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/gpubroker/pod/billing"
 	"github.com/gpubroker/pod/events"
@@ -22,11 +21,8 @@ import (
 // only once its event was processed (or given up on), so delivery is at
 // least once; a sweep takes up the events left unprocessed.
 type billingWorker struct {
-	client   *kgo.Client
-	stop     context.CancelFunc
-	done     chan struct{}
+	*consumer
 	sweeping sync.WaitGroup
-	log      *slog.Logger
 }
 
 // processing is what the worker asks of billing and its store.
@@ -58,49 +54,24 @@ const (
 
 func startBillingWorker(conn []kgo.Opt, svc processing, left unprocessed, ps *params.Service, log *slog.Logger) (*billingWorker, error) {
 	topic := events.Topic(ps.Snapshot().String("", "", "events.topic_prefix"), billing.EventProcessorEvent)
-	client, err := kgo.NewClient(append(conn, kgo.ConsumerGroup(billingGroup), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.AllowAutoTopicCreation(), kgo.AutoCommitMarks())...)
+	c, ctx, err := consume(conn, billingGroup, topic, billingPartitions, "billing events", log, func(ctx context.Context, r *kgo.Record) bool {
+		var ce events.CloudEvent
+		var ref struct {
+			ID string `json:"id"`
+		}
+		if json.Unmarshal(r.Value, &ce) != nil || ce.Type != billing.EventProcessorEvent || json.Unmarshal(ce.Data, &ref) != nil || ref.ID == "" {
+			return true // not a processor event: nothing to do
+		}
+		return process(ctx, svc, ref.ID, log)
+	})
 	if err != nil {
 		return nil, err
 	}
-	ctx, stop := context.WithCancel(context.Background())
-	w := &billingWorker{client: client, stop: stop, done: make(chan struct{}), log: log}
+	w := &billingWorker{consumer: c}
 	w.sweeping.Add(1)
 	go func() {
 		defer w.sweeping.Done()
 		w.sweep(ctx, svc, left)
-	}()
-	go func() {
-		defer close(w.done)
-		for ctx.Err() == nil {
-			fs := client.PollFetches(ctx)
-			fs.EachError(func(t string, p int32, err error) {
-				if ctx.Err() == nil {
-					log.Warn("consume billing events", "topic", t, "partition", p, "err", err)
-				}
-			})
-			var g errgroup.Group
-			g.SetLimit(billingPartitions)
-			fs.EachPartition(func(p kgo.FetchTopicPartition) {
-				g.Go(func() error {
-					for _, r := range p.Records {
-						var ce events.CloudEvent
-						var ref struct {
-							ID string `json:"id"`
-						}
-						if json.Unmarshal(r.Value, &ce) == nil && ce.Type == billing.EventProcessorEvent &&
-							json.Unmarshal(ce.Data, &ref) == nil && ref.ID != "" {
-							if !w.process(ctx, svc, ref.ID) {
-								return nil // stopping: the rest is the next worker's
-							}
-						}
-						client.MarkCommitRecords(r)
-					}
-					return nil
-				})
-			})
-			_ = g.Wait()
-		}
 	}()
 	return w, nil
 }
@@ -141,40 +112,15 @@ func (w *billingWorker) sweep(ctx context.Context, svc processing, left unproces
 // process applies one event, trying again with backoff while it fails.
 // It reports false when the worker stopped before the event was processed
 // or given up on.
-func (w *billingWorker) process(ctx context.Context, svc processing, id string) bool {
-	wait := billingBackoff
-	for attempt := 1; ; attempt++ {
-		err := svc.ProcessEvent(ctx, id)
-		if err == nil {
-			return true
-		}
-		if ctx.Err() != nil {
-			return false
-		}
-		if fault.KindOf(err) == fault.KindNotFound || attempt == billingAttempts {
-			w.log.Error("processor event not processed; left for the sweep", "event", id, "attempts", attempt, "err", err)
-			return true
-		}
-		w.log.Warn("processor event not processed; trying again", "event", id, "attempt", attempt, "in", wait, "err", err)
-		select {
-		case <-ctx.Done():
-			return false
-		case <-time.After(wait):
-		}
-		wait *= 2
-	}
+func process(ctx context.Context, svc processing, id string, log *slog.Logger) bool {
+	return persistently(ctx, log, billingAttempts, billingBackoff, "processor event not processed", "left for the sweep",
+		func(err error) bool { return fault.KindOf(err) == fault.KindNotFound },
+		func() error { return svc.ProcessEvent(ctx, id) }, "event", id)
 }
 
-// Close stops consuming, waits for the events under way and commits the
-// offsets of what was processed.
+// Close stops consuming and sweeping, waits for the events under way and
+// commits the offsets of what was processed.
 func (w *billingWorker) Close() {
-	w.stop()
-	<-w.done
+	w.consumer.Close()
 	w.sweeping.Wait()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := w.client.CommitMarkedOffsets(ctx); err != nil {
-		w.log.Warn("commit processed billing offsets", "err", err)
-	}
-	w.client.Close()
 }

@@ -12,7 +12,6 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/gpubroker/pod/events"
 	"github.com/gpubroker/pod/fault"
@@ -25,12 +24,7 @@ import (
 // topic handing each mail.requested event to Deliver. A record's offset is
 // committed only once its message was delivered (or given up on), so a
 // worker stopped mid-way leaves the rest to the next one.
-type mailer struct {
-	client *kgo.Client
-	stop   context.CancelFunc
-	done   chan struct{}
-	log    *slog.Logger
-}
+type mailer struct{ *consumer }
 
 const (
 	// mailGroup is the consumer group of every instance's delivery worker.
@@ -47,88 +41,31 @@ const (
 
 func startMailer(conn []kgo.Opt, svc *mail.Service, ps *params.Service, log *slog.Logger) (*mailer, error) {
 	topic := events.Topic(ps.Snapshot().String("", "", "events.topic_prefix"), mail.EventRequested)
-	client, err := kgo.NewClient(append(conn, kgo.ConsumerGroup(mailGroup), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.AllowAutoTopicCreation(), kgo.AutoCommitMarks())...)
+	c, _, err := consume(conn, mailGroup, topic, mailPartitions, "mail events", log, func(ctx context.Context, r *kgo.Record) bool {
+		return deliver(ctx, svc, r, log)
+	})
 	if err != nil {
 		return nil, err
 	}
-	ctx, stop := context.WithCancel(context.Background())
-	w := &mailer{client: client, stop: stop, done: make(chan struct{}), log: log}
-	go func() {
-		defer close(w.done)
-		for ctx.Err() == nil {
-			fs := client.PollFetches(ctx)
-			fs.EachError(func(t string, p int32, err error) {
-				if ctx.Err() == nil {
-					log.Warn("consume mail events", "topic", t, "partition", p, "err", err)
-				}
-			})
-			var g errgroup.Group
-			g.SetLimit(mailPartitions)
-			fs.EachPartition(func(p kgo.FetchTopicPartition) {
-				g.Go(func() error {
-					for _, r := range p.Records {
-						if !w.deliver(ctx, svc, r) {
-							return nil // stopping: the rest is the next worker's
-						}
-						client.MarkCommitRecords(r)
-					}
-					return nil
-				})
-			})
-			_ = g.Wait()
-		}
-	}()
-	return w, nil
+	return &mailer{c}, nil
 }
 
 // deliver hands one record's message to svc, trying again with backoff
 // while delivery fails. It reports false when the worker stopped before
 // the message was delivered or given up on.
-func (w *mailer) deliver(ctx context.Context, svc *mail.Service, r *kgo.Record) bool {
+func deliver(ctx context.Context, svc *mail.Service, r *kgo.Record, log *slog.Logger) bool {
 	var ce events.CloudEvent
 	var m mail.Message
 	if err := json.Unmarshal(r.Value, &ce); err != nil || ce.Type != mail.EventRequested {
 		return true // not mail: nothing to deliver
 	}
 	if err := json.Unmarshal(ce.Data, &m); err != nil {
-		w.log.Error("mail event carries no message; dropped", "event", ce.ID, "err", err)
+		log.Error("mail event carries no message; dropped", "event", ce.ID, "err", err)
 		return true
 	}
-	wait := mailBackoff
-	for attempt := 1; ; attempt++ {
-		err := svc.Deliver(ctx, m)
-		if err == nil {
-			return true
-		}
-		if ctx.Err() != nil {
-			return false
-		}
-		if k := fault.KindOf(err); k == fault.KindInvalid || attempt == mailAttempts {
-			w.log.Error("mail not delivered; given up", "mail", m.ID, "tenant", m.TenantID, "attempts", attempt, "err", err)
-			return true
-		}
-		w.log.Warn("mail not delivered; trying again", "mail", m.ID, "tenant", m.TenantID, "attempt", attempt, "in", wait, "err", err)
-		select {
-		case <-ctx.Done():
-			return false
-		case <-time.After(wait):
-		}
-		wait *= 2
-	}
-}
-
-// Close stops consuming, waits for the deliveries under way and commits
-// the offsets of what was delivered.
-func (w *mailer) Close() {
-	w.stop()
-	<-w.done
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := w.client.CommitMarkedOffsets(ctx); err != nil {
-		w.log.Warn("commit delivered mail offsets", "err", err)
-	}
-	w.client.Close()
+	return persistently(ctx, log, mailAttempts, mailBackoff, "mail not delivered", "given up",
+		func(err error) bool { return fault.KindOf(err) == fault.KindInvalid },
+		func() error { return svc.Deliver(ctx, m) }, "mail", m.ID, "tenant", m.TenantID)
 }
 
 // mailSenders chooses the sender of each delivery from the parameters the

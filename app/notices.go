@@ -8,10 +8,8 @@ import (
 	"time"
 
 	"github.com/gpubroker/pod/auth"
-	"github.com/gpubroker/pod/billing"
 	"github.com/gpubroker/pod/fault"
 	"github.com/gpubroker/pod/mail"
-	"github.com/gpubroker/pod/money"
 	"github.com/gpubroker/pod/params"
 	"github.com/gpubroker/pod/pods"
 	"github.com/gpubroker/pod/tenant"
@@ -52,27 +50,6 @@ func (n podMail) sendTo(ctx context.Context, tenantID, userID string, kind mail.
 		return err
 	}
 	return n.mail.Send(ctx, tenantID, u.Email, kind, data(u.Name))
-}
-
-// LowBalance mails a user whose prepaid credit a charge took below
-// billing.low_balance_usd; it implements billing.Dropped.
-func (n podMail) LowBalance(ps *params.Service, ts *tenant.Service) billing.Dropped {
-	return func(ctx context.Context, tenantID, userID string, before, after money.Amount) error {
-		tn, err := ts.Lookup(ctx, tenantID)
-		if err != nil {
-			return err
-		}
-		snap := ps.Snapshot()
-		threshold := snap.Money(tenantID, tn.Mode, "billing.low_balance_usd")
-		if !billing.FellBelow(before, after, threshold) {
-			return nil
-		}
-		cur := strings.ToUpper(snap.String(tenantID, tn.Mode, "billing.currency"))
-		return n.sendTo(ctx, tenantID, userID, mail.KindLowBalance, func(name string) any {
-			return mail.LowBalance{Name: name, Balance: cur + " " + after.Decimal(), Threshold: cur + " " + threshold.Decimal(),
-				Link: n.baseURL(ctx, tenantID) + "/billing"}
-		})
-	}
 }
 
 func (n podMail) podLink(ctx context.Context, p pods.Pod, suffix string) string {

@@ -3,10 +3,12 @@ package billing
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/google/uuid"
 
 	"github.com/gpubroker/pod/fault"
+	"github.com/gpubroker/pod/mail"
 	"github.com/gpubroker/pod/money"
 	"github.com/gpubroker/pod/tenant"
 )
@@ -121,4 +123,32 @@ func (s *Service) BuyCredits(ctx context.Context, t tenant.Tenant, userID string
 	}
 	out.Credited, out.Balance = true, posted.Balance
 	return out, nil
+}
+
+// LowBalance mails a user whose prepaid credit a charge took below
+// billing.low_balance_usd, in the charge's transaction; it is the
+// settlement's Dropped.
+func (s *Service) LowBalance(ctx context.Context, tenantID, userID string, before, after money.Amount) error {
+	if s.mail == nil || s.tenants == nil {
+		return nil
+	}
+	t, err := s.tenants.Lookup(ctx, tenantID)
+	if err != nil {
+		return err
+	}
+	snap := s.params.Snapshot()
+	threshold := snap.Money(t.ID, t.Mode, "billing.low_balance_usd")
+	if !FellBelow(before, after, threshold) {
+		return nil
+	}
+	u, err := s.people.Person(ctx, t.ID, userID)
+	if fault.KindOf(err) == fault.KindNotFound {
+		return nil // no person to tell (a system actor's usage)
+	}
+	if err != nil {
+		return err
+	}
+	cur := strings.ToUpper(snap.String(t.ID, t.Mode, "billing.currency"))
+	return s.mail.Send(ctx, t.ID, u.Email, mail.KindLowBalance, mail.LowBalance{Name: u.Name, Balance: cur + " " + after.Decimal(),
+		Threshold: cur + " " + threshold.Decimal(), Link: strings.TrimRight(snap.String(t.ID, t.Mode, "platform.base_url"), "/") + "/billing"})
 }

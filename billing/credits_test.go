@@ -8,6 +8,7 @@ import (
 
 	"github.com/gpubroker/pod/billing"
 	"github.com/gpubroker/pod/fault"
+	"github.com/gpubroker/pod/mail"
 	"github.com/gpubroker/pod/money"
 	"github.com/gpubroker/pod/pods"
 )
@@ -16,8 +17,8 @@ import (
 // Mock, credit bought with the 4242 card is in the balance at once; an
 // amount outside the range or finer than a cent is refused naming the
 // range; the 9995 card buys nothing and answers insufficient_funds; the
-// settlement that takes the balance below billing.low_balance_usd says
-// so once, and later charges below it do not.
+// settlement that takes the balance below billing.low_balance_usd mails
+// the user once, and later charges below it do not.
 func TestCreditIsBoughtWithTheSavedCardAndWarnsWhenUsageRunsItLow(t *testing.T) {
 	for _, backend := range []string{"sqlite", "postgres"} {
 		t.Run(backend, func(t *testing.T) {
@@ -59,23 +60,21 @@ func TestCreditIsBoughtWithTheSavedCardAndWarnsWhenUsageRunsItLow(t *testing.T) 
 			// $3.60 of usage, three times: 10 → 6.40 → 2.80 (below 5) → -0.80.
 			rate := pods.Rate{ProviderHour: money.MustParse("2.00"), MarkupBps: 2000}
 			at := f.clock.Now()
-			type drop struct{ before, after money.Amount }
-			var warned []drop
-			low := func(_ context.Context, tenantID, userID string, before, after money.Amount) error {
-				if billing.FellBelow(before, after, money.MustParse("5")) {
-					warned = append(warned, drop{before, after})
-				}
-				return nil
-			}
 			for i := range 3 {
 				start := at.Add(time.Duration(i) * 2 * time.Hour)
 				ran(t, f.st, "pod-"+string(rune('a'+i)), "ana", "lambda-h100", rate, start, start.Add(90*time.Minute))
-				if _, err := billing.Settle(ctx, f.st, f.st, "acme", start.Add(2*time.Hour), low); err != nil {
+				if _, err := billing.Settle(ctx, f.st, f.st, "acme", start.Add(2*time.Hour), f.svc.LowBalance); err != nil {
 					t.Fatal(err)
 				}
 			}
-			if len(warned) != 1 || warned[0].before != money.MustParse("6.40") || warned[0].after != money.MustParse("2.80") {
-				t.Fatalf("low balance said %+v; want once, from 6.40 to 2.80", warned)
+			var low []mail.LowBalance
+			for _, m := range f.mails.to("ana@acme.test") {
+				if m.kind == mail.KindLowBalance {
+					low = append(low, m.data.(mail.LowBalance))
+				}
+			}
+			if len(low) != 1 || low[0].Balance != "USD 2.80" || low[0].Threshold != "USD 5.00" || !strings.HasSuffix(low[0].Link, "/billing") {
+				t.Fatalf("low balance mail %+v; want one, at 2.80 of 5.00", low)
 			}
 			if bal, _ := f.st.Balance(ctx, "acme", "ana"); bal != money.MustParse("-0.80") {
 				t.Fatalf("balance %s; want -0.80", bal)
