@@ -3,18 +3,14 @@ package app
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stripe/stripe-go/v76/webhook"
-	"github.com/twmb/franz-go/pkg/kfake"
-	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/gpubroker/pod/actor"
 	"github.com/gpubroker/pod/billing"
@@ -30,28 +26,7 @@ import (
 func TestAWebhookAcceptedWhileKafkaIsDownIsAppliedOnceItReturns(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.AllowAutoTopicCreation())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cluster.Close()
-	var down atomic.Bool
-	down.Store(true)
-	cluster.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
-		cluster.KeepControl()
-		if down.Load() {
-			return nil, errors.New("broker down"), true
-		}
-		return nil, nil, false
-	})
-	a, err := New(ctx, Config{DataDir: t.TempDir(), KafkaBrokers: strings.Join(cluster.ListenAddrs(), ",")}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	if _, err := a.Seed(ctx); err != nil {
-		t.Fatal(err)
-	}
+	a, down := withKafkaDown(ctx, t)
 	const secret = "whsec_outage"
 	if _, err := a.Params.Set(ctx, actor.System("test"), params.SetRequest{Scope: params.Scope{Mode: mode.Sandbox},
 		Key: "stripe.webhook_secret", Value: secret, Confirm: "global"}); err != nil {

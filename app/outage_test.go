@@ -27,28 +27,7 @@ import (
 func TestDeploysAcceptedWhileKafkaIsDownAreEachProvisionedOnceItReturns(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.AllowAutoTopicCreation())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cluster.Close()
-	var down atomic.Bool
-	down.Store(true)
-	cluster.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
-		cluster.KeepControl()
-		if down.Load() {
-			return nil, errors.New("broker down"), true
-		}
-		return nil, nil, false
-	})
-	a, err := New(ctx, Config{DataDir: t.TempDir(), KafkaBrokers: strings.Join(cluster.ListenAddrs(), ",")}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	if _, err := a.Seed(ctx); err != nil {
-		t.Fatal(err)
-	}
+	a, down := withKafkaDown(ctx, t)
 	openFreePlan(ctx, t, a)
 	for key, value := range map[string]string{"ratelimit.tool_calls_per_minute": "10000", "pods.deploy_reserve_hours": "1",
 		"budget.monthly_limit_usd": "1000000", "budget.user_monthly_limit_usd": "1000000"} {
@@ -117,4 +96,33 @@ func TestDeploysAcceptedWhileKafkaIsDownAreEachProvisionedOnceItReturns(t *testi
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// withKafkaDown starts a seeded platform on a cluster of its own that
+// refuses every write until the flag it answers is cleared.
+func withKafkaDown(ctx context.Context, t *testing.T) (*App, *atomic.Bool) {
+	t.Helper()
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.AllowAutoTopicCreation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cluster.Close)
+	down := &atomic.Bool{}
+	down.Store(true)
+	cluster.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
+		cluster.KeepControl()
+		if down.Load() {
+			return nil, errors.New("broker down"), true
+		}
+		return nil, nil, false
+	})
+	a, err := New(ctx, Config{DataDir: t.TempDir(), KafkaBrokers: strings.Join(cluster.ListenAddrs(), ",")}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	if _, err := a.Seed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return a, down
 }
