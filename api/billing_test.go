@@ -18,7 +18,8 @@ import (
 // tenant without Stripe keys a user saves a test card with the mock
 // processor, subscribes to PRO and holds the pro_user role at once; a
 // declined card is refused with its decline code and changes no one's
-// role; an unknown plan is refused with the valid ones.
+// role; an unknown plan is refused with the valid ones; credit outside
+// the allowed range is refused naming it, and within it is credited at once.
 func TestPayingForAPlanOverREST(t *testing.T) {
 	pt := platformtest.New(t, "sqlite")
 	cy := actor.Actor{Kind: actor.KindUser, ID: "acme-cy", TenantID: "acme", Role: actor.RoleUser}
@@ -83,6 +84,18 @@ func TestPayingForAPlanOverREST(t *testing.T) {
 	sub, _ := r.body["subscription"].(map[string]any)
 	if r.status != 200 || r.body["plan"] != "pro" || sub["status"] != "active" || sub["interval"] != "monthly" || r.body["backend"] != "mock" {
 		t.Fatalf("get_subscription: %d %v", r.status, r.body)
+	}
+
+	for _, bad := range []string{`"-5"`, `"0.001"`, `"99999999"`} {
+		r = p.do(t, "acme-user", "POST", "/api/v1/billing/credits", `{"amount":`+bad+`}`)
+		errs, _ := r.body["errors"].([]any)
+		if r.status != 422 || field(r) != "amount" || len(errs) != 1 || !strings.Contains(errs[0].(map[string]any)["message"].(string), "from 5.00 to 10000.00") {
+			t.Fatalf("credits of %s: %d %v", bad, r.status, r.body)
+		}
+	}
+	r = p.do(t, "acme-user", "POST", "/api/v1/billing/credits", `{"amount":"25.00"}`)
+	if r.status != 201 || r.body["credited"] != true || r.body["balance"] != "25.00" {
+		t.Fatalf("credits: %d %v", r.status, r.body)
 	}
 
 	r = p.do(t, "acme-cy", "POST", "/api/v1/billing/setup", "")

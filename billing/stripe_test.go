@@ -337,3 +337,53 @@ func TestStripeInvoiceBecomesThePlatformsInCentsWithItsItems(t *testing.T) {
 		t.Fatalf("converted = %+v", got)
 	}
 }
+
+// TestStripeChargesCreditsPaysInvoicesAndCancels: a credit purchase is a
+// PaymentIntent confirmed off-session with the saved method, in cents,
+// carrying its metadata and key, and never counted paid in the call (the
+// webhook says when); an open invoice is paid again with its key, and a
+// card refusing it is a decline; a subscription is cancelled at once.
+func TestStripeChargesCreditsPaysInvoicesAndCancels(t *testing.T) {
+	st, rec := newStripe(t)
+	ctx := context.Background()
+	pay, err := st.CreatePayment(ctx, billing.PaymentRequest{Customer: "cus_1", Amount: money.MustParse("50"), Currency: "usd",
+		PaymentMethod: "pm_1", Description: "credit", IdempotencyKey: "gpubroker-credits-1",
+		Metadata: map[string]string{billing.MetaPurpose: billing.PurposeCredits, billing.MetaUser: "ana"}})
+	if err != nil || !strings.HasPrefix(pay.ID, "pi_") || pay.Paid {
+		t.Fatalf("payment = %+v, %v", pay, err)
+	}
+	s := rec.sent(http.MethodPost, "/v1/payment_intents")[0]
+	wantForm(t, s, map[string]string{"customer": "cus_1", "amount": "5000", "currency": "usd", "payment_method": "pm_1",
+		"confirm": "true", "off_session": "true", "metadata[gpubroker_purpose]": "credits", "metadata[gpubroker_user]": "ana"})
+	if s.key != "gpubroker-credits-1" {
+		t.Errorf("idempotency key %q", s.key)
+	}
+
+	// stripe-mock answers its fixture (a draft) to every pay: the
+	// answers here are recorded ones, shaped like Stripe's documentation.
+	rec.answer = func(r *http.Request, _ int) (*http.Response, error, bool) {
+		switch r.URL.Path {
+		case "/v1/invoices/in_1/pay":
+			return stripeError(r, 200, `{"id":"in_1","object":"invoice","status":"paid","amount_due":2900,"amount_paid":2900,"currency":"usd"}`), nil, true
+		case "/v1/invoices/in_2/pay":
+			return stripeError(r, 402, `{"error":{"type":"card_error","code":"card_declined","decline_code":"insufficient_funds","message":"Your card has insufficient funds."}}`), nil, true
+		}
+		return nil, nil, false
+	}
+	if err := st.PayInvoice(ctx, "in_1", "gpubroker-retry-in_1-2"); err != nil {
+		t.Fatalf("pay invoice: %v", err)
+	}
+	if p := rec.sent(http.MethodPost, "/v1/invoices/in_1/pay"); len(p) != 1 || p[0].key != "gpubroker-retry-in_1-2" {
+		t.Fatalf("pay requests %+v", p)
+	}
+	var d *billing.Decline
+	if err := st.PayInvoice(ctx, "in_2", "k"); !errors.As(err, &d) || d.DeclineCode != "insufficient_funds" {
+		t.Fatalf("a refused retry = %v; want the decline", err)
+	}
+	if err := st.CancelNow(ctx, "sub_1", "gpubroker-downgrade-1"); err != nil {
+		t.Fatalf("cancel: %v", err)
+	}
+	if c := rec.sent(http.MethodDelete, "/v1/subscriptions/sub_1"); len(c) != 1 {
+		t.Fatalf("cancel requests %+v", c)
+	}
+}
