@@ -188,6 +188,9 @@ type BackendSubscription struct {
 	// PaymentSecret is the client secret of the first payment, when the
 	// browser must confirm it (Stripe.js).
 	PaymentSecret string
+	// Invoice is the invoice the call made (the first period, a
+	// proration), when the processor answered it.
+	Invoice *Invoice
 }
 
 // InvoiceItem is a line on a customer's next invoice, or on the draft

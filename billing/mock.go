@@ -417,27 +417,33 @@ func (a *MockAccount) CreatePrice(ctx context.Context, p PriceSpec) (Price, erro
 }
 
 // pay takes cents from the payment method for an invoice of the customer,
-// recorded whether it is paid or not. A refused payment is a Decline.
-func (a *MockAccount) pay(ctx context.Context, inv mockInvoice, key string) error {
+// recorded (and answered) whether it is paid or not. A refused payment is
+// a Decline.
+func (a *MockAccount) pay(ctx context.Context, inv mockInvoice, key string) (Invoice, error) {
 	var pm mockPaymentMethod
 	if _, err := a.load(ctx, objPaymentMethod, inv.PaymentMethod, &pm); err != nil {
-		return err
+		return Invoice{}, err
 	}
 	if pm.Customer != inv.Customer {
-		return fault.Conflict("payment method %s does not belong to customer %s", inv.PaymentMethod, inv.Customer)
+		return Invoice{}, fault.Conflict("payment method %s does not belong to customer %s", inv.PaymentMethod, inv.Customer)
 	}
-	inv.Mock, inv.LastPaymentError = true, pm.Refusal
-	status := "paid"
+	id := mockID("in")
+	inv.Mock, inv.LastPaymentError, inv.Number = true, pm.Refusal, mockNumber(id)
+	inv.Lines = []mockLine{{Description: inv.Description, Amount: inv.AmountDue, Currency: inv.Currency}}
+	status := InvoicePaid
 	if pm.Refusal != nil {
-		status = "open"
+		status = InvoiceOpen
+	} else {
+		inv.AmountPaid = inv.AmountDue
 	}
-	if _, _, err := a.create(ctx, mockID("in"), objInvoice, key, inv.Customer, status, "", inv); err != nil {
-		return err
+	o, _, err := a.create(ctx, id, objInvoice, key, inv.Customer, string(status), "", inv)
+	if err != nil {
+		return Invoice{}, err
 	}
 	if pm.Refusal != nil {
-		return pm.Refusal
+		return Invoice{}, pm.Refusal
 	}
-	return nil
+	return a.invoice(o)
 }
 
 // subscriptionOf answers a stored subscription as the Backend does.
@@ -487,7 +493,8 @@ func (a *MockAccount) CreateSubscription(ctx context.Context, r SubscriptionRequ
 	}
 	inv := mockInvoice{Customer: r.Customer, Subscription: id, Description: "first period of " + price.LookupKey,
 		AmountDue: cents, Currency: price.Currency, PaymentMethod: pm}
-	if err := a.pay(ctx, inv, "invoice-"+r.IdempotencyKey); err != nil {
+	paid, err := a.pay(ctx, inv, "invoice-"+r.IdempotencyKey)
+	if err != nil {
 		return BackendSubscription{}, err
 	}
 	s := mockSubscription{Mock: true, Customer: r.Customer, Price: r.Price, Item: mockID("si"), PaymentMethod: pm,
@@ -496,7 +503,9 @@ func (a *MockAccount) CreateSubscription(ctx context.Context, r SubscriptionRequ
 	if err != nil {
 		return BackendSubscription{}, err
 	}
-	return subscriptionOf(o, s, true), nil
+	out := subscriptionOf(o, s, true)
+	out.Invoice = &paid
+	return out, nil
 }
 
 // ChangeSubscription implements Backend, prorating as Stripe does: within
@@ -558,12 +567,15 @@ func (a *MockAccount) ChangeSubscription(ctx context.Context, r ChangeRequest) (
 		return BackendSubscription{}, err
 	}
 	desc := fmt.Sprintf("proration from %s to %s", old.LookupKey, next.LookupKey)
+	var paid *Invoice
 	switch {
 	case cents > 0:
 		inv := mockInvoice{Customer: s.Customer, Subscription: r.ID, Description: desc, AmountDue: cents, Currency: next.Currency, PaymentMethod: s.PaymentMethod}
-		if err := a.pay(ctx, inv, r.IdempotencyKey); err != nil {
+		got, err := a.pay(ctx, inv, r.IdempotencyKey)
+		if err != nil {
 			return BackendSubscription{}, err
 		}
+		paid = &got
 	case cents < 0:
 		if _, _, err := a.create(ctx, mockID("ii"), objInvoiceItem, r.IdempotencyKey, s.Customer, "pending", "",
 			mockInvoiceItem{Mock: true, Customer: s.Customer, Amount: cents, Currency: next.Currency, Description: desc}); err != nil {
@@ -574,7 +586,9 @@ func (a *MockAccount) ChangeSubscription(ctx context.Context, r ChangeRequest) (
 	if err := a.save(ctx, o, o.Status, s); err != nil {
 		return BackendSubscription{}, err
 	}
-	return subscriptionOf(o, s, true), nil
+	out := subscriptionOf(o, s, true)
+	out.Invoice = paid
+	return out, nil
 }
 
 // CancelAtPeriodEnd implements Backend.

@@ -473,6 +473,7 @@ func (s *Service) Subscribe(ctx context.Context, t tenant.Tenant, userID string,
 	if err != nil {
 		return out, err
 	}
+	s.keepInvoice(ctx, t, userID, b.Kind(), bs.Invoice)
 	out.PaymentSecret = bs.PaymentSecret
 	if !bs.Paid {
 		out.Next = "the subscription is incomplete until Stripe reports its first payment: confirm it in the browser with Stripe.js " +
@@ -494,6 +495,21 @@ func (s *Service) paying(ctx context.Context, t tenant.Tenant, userID string, b 
 		return cur, fault.Conflict("your subscription %s was made with %s, but %s serves tenant %s now", cur.ID, cur.Backend, b.Kind(), t.ID)
 	}
 	return cur, nil
+}
+
+// keepInvoice records the invoice a subscription call made (the first
+// period, a proration), so it is listed and mailed at once. The payment
+// stands either way: a record that fails is logged, and the processor's
+// next word on the invoice (a webhook) records it.
+func (s *Service) keepInvoice(ctx context.Context, t tenant.Tenant, userID string, kind BackendKind, inv *Invoice) {
+	if inv == nil {
+		return
+	}
+	in := *inv
+	in.UserID, in.Mode, in.Backend = userID, t.Mode, kind
+	if err := s.RecordInvoice(ctx, t, in); err != nil {
+		s.log.ErrorContext(ctx, "record the invoice of a subscription", "tenant", t.ID, "user", userID, "invoice", in.ID, "err", err)
+	}
 }
 
 // PreviewChange says what ChangePlan would do.
@@ -573,6 +589,7 @@ func (s *Service) ChangePlan(ctx context.Context, t tenant.Tenant, userID string
 		cur.PendingPlan, cur.PendingInterval = p, i
 	}
 	cur.UpdatedAt = s.clock()
+	s.keepInvoice(ctx, t, userID, b.Kind(), bs.Invoice)
 	out, err := s.record(ctx, t, userID, cur, bs.Paid)
 	if fault.KindOf(err) == fault.KindConflict && !bs.Paid {
 		// The pending change was recorded before the processor was asked;

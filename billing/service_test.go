@@ -62,6 +62,11 @@ func TestWithTheMockAPaidPlanChangesTheRoleAtOnce(t *testing.T) {
 			if r := f.role(t, "ana"); r != actor.RoleProUser {
 				t.Fatalf("stored role %s, want pro_user", r)
 			}
+			page, err := f.svc.Invoices(ctx, f.sandbox, "ana", "", 0)
+			if err != nil || len(page.Invoices) != 1 || page.Invoices[0].Status != billing.InvoicePaid || !page.Invoices[0].Mock ||
+				page.Invoices[0].AmountPaid != money.MustParse("29") || len(f.mails.to("ana@acme.test")) != 1 {
+				t.Fatalf("the first period's invoice: %+v, %v; mail %+v", page, err, f.mails.to("ana@acme.test"))
+			}
 			acct, err := f.svc.Account(ctx, f.sandbox, "ana")
 			if err != nil || acct.Plan != billing.Pro || acct.Subscription == nil || acct.PaymentMethod == nil || acct.Backend != billing.BackendMock {
 				t.Fatalf("account = %+v, %v", acct, err)
@@ -75,6 +80,9 @@ func TestWithTheMockAPaidPlanChangesTheRoleAtOnce(t *testing.T) {
 			if err != nil || changed.Subscription.Plan != billing.Enterprise || changed.Subscription.Interval != billing.Annual ||
 				changed.Role != actor.RoleEnterpriseUser || f.role(t, "ana") != actor.RoleEnterpriseUser {
 				t.Fatalf("change = %+v, %v", changed, err)
+			}
+			if page, err := f.svc.Invoices(ctx, f.sandbox, "ana", "", 0); err != nil || len(page.Invoices) != 2 {
+				t.Fatalf("invoices after the change: %+v, %v; want the proration's too", page, err)
 			}
 			_, err = f.svc.ChangePlan(ctx, f.sandbox, "ana", billing.Enterprise, billing.Annual)
 			if fault.KindOf(err) != fault.KindConflict {

@@ -228,6 +228,11 @@ func fromStripeSubscription(sub *stripe.Subscription) BackendSubscription {
 	if inv := sub.LatestInvoice; inv != nil && inv.PaymentIntent != nil {
 		out.PaymentSecret = inv.PaymentIntent.ClientSecret
 	}
+	if inv := sub.LatestInvoice; inv != nil && inv.ID != "" && inv.Status != "" {
+		if got, err := FromStripeInvoice(inv); err == nil {
+			out.Invoice = &got
+		}
+	}
 	return out
 }
 
