@@ -17,20 +17,38 @@ import (
 // running eight hours a day for 30 days (300,000 intervals), on
 // PostgreSQL: streamed from the store, cut at midnight, rolled up by pod,
 // day, provider and user.
+const pods10k, days = 10_000, 30
+
 func BenchmarkUsageRollup(b *testing.B) {
+	ctx := context.Background()
+	st, done := rollupData(b)
+	defer done()
+	from, to, _ := billing.Month("2026-11", time.Time{})
+	b.ResetTimer()
+	for b.Loop() {
+		r, err := billing.Roll(ctx, st, pods.UsageFilter{TenantID: "acme"}, from, to, to)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(r.ByPod) != pods10k {
+			b.Fatalf("%d pods rolled up", len(r.ByPod))
+		}
+	}
+}
+
+// rollupData is a month of usage of pods10k pods, each running eight hours
+// a day for days days, on PostgreSQL; done closes it.
+func rollupData(b *testing.B) (*store.Store, func()) {
 	ctx := context.Background()
 	db := dbtest.New(b, "postgres")
 	st, err := store.Open(ctx, db.URL, store.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer st.Close()
 	conn, err := pgx.Connect(ctx, db.URL)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer conn.Close(ctx)
-	const pods10k, days = 10_000, 30
 	// The pods and their intervals are made by the server in two
 	// statements; the rollup reads them as the platform wrote them.
 	if _, err := conn.Exec(ctx, `INSERT INTO pods (id, tenant_id, owner_id, name, gpu, gpu_count, provider, offer_id, vcpu, ram_gib, disk_gib,
@@ -49,18 +67,9 @@ func BenchmarkUsageRollup(b *testing.B) {
 		FROM generate_series(1, $1) AS i, generate_series(0, $2 - 1) AS d`, pods10k, days); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := conn.Exec(ctx, `ANALYZE pod_usage`); err != nil {
+	if _, err := conn.Exec(ctx, `VACUUM ANALYZE pod_usage`); err != nil {
 		b.Fatal(err)
 	}
-	from, to, _ := billing.Month("2026-11", time.Time{})
-	b.ResetTimer()
-	for b.Loop() {
-		r, err := billing.Roll(ctx, st, pods.UsageFilter{TenantID: "acme"}, from, to, to)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if len(r.ByPod) != pods10k {
-			b.Fatalf("%d pods rolled up", len(r.ByPod))
-		}
-	}
+	conn.Close(ctx)
+	return st, func() { st.Close() }
 }

@@ -52,11 +52,20 @@ func Month(period string, now time.Time) (from, to time.Time, err error) {
 // intervals still open.
 func Roll(ctx context.Context, u Usages, f pods.UsageFilter, from, to, now time.Time) (Rollup, error) {
 	f.From, f.To = from, to
-	byPod, byProvider, byUser := map[string]pods.Charge{}, map[string]pods.Charge{}, map[string]pods.Charge{}
-	byDay := map[int64]pods.Charge{}  // by days since 1970-01-01
+	// Each group's charge is kept behind a pointer: one map lookup an
+	// interval, not a read and a write.
+	byPod, byProvider, byUser := map[string]*pods.Charge{}, map[string]*pods.Charge{}, map[string]*pods.Charge{}
+	byDay := map[int64]*pods.Charge{} // by days since 1970-01-01
 	providerOf := map[string]string{} // by offer: few offers, many intervals
+	add := func(m map[string]*pods.Charge, key string, c pods.Charge) {
+		if p := m[key]; p != nil {
+			*p = p.Add(c)
+			return
+		}
+		m[key] = &c
+	}
 	out := Rollup{From: from, To: to}
-	err := u.EachUsage(ctx, f, func(use pods.Usage) error {
+	roll := func(use pods.Usage) error {
 		start, end := use.Within(from, to, now)
 		provider, ok := providerOf[use.OfferID]
 		if !ok {
@@ -64,30 +73,33 @@ func Roll(ctx context.Context, u Usages, f pods.UsageFilter, from, to, now time.
 			providerOf[use.OfferID] = provider
 		}
 		var sum pods.Charge
-		for start.Before(end) {
-			midnight := time.Date(start.Year(), start.Month(), start.Day()+1, 0, 0, 0, 0, time.UTC)
-			stop := end
-			if midnight.Before(end) {
-				stop = midnight
-			}
-			c, err := use.Rate.For(int64(stop.Sub(start) / time.Second))
+		// In nanoseconds, so each piece is its whole seconds as before.
+		const nsPerDay = secondsPerDay * int64(time.Second)
+		for at, stop := start.UnixNano(), end.UnixNano(); at < stop; {
+			day := at / nsPerDay
+			next := min((day+1)*nsPerDay, stop) // the next midnight (UTC), or the end
+			c, err := use.Rate.For((next - at) / int64(time.Second))
 			if err != nil {
 				return err
 			}
 			sum = sum.Add(c)
-			day := start.Unix() / secondsPerDay
-			byDay[day] = byDay[day].Add(c)
-			start = stop
+			if p := byDay[day]; p != nil {
+				*p = p.Add(c)
+			} else {
+				byDay[day] = &c
+			}
+			at = next
 		}
 		if sum.Seconds > 0 {
 			out.Total = out.Total.Add(sum)
-			byPod[use.PodID] = byPod[use.PodID].Add(sum)
-			byProvider[provider] = byProvider[provider].Add(sum)
-			byUser[use.OwnerID] = byUser[use.OwnerID].Add(sum)
+			add(byPod, use.PodID, sum)
+			add(byProvider, provider, sum)
+			add(byUser, use.OwnerID, sum)
 		}
 		return nil
-	})
-	days := make(map[string]pods.Charge, len(byDay))
+	}
+	err := pipelined(ctx, u, f, roll)
+	days := make(map[string]*pods.Charge, len(byDay))
 	for d, c := range byDay {
 		days[time.Unix(d*secondsPerDay, 0).UTC().Format(time.DateOnly)] = c
 	}
@@ -97,11 +109,57 @@ func Roll(ctx context.Context, u Usages, f pods.UsageFilter, from, to, now time.
 
 const secondsPerDay = 24 * 60 * 60
 
+// pipelined hands every interval f selects to fn on a goroutine of its
+// own, in batches, while the store reads the next ones: reading a month
+// and charging it each take a core. fn's first error stops the reading.
+func pipelined(ctx context.Context, u Usages, f pods.UsageFilter, fn func(pods.Usage) error) error {
+	const size = 2048
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan []pods.Usage, 4)
+	failed := make(chan error, 1)
+	go func() {
+		defer close(failed)
+		for batch := range batches {
+			for _, use := range batch {
+				if err := fn(use); err != nil {
+					failed <- err
+					cancel()
+					for range batches { // let the reader finish
+					}
+					return
+				}
+			}
+		}
+	}()
+	batch := make([]pods.Usage, 0, size)
+	err := u.EachUsage(ctx, f, func(use pods.Usage) error {
+		batch = append(batch, use)
+		if len(batch) == size {
+			select {
+			case batches <- batch:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			batch = make([]pods.Usage, 0, size)
+		}
+		return nil
+	})
+	if err == nil && len(batch) > 0 {
+		batches <- batch
+	}
+	close(batches)
+	if ferr := <-failed; ferr != nil {
+		return ferr
+	}
+	return err
+}
+
 // lines orders a grouping: days by date, the others costliest first.
-func lines(m map[string]pods.Charge, byKey bool) []Line {
+func lines(m map[string]*pods.Charge, byKey bool) []Line {
 	out := make([]Line, 0, len(m))
 	for _, k := range slices.Sorted(maps.Keys(m)) {
-		out = append(out, Line{Key: k, Charge: m[k]})
+		out = append(out, Line{Key: k, Charge: *m[k]})
 	}
 	if !byKey {
 		slices.SortStableFunc(out, func(a, b Line) int { return cmp.Compare(b.Total, a.Total) })
