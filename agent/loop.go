@@ -12,6 +12,7 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/gpubroker/pod/memory"
 	"github.com/gpubroker/pod/money"
 )
 
@@ -195,6 +196,11 @@ type Config struct {
 	Budget     string
 	Extensions []Extension
 	Now        func() time.Time
+	// Memory keeps what the agent remembers for the tenant; without it
+	// the agent has no memory tools.
+	Memory memory.Store
+	// Actor names who the agent works for, on what it remembers.
+	Actor string
 }
 
 // Context is one conversation of an admin with the agent: the top agent
@@ -302,6 +308,9 @@ func (a *Agent) loop(ctx context.Context, message string, u *usage) Outcome {
 	cfg, lim := a.ctx.cfg, a.ctx.cfg.Limits
 	a.History = append(a.History, Message{Role: RoleUser, Content: message})
 	tools := append(cfg.Tools.Specs(), ownTools...)
+	if cfg.Memory != nil {
+		tools = append(tools, memoryTools...)
+	}
 	known := map[string]bool{}
 	for _, t := range tools {
 		known[t.Name] = true
@@ -386,6 +395,8 @@ func (a *Agent) loop(ctx context.Context, message string, u *usage) Outcome {
 			}
 		case reply.Tool == ToolCallSubordinate:
 			result, err = a.delegate(ctx, reply.Args, u)
+		case reply.Tool == ToolMemorySave || reply.Tool == ToolMemoryLoad || reply.Tool == ToolMemoryForget:
+			result, err = a.remember(ctx, reply.Tool, reply.Args)
 		default:
 			result, err = cfg.Tools.Call(ctx, reply.Tool, reply.Args)
 		}
