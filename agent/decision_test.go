@@ -71,3 +71,17 @@ func TestARefusedMoveSaysWhatTheDecisionCouldBecome(t *testing.T) {
 		t.Fatalf("got %v\nwant %s", err, want)
 	}
 }
+func TestEveryStatusHasItsEventType(t *testing.T) {
+	want := map[agent.DecisionStatus]string{
+		agent.StatusProposed: string(agent.EventDecisionProposed), agent.StatusAwaitingApproval: string(agent.EventDecisionAwaitingApproval),
+		agent.StatusApproved: string(agent.EventDecisionApproved), agent.StatusRejected: string(agent.EventDecisionRejected),
+		agent.StatusOverridden: string(agent.EventDecisionOverridden), agent.StatusExecuted: string(agent.EventDecisionExecuted),
+		agent.StatusFailed: string(agent.EventDecisionFailed), agent.StatusReverted: string(agent.EventDecisionReverted),
+	}
+	for _, s := range agent.DecisionStatuses {
+		typ := agent.DecisionEvent(s)
+		if string(typ) != want[s] || !typ.Valid() {
+			t.Errorf("event of %s = %q, want %q", s, typ, want[s])
+		}
+	}
+}
