@@ -48,6 +48,7 @@ func TestConformance(t *testing.T) {
 		{"MockProcessorObjectsAreMarkedAndMadeOncePerKey", testMockObjects},
 		{"InvoicesMoveForwardAndPayAsYouGoIsClaimedOnce", testInvoices},
 		{"ProcessorEventsAreStoredAndClaimedOnce", testProcessorEvents},
+		{"DecisionsMoveOnlyAsTheTableAllowsAndOnTheRevisionRead", testDecisions},
 	}
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		for _, c := range cases {
