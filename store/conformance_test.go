@@ -49,6 +49,7 @@ func TestConformance(t *testing.T) {
 		{"InvoicesMoveForwardAndPayAsYouGoIsClaimedOnce", testInvoices},
 		{"ProcessorEventsAreStoredAndClaimedOnce", testProcessorEvents},
 		{"TheAgentsMemoryIsFoundByItsWords", testAgentMemory},
+		{"DecisionsMoveOnlyAsTheTableAllowsAndOnTheRevisionRead", testDecisions},
 	}
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		for _, c := range cases {

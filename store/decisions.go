@@ -1,0 +1,159 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/gpubroker/pod/agent"
+	"github.com/gpubroker/pod/fault"
+	"github.com/gpubroker/pod/money"
+	"github.com/gpubroker/pod/policies"
+)
+
+const decisionColumns = `id, tenant_id, task_id, step, agent, admin_id, thoughts, headline, tool, args, effect, cost_micros,
+	destructive, allowed, rule, reason, status, reply, result, error, decided_by, override, reverts, reverted_by,
+	created_at, updated_at, revision`
+
+func scanDecision(row rowScanner) (agent.Decision, error) {
+	var d agent.Decision
+	var thoughts, args, rule, status, result, override string
+	var cost int64
+	err := row.Scan(&d.ID, &d.TenantID, &d.TaskID, &d.Step, &d.Agent, &d.AdminID, &thoughts, &d.Headline, &d.Tool, &args,
+		&d.Preview.Effect, &cost, &d.Preview.Destructive, &d.Verdict.Allowed, &rule, &d.Verdict.Reason, &status, &d.Reply,
+		&result, &d.Error, &d.DecidedBy, &override, &d.Reverts, &d.RevertedBy, &d.CreatedAt, &d.UpdatedAt, &d.Revision)
+	if err != nil {
+		return d, err
+	}
+	d.Preview.Cost, d.Verdict.Rule, d.Status = money.Amount(cost), policies.Rule(rule), agent.DecisionStatus(status)
+	d.CreatedAt, d.UpdatedAt = d.CreatedAt.UTC(), d.UpdatedAt.UTC()
+	d.Args, d.Result = rawOrNil(args), rawOrNil(result)
+	if err := json.Unmarshal([]byte(thoughts), &d.Thoughts); err != nil {
+		return d, fmt.Errorf("decode decision %s thoughts: %w", d.ID, err)
+	}
+	if d.Override, err = decodeOptional[agent.Override](override); err != nil {
+		return d, fmt.Errorf("decode decision %s override: %w", d.ID, err)
+	}
+	return d, nil
+}
+
+// rawOrNil is stored JSON text as a raw message, nil for none.
+func rawOrNil(s string) json.RawMessage {
+	if s == "" {
+		return nil
+	}
+	return json.RawMessage(s)
+}
+
+// CreateDecision stores a new decision as given (its revision included).
+func (s *Store) CreateDecision(ctx context.Context, d agent.Decision) error {
+	override, err := encodeOptional(d.Override)
+	if err != nil {
+		return fmt.Errorf("encode decision %s override: %w", d.ID, err)
+	}
+	thoughts := d.Thoughts
+	if thoughts == nil {
+		thoughts = []string{}
+	}
+	_, err = s.exec(ctx, `INSERT INTO agent_decisions (`+decisionColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)`,
+		d.ID, d.TenantID, d.TaskID, d.Step, d.Agent, d.AdminID, mustJSON(thoughts), d.Headline, d.Tool, string(d.Args),
+		d.Preview.Effect, d.Preview.Cost.Micros(), d.Preview.Destructive, d.Verdict.Allowed, string(d.Verdict.Rule), d.Verdict.Reason,
+		string(d.Status), d.Reply, string(d.Result), d.Error, d.DecidedBy, override, d.Reverts, d.RevertedBy,
+		d.CreatedAt.UTC(), d.UpdatedAt.UTC(), d.Revision)
+	if isUniqueViolation(err) {
+		return fault.Conflict("decision %s already exists", d.ID)
+	}
+	if err != nil {
+		return fmt.Errorf("create decision %s: %w", d.ID, err)
+	}
+	return nil
+}
+
+// Decision reads one decision of a tenant; another tenant's is not found.
+func (s *Store) Decision(ctx context.Context, tenantID, id string) (agent.Decision, error) {
+	d, err := scanDecision(s.queryRow(ctx, `SELECT `+decisionColumns+` FROM agent_decisions WHERE id = $1 AND tenant_id = $2`, id, tenantID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return agent.Decision{}, fault.NotFound("decision", id)
+	}
+	if err != nil {
+		return agent.Decision{}, fmt.Errorf("read decision %s: %w", id, err)
+	}
+	return d, nil
+}
+
+// ListDecisions returns a tenant's decisions matching f, newest first, at
+// most f.Limit, after the decision f.After names when it is set.
+func (s *Store) ListDecisions(ctx context.Context, f agent.DecisionFilter) ([]agent.Decision, error) {
+	args := []any{f.TenantID}
+	q := `SELECT ` + decisionColumns + ` FROM agent_decisions WHERE tenant_id = $1`
+	add := func(cond string, v any) {
+		args = append(args, v)
+		q += fmt.Sprintf(" AND "+cond, len(args))
+	}
+	if f.Status != "" {
+		add("status = $%d", string(f.Status))
+	}
+	if f.Tool != "" {
+		add("tool = $%d", f.Tool)
+	}
+	if f.TaskID != "" {
+		add("task_id = $%d", f.TaskID)
+	}
+	if f.MinCost > 0 {
+		add("cost_micros >= $%d", f.MinCost.Micros())
+	}
+	if f.After != "" {
+		add("(created_at, id) < (SELECT created_at, id FROM agent_decisions WHERE tenant_id = $1 AND id = $%d)", f.After)
+	}
+	return listNewest(ctx, s, "decisions", q, args, f.Limit, scanDecision)
+}
+
+// MoveDecision moves a decision from c.From to c.To on the revision the
+// caller read. Of two moves on one revision only the first lands; the
+// second is a conflict naming the status the decision is in now.
+func (s *Store) MoveDecision(ctx context.Context, c agent.DecisionChange) (agent.Decision, error) {
+	if err := agent.CheckMove(c.ID, c.From, c.To); err != nil {
+		return agent.Decision{}, err
+	}
+	override, err := encodeOptional(c.Override)
+	if err != nil {
+		return agent.Decision{}, fmt.Errorf("encode decision %s override: %w", c.ID, err)
+	}
+	d, err := scanDecision(s.queryRow(ctx, `UPDATE agent_decisions SET status = $1, updated_at = $2,
+		result = CASE WHEN $3 = '' THEN result ELSE $3 END,
+		error = CASE WHEN $4 = '' THEN error ELSE $4 END,
+		decided_by = CASE WHEN $5 = '' THEN decided_by ELSE $5 END,
+		override = CASE WHEN $6 = '' THEN override ELSE $6 END,
+		reverted_by = CASE WHEN $7 = '' THEN reverted_by ELSE $7 END,
+		revision = revision + 1
+		WHERE id = $8 AND tenant_id = $9 AND revision = $10 AND status = $11 RETURNING `+decisionColumns,
+		string(c.To), c.At.UTC(), string(c.Result), c.Error, c.DecidedBy, override, c.RevertedBy,
+		c.ID, c.TenantID, c.Revision, string(c.From)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return agent.Decision{}, s.whyNotDecision(ctx, c)
+	}
+	if err != nil {
+		return agent.Decision{}, fmt.Errorf("move decision %s to %s: %w", c.ID, c.To, err)
+	}
+	return d, nil
+}
+
+// whyNotDecision says why a move matched nothing: the decision is gone,
+// is no longer in the status the move needs, or moved on since it was
+// read.
+func (s *Store) whyNotDecision(ctx context.Context, c agent.DecisionChange) error {
+	cur, err := s.Decision(ctx, c.TenantID, c.ID)
+	if err != nil {
+		return err
+	}
+	if cur.Status != c.From {
+		if err := agent.CheckMove(c.ID, cur.Status, c.To); err != nil {
+			return err
+		}
+	}
+	return fault.Conflict("decision %s changed since revision %d (it is %s at revision %d): read it again and retry",
+		c.ID, c.Revision, cur.Status, cur.Revision)
+}
