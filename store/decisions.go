@@ -7,7 +7,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/gpubroker/pod/agent"
+	"github.com/gpubroker/pod/decision"
 	"github.com/gpubroker/pod/fault"
 	"github.com/gpubroker/pod/money"
 	"github.com/gpubroker/pod/policies"
@@ -17,8 +17,8 @@ const decisionColumns = `id, tenant_id, task_id, step, agent, admin_id, thoughts
 	destructive, allowed, rule, reason, status, reply, result, error, decided_by, override, reverts, reverted_by,
 	created_at, updated_at, revision`
 
-func scanDecision(row rowScanner) (agent.Decision, error) {
-	var d agent.Decision
+func scanDecision(row rowScanner) (decision.Decision, error) {
+	var d decision.Decision
 	var thoughts, args, rule, status, result, override string
 	var cost int64
 	err := row.Scan(&d.ID, &d.TenantID, &d.TaskID, &d.Step, &d.Agent, &d.AdminID, &thoughts, &d.Headline, &d.Tool, &args,
@@ -27,13 +27,13 @@ func scanDecision(row rowScanner) (agent.Decision, error) {
 	if err != nil {
 		return d, err
 	}
-	d.Preview.Cost, d.Verdict.Rule, d.Status = money.Amount(cost), policies.Rule(rule), agent.DecisionStatus(status)
+	d.Preview.Cost, d.Verdict.Rule, d.Status = money.Amount(cost), policies.Rule(rule), decision.Status(status)
 	d.CreatedAt, d.UpdatedAt = d.CreatedAt.UTC(), d.UpdatedAt.UTC()
 	d.Args, d.Result = rawOrNil(args), rawOrNil(result)
 	if err := json.Unmarshal([]byte(thoughts), &d.Thoughts); err != nil {
 		return d, fmt.Errorf("decode decision %s thoughts: %w", d.ID, err)
 	}
-	if d.Override, err = decodeOptional[agent.Override](override); err != nil {
+	if d.Override, err = decodeOptional[decision.Override](override); err != nil {
 		return d, fmt.Errorf("decode decision %s override: %w", d.ID, err)
 	}
 	return d, nil
@@ -48,7 +48,7 @@ func rawOrNil(s string) json.RawMessage {
 }
 
 // CreateDecision stores a new decision as given (its revision included).
-func (s *Store) CreateDecision(ctx context.Context, d agent.Decision) error {
+func (s *Store) CreateDecision(ctx context.Context, d decision.Decision) error {
 	override, err := encodeOptional(d.Override)
 	if err != nil {
 		return fmt.Errorf("encode decision %s override: %w", d.ID, err)
@@ -73,20 +73,20 @@ func (s *Store) CreateDecision(ctx context.Context, d agent.Decision) error {
 }
 
 // Decision reads one decision of a tenant; another tenant's is not found.
-func (s *Store) Decision(ctx context.Context, tenantID, id string) (agent.Decision, error) {
+func (s *Store) Decision(ctx context.Context, tenantID, id string) (decision.Decision, error) {
 	d, err := scanDecision(s.queryRow(ctx, `SELECT `+decisionColumns+` FROM agent_decisions WHERE id = $1 AND tenant_id = $2`, id, tenantID))
 	if errors.Is(err, sql.ErrNoRows) {
-		return agent.Decision{}, fault.NotFound("decision", id)
+		return decision.Decision{}, fault.NotFound("decision", id)
 	}
 	if err != nil {
-		return agent.Decision{}, fmt.Errorf("read decision %s: %w", id, err)
+		return decision.Decision{}, fmt.Errorf("read decision %s: %w", id, err)
 	}
 	return d, nil
 }
 
 // ListDecisions returns a tenant's decisions matching f, newest first, at
 // most f.Limit, after the decision f.After names when it is set.
-func (s *Store) ListDecisions(ctx context.Context, f agent.DecisionFilter) ([]agent.Decision, error) {
+func (s *Store) ListDecisions(ctx context.Context, f decision.Filter) ([]decision.Decision, error) {
 	args := []any{f.TenantID}
 	q := `SELECT ` + decisionColumns + ` FROM agent_decisions WHERE tenant_id = $1`
 	add := func(cond string, v any) {
@@ -114,13 +114,13 @@ func (s *Store) ListDecisions(ctx context.Context, f agent.DecisionFilter) ([]ag
 // MoveDecision moves a decision from c.From to c.To on the revision the
 // caller read. Of two moves on one revision only the first lands; the
 // second is a conflict naming the status the decision is in now.
-func (s *Store) MoveDecision(ctx context.Context, c agent.DecisionChange) (agent.Decision, error) {
-	if err := agent.CheckMove(c.ID, c.From, c.To); err != nil {
-		return agent.Decision{}, err
+func (s *Store) MoveDecision(ctx context.Context, c decision.Change) (decision.Decision, error) {
+	if err := decision.CheckMove(c.ID, c.From, c.To); err != nil {
+		return decision.Decision{}, err
 	}
 	override, err := encodeOptional(c.Override)
 	if err != nil {
-		return agent.Decision{}, fmt.Errorf("encode decision %s override: %w", c.ID, err)
+		return decision.Decision{}, fmt.Errorf("encode decision %s override: %w", c.ID, err)
 	}
 	d, err := scanDecision(s.queryRow(ctx, `UPDATE agent_decisions SET status = $1, updated_at = $2,
 		result = CASE WHEN $3 = '' THEN result ELSE $3 END,
@@ -133,10 +133,10 @@ func (s *Store) MoveDecision(ctx context.Context, c agent.DecisionChange) (agent
 		string(c.To), c.At.UTC(), string(c.Result), c.Error, c.DecidedBy, override, c.RevertedBy,
 		c.ID, c.TenantID, c.Revision, string(c.From)))
 	if errors.Is(err, sql.ErrNoRows) {
-		return agent.Decision{}, s.whyNotDecision(ctx, c)
+		return decision.Decision{}, s.whyNotDecision(ctx, c)
 	}
 	if err != nil {
-		return agent.Decision{}, fmt.Errorf("move decision %s to %s: %w", c.ID, c.To, err)
+		return decision.Decision{}, fmt.Errorf("move decision %s to %s: %w", c.ID, c.To, err)
 	}
 	return d, nil
 }
@@ -144,13 +144,13 @@ func (s *Store) MoveDecision(ctx context.Context, c agent.DecisionChange) (agent
 // whyNotDecision says why a move matched nothing: the decision is gone,
 // is no longer in the status the move needs, or moved on since it was
 // read.
-func (s *Store) whyNotDecision(ctx context.Context, c agent.DecisionChange) error {
+func (s *Store) whyNotDecision(ctx context.Context, c decision.Change) error {
 	cur, err := s.Decision(ctx, c.TenantID, c.ID)
 	if err != nil {
 		return err
 	}
 	if cur.Status != c.From {
-		if err := agent.CheckMove(c.ID, cur.Status, c.To); err != nil {
+		if err := decision.CheckMove(c.ID, cur.Status, c.To); err != nil {
 			return err
 		}
 	}

@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/gpubroker/pod/actor"
-	"github.com/gpubroker/pod/agent"
 	"github.com/gpubroker/pod/audit"
 	"github.com/gpubroker/pod/dbtest"
+	"github.com/gpubroker/pod/decision"
 	"github.com/gpubroker/pod/events"
 	"github.com/gpubroker/pod/fault"
 	"github.com/gpubroker/pod/money"
@@ -22,14 +22,14 @@ import (
 	"github.com/gpubroker/pod/store"
 )
 
-var _ agent.DecisionRepo = (*store.Store)(nil)
+var _ decision.Repo = (*store.Store)(nil)
 
-func decision(id, tenantID, task, tool string, cost money.Amount, status agent.DecisionStatus, at time.Time) agent.Decision {
-	return agent.Decision{ID: id, TenantID: tenantID, TaskID: task, Step: 1, Agent: 0, AdminID: "u-admin",
+func newDecision(id, tenantID, task, tool string, cost money.Amount, status decision.Status, at time.Time) decision.Decision {
+	return decision.Decision{ID: id, TenantID: tenantID, TaskID: task, Step: 1, Agent: 0, AdminID: "u-admin",
 		Thoughts: []string{"the cheapest H100 is on lambda", "deploy it"}, Headline: "Deploy an H100 on lambda", Tool: tool,
 		Args:    json.RawMessage(`{"gpu":"H100"}`),
-		Preview: agent.Preview{Effect: "starts one H100 at 2.49 USD an hour", Cost: cost},
-		Verdict: agent.Verdict{Allowed: true}, Status: status, Reply: `{"thoughts":["…"],"tool_name":"` + tool + `"}`,
+		Preview: decision.Preview{Effect: "starts one H100 at 2.49 USD an hour", Cost: cost},
+		Verdict: decision.Verdict{Allowed: true}, Status: status, Reply: `{"thoughts":["…"],"tool_name":"` + tool + `"}`,
 		CreatedAt: at, UpdatedAt: at, Revision: 1}
 }
 
@@ -40,14 +40,14 @@ func decision(id, tenantID, task, tool string, cost money.Amount, status agent.D
 func testDecisions(t *testing.T, s *store.Store, _ dbtest.Backend) {
 	ctx := context.Background()
 	at := time.Now().UTC().Truncate(time.Microsecond)
-	ds := []agent.Decision{
-		decision("dec_1", "acme", "task-1", "deploy_pod", 20*money.Dollar, agent.StatusAwaitingApproval, at),
-		decision("dec_2", "acme", "task-1", "list_offers", 0, agent.StatusProposed, at.Add(time.Second)),
-		decision("dec_3", "acme", "task-2", "deploy_pod", 5*money.Dollar, agent.StatusProposed, at.Add(2*time.Second)),
-		decision("dec_4", "acme", "task-2", "terminate_pod", 0, agent.StatusAwaitingApproval, at.Add(3*time.Second)),
-		decision("dec_5", "beta", "task-9", "deploy_pod", 50*money.Dollar, agent.StatusAwaitingApproval, at.Add(4*time.Second)),
+	ds := []decision.Decision{
+		newDecision("dec_1", "acme", "task-1", "deploy_pod", 20*money.Dollar, decision.StatusAwaitingApproval, at),
+		newDecision("dec_2", "acme", "task-1", "list_offers", 0, decision.StatusProposed, at.Add(time.Second)),
+		newDecision("dec_3", "acme", "task-2", "deploy_pod", 5*money.Dollar, decision.StatusProposed, at.Add(2*time.Second)),
+		newDecision("dec_4", "acme", "task-2", "terminate_pod", 0, decision.StatusAwaitingApproval, at.Add(3*time.Second)),
+		newDecision("dec_5", "beta", "task-9", "deploy_pod", 50*money.Dollar, decision.StatusAwaitingApproval, at.Add(4*time.Second)),
 	}
-	ds[3].Preview.Destructive, ds[3].Verdict = true, agent.Verdict{Allowed: false, Rule: policies.RuleApproval, Reason: "destructive"}
+	ds[3].Preview.Destructive, ds[3].Verdict = true, decision.Verdict{Allowed: false, Rule: policies.RuleApproval, Reason: "destructive"}
 	for _, d := range ds {
 		if err := s.CreateDecision(ctx, d); err != nil {
 			t.Fatal(err)
@@ -64,18 +64,18 @@ func testDecisions(t *testing.T, s *store.Store, _ dbtest.Backend) {
 
 	for _, c := range []struct {
 		name string
-		f    agent.DecisionFilter
+		f    decision.Filter
 		want []string
 	}{
-		{"a tenant's decisions come newest first", agent.DecisionFilter{TenantID: "acme"}, []string{"dec_4", "dec_3", "dec_2", "dec_1"}},
-		{"by status", agent.DecisionFilter{TenantID: "acme", Status: agent.StatusAwaitingApproval}, []string{"dec_4", "dec_1"}},
-		{"by tool", agent.DecisionFilter{TenantID: "acme", Tool: "deploy_pod"}, []string{"dec_3", "dec_1"}},
-		{"by task", agent.DecisionFilter{TenantID: "acme", TaskID: "task-1"}, []string{"dec_2", "dec_1"}},
-		{"by least cost", agent.DecisionFilter{TenantID: "acme", MinCost: 5 * money.Dollar}, []string{"dec_3", "dec_1"}},
-		{"a first page", agent.DecisionFilter{TenantID: "acme", Limit: 2}, []string{"dec_4", "dec_3"}},
-		{"the page after it", agent.DecisionFilter{TenantID: "acme", Limit: 2, After: "dec_3"}, []string{"dec_2", "dec_1"}},
-		{"past the last page", agent.DecisionFilter{TenantID: "acme", Limit: 2, After: "dec_1"}, []string{}},
-		{"another tenant's", agent.DecisionFilter{TenantID: "beta"}, []string{"dec_5"}},
+		{"a tenant's decisions come newest first", decision.Filter{TenantID: "acme"}, []string{"dec_4", "dec_3", "dec_2", "dec_1"}},
+		{"by status", decision.Filter{TenantID: "acme", Status: decision.StatusAwaitingApproval}, []string{"dec_4", "dec_1"}},
+		{"by tool", decision.Filter{TenantID: "acme", Tool: "deploy_pod"}, []string{"dec_3", "dec_1"}},
+		{"by task", decision.Filter{TenantID: "acme", TaskID: "task-1"}, []string{"dec_2", "dec_1"}},
+		{"by least cost", decision.Filter{TenantID: "acme", MinCost: 5 * money.Dollar}, []string{"dec_3", "dec_1"}},
+		{"a first page", decision.Filter{TenantID: "acme", Limit: 2}, []string{"dec_4", "dec_3"}},
+		{"the page after it", decision.Filter{TenantID: "acme", Limit: 2, After: "dec_3"}, []string{"dec_2", "dec_1"}},
+		{"past the last page", decision.Filter{TenantID: "acme", Limit: 2, After: "dec_1"}, []string{}},
+		{"another tenant's", decision.Filter{TenantID: "beta"}, []string{"dec_5"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			list, err := s.ListDecisions(ctx, c.f)
@@ -100,8 +100,8 @@ func testDecisions(t *testing.T, s *store.Store, _ dbtest.Backend) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := s.MoveDecision(ctx, agent.DecisionChange{ID: "dec_1", TenantID: "acme", Revision: 1,
-				From: agent.StatusAwaitingApproval, To: agent.StatusApproved, At: at.Add(time.Minute), DecidedBy: fmt.Sprintf("u-%d", i)})
+			_, err := s.MoveDecision(ctx, decision.Change{ID: "dec_1", TenantID: "acme", Revision: 1,
+				From: decision.StatusAwaitingApproval, To: decision.StatusApproved, At: at.Add(time.Minute), DecidedBy: fmt.Sprintf("u-%d", i)})
 			mu.Lock()
 			defer mu.Unlock()
 			switch fault.KindOf(err) {
@@ -125,29 +125,29 @@ func testDecisions(t *testing.T, s *store.Store, _ dbtest.Backend) {
 	}
 
 	// A stale revision in the right status is a conflict naming it too.
-	_, err = s.MoveDecision(ctx, agent.DecisionChange{ID: "dec_1", TenantID: "acme", Revision: 1, From: agent.StatusApproved,
-		To: agent.StatusExecuted, At: at})
+	_, err = s.MoveDecision(ctx, decision.Change{ID: "dec_1", TenantID: "acme", Revision: 1, From: decision.StatusApproved,
+		To: decision.StatusExecuted, At: at})
 	wantKind(t, err, fault.KindConflict)
 	if !strings.Contains(err.Error(), "it is approved at revision 2") {
 		t.Errorf("stale conflict %q", err)
 	}
-	done, err := s.MoveDecision(ctx, agent.DecisionChange{ID: "dec_1", TenantID: "acme", Revision: 2, From: agent.StatusApproved,
-		To: agent.StatusExecuted, At: at.Add(2 * time.Minute), Result: json.RawMessage(`{"pod":"pod-1"}`)})
-	if err != nil || done.Status != agent.StatusExecuted || done.Revision != 3 || string(done.Result) != `{"pod":"pod-1"}` ||
+	done, err := s.MoveDecision(ctx, decision.Change{ID: "dec_1", TenantID: "acme", Revision: 2, From: decision.StatusApproved,
+		To: decision.StatusExecuted, At: at.Add(2 * time.Minute), Result: json.RawMessage(`{"pod":"pod-1"}`)})
+	if err != nil || done.Status != decision.StatusExecuted || done.Revision != 3 || string(done.Result) != `{"pod":"pod-1"}` ||
 		!strings.HasPrefix(done.DecidedBy, "u-") || !done.UpdatedAt.Equal(at.Add(2*time.Minute)) || !done.CreatedAt.Equal(at) {
 		t.Fatalf("execute: %+v %v", done, err)
 	}
-	_, err = s.MoveDecision(ctx, agent.DecisionChange{ID: "dec_1", TenantID: "acme", Revision: 3, From: agent.StatusExecuted,
-		To: agent.StatusApproved, At: at})
+	_, err = s.MoveDecision(ctx, decision.Change{ID: "dec_1", TenantID: "acme", Revision: 3, From: decision.StatusExecuted,
+		To: decision.StatusApproved, At: at})
 	wantKind(t, err, fault.KindConflict) // the table forbids it
-	_, err = s.MoveDecision(ctx, agent.DecisionChange{ID: "dec_1", TenantID: "beta", Revision: 3, From: agent.StatusExecuted,
-		To: agent.StatusReverted, At: at})
+	_, err = s.MoveDecision(ctx, decision.Change{ID: "dec_1", TenantID: "beta", Revision: 3, From: decision.StatusExecuted,
+		To: decision.StatusReverted, At: at})
 	wantKind(t, err, fault.KindNotFound)
 
 	// An override keeps the admin's replacement call.
-	o := &agent.Override{Tool: "deploy_pod", Args: json.RawMessage(`{"gpu":"A100"}`), Reason: "cheaper"}
-	over, err := s.MoveDecision(ctx, agent.DecisionChange{ID: "dec_4", TenantID: "acme", Revision: 1, From: agent.StatusAwaitingApproval,
-		To: agent.StatusOverridden, At: at, DecidedBy: "u-admin", Override: o})
+	o := &decision.Override{Tool: "deploy_pod", Args: json.RawMessage(`{"gpu":"A100"}`), Reason: "cheaper"}
+	over, err := s.MoveDecision(ctx, decision.Change{ID: "dec_4", TenantID: "acme", Revision: 1, From: decision.StatusAwaitingApproval,
+		To: decision.StatusOverridden, At: at, DecidedBy: "u-admin", Override: o})
 	if err != nil || !reflect.DeepEqual(over.Override, o) {
 		t.Fatalf("override: %+v %v", over, err)
 	}
@@ -186,10 +186,10 @@ func TestADecisionAndItsEventCommitTogetherOrNotAtAll(t *testing.T) {
 		s := open(t, b.URL)
 		f := &failing{Store: s}
 		at := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
-		policy := func(context.Context, string) agent.ApprovalPolicy {
-			return agent.ApprovalPolicy{Rule: agent.ApproveAboveCost, Above: 10 * money.Dollar}
+		policy := func(context.Context, string) decision.ApprovalPolicy {
+			return decision.ApprovalPolicy{Rule: decision.ApproveAboveCost, Above: 10 * money.Dollar}
 		}
-		svc := agent.NewDecisions(f, policy, func() time.Time { return at })
+		svc := decision.NewService(f, policy, func() time.Time { return at })
 		pending := func() []events.Event {
 			t.Helper()
 			es, err := s.PendingEvents(ctx, 100)
@@ -200,29 +200,29 @@ func TestADecisionAndItsEventCommitTogetherOrNotAtAll(t *testing.T) {
 		}
 
 		f.outbox = true
-		d := decision("", "acme", "task-1", "deploy_pod", 20*money.Dollar, "", time.Time{})
+		d := newDecision("", "acme", "task-1", "deploy_pod", 20*money.Dollar, "", time.Time{})
 		if _, err := svc.Propose(ctx, d); !errors.Is(err, errRefused) {
 			t.Fatalf("propose with the outbox down: %v", err)
 		}
-		if list, _ := s.ListDecisions(ctx, agent.DecisionFilter{TenantID: "acme"}); len(list) != 0 || len(pending()) != 0 {
+		if list, _ := s.ListDecisions(ctx, decision.Filter{TenantID: "acme"}); len(list) != 0 || len(pending()) != 0 {
 			t.Fatalf("a failed proposal left %d decisions and %d events", len(list), len(pending()))
 		}
 
 		f.outbox = false
 		cur, err := svc.Propose(ctx, d)
-		if err != nil || cur.Status != agent.StatusAwaitingApproval || !strings.HasPrefix(cur.ID, "dec_") || cur.Revision != 1 {
+		if err != nil || cur.Status != decision.StatusAwaitingApproval || !strings.HasPrefix(cur.ID, "dec_") || cur.Revision != 1 {
 			t.Fatalf("propose: %+v %v", cur, err)
 		}
-		if es := pending(); len(es) != 1 || es[0].Type != agent.EventDecisionProposed || es[0].Key != "acme" || es[0].TenantID != "acme" {
+		if es := pending(); len(es) != 1 || es[0].Type != decision.EventDecisionProposed || es[0].Key != "acme" || es[0].TenantID != "acme" {
 			t.Fatalf("proposal events: %+v", es)
 		}
 
 		admin := actor.Actor{Kind: actor.KindUser, ID: "u-admin", TenantID: "acme", Role: actor.RolePodAdmin}
 		f.audit = true
-		if _, err := svc.Move(ctx, admin, cur, agent.StatusApproved, agent.DecisionChange{DecidedBy: "u-admin"}); !errors.Is(err, errRefused) {
+		if _, err := svc.Move(ctx, admin, cur, decision.StatusApproved, decision.Change{DecidedBy: "u-admin"}); !errors.Is(err, errRefused) {
 			t.Fatalf("move with the audit log down: %v", err)
 		}
-		if got, _ := s.Decision(ctx, "acme", cur.ID); got.Status != agent.StatusAwaitingApproval || got.Revision != 1 {
+		if got, _ := s.Decision(ctx, "acme", cur.ID); got.Status != decision.StatusAwaitingApproval || got.Revision != 1 {
 			t.Fatalf("a failed move left the decision %s at revision %d", got.Status, got.Revision)
 		}
 		if es := pending(); len(es) != 1 {
@@ -230,36 +230,36 @@ func TestADecisionAndItsEventCommitTogetherOrNotAtAll(t *testing.T) {
 		}
 
 		f.audit = false
-		moved, err := svc.Move(ctx, admin, cur, agent.StatusApproved, agent.DecisionChange{DecidedBy: "u-admin"})
-		if err != nil || moved.Status != agent.StatusApproved || moved.DecidedBy != "u-admin" || moved.Revision != 2 {
+		moved, err := svc.Move(ctx, admin, cur, decision.StatusApproved, decision.Change{DecidedBy: "u-admin"})
+		if err != nil || moved.Status != decision.StatusApproved || moved.DecidedBy != "u-admin" || moved.Revision != 2 {
 			t.Fatalf("move: %+v %v", moved, err)
 		}
 		es := pending()
-		if len(es) != 2 || es[1].Type != agent.EventDecisionApproved || es[1].Key != "acme" {
+		if len(es) != 2 || es[1].Type != decision.EventDecisionApproved || es[1].Key != "acme" {
 			t.Fatalf("move events: %+v", es)
 		}
-		var p agent.DecisionMoved
-		if err := json.Unmarshal(es[1].Payload, &p); err != nil || p.Decision.ID != cur.ID || p.From != agent.StatusAwaitingApproval ||
+		var p decision.Moved
+		if err := json.Unmarshal(es[1].Payload, &p); err != nil || p.Decision.ID != cur.ID || p.From != decision.StatusAwaitingApproval ||
 			p.Actor.ID != "u-admin" || p.Decision.Reply != "" {
 			t.Fatalf("move payload %s: %v", es[1].Payload, err)
 		}
-		recs, err := s.QueryAudit(ctx, audit.Filter{TenantID: "acme", Action: string(agent.EventDecisionApproved)})
+		recs, err := s.QueryAudit(ctx, audit.Filter{TenantID: "acme", Action: string(decision.EventDecisionApproved)})
 		if err != nil || len(recs) != 1 || recs[0].Face != audit.FaceAgent || recs[0].ApprovedBy != "u-admin" || recs[0].ApprovalID != cur.ID {
 			t.Fatalf("audit: %+v %v", recs, err)
 		}
 
 		// Moving the revision read again is a conflict, and writes nothing.
-		_, err = svc.Move(ctx, admin, cur, agent.StatusRejected, agent.DecisionChange{DecidedBy: "u-admin"})
+		_, err = svc.Move(ctx, admin, cur, decision.StatusRejected, decision.Change{DecidedBy: "u-admin"})
 		wantKind(t, err, fault.KindConflict)
 		if len(pending()) != 2 {
 			t.Fatal("a refused move wrote an event")
 		}
 
 		// The agent executes it in its own name.
-		if _, err := svc.Move(ctx, actor.Actor{}, moved, agent.StatusExecuted, agent.DecisionChange{Result: json.RawMessage(`{}`)}); err != nil {
+		if _, err := svc.Move(ctx, actor.Actor{}, moved, decision.StatusExecuted, decision.Change{Result: json.RawMessage(`{}`)}); err != nil {
 			t.Fatal(err)
 		}
-		recs, _ = s.QueryAudit(ctx, audit.Filter{TenantID: "acme", Action: string(agent.EventDecisionExecuted)})
+		recs, _ = s.QueryAudit(ctx, audit.Filter{TenantID: "acme", Action: string(decision.EventDecisionExecuted)})
 		if len(recs) != 1 || recs[0].Actor.Kind != actor.KindAgent || recs[0].Actor.ID != "u-admin" {
 			t.Fatalf("execute audit: %+v", recs)
 		}
@@ -273,44 +273,44 @@ func TestDecisionsSayWhoDecidedAndWhatUndidThem(t *testing.T) {
 	ctx := context.Background()
 	s := dbtest.Open(t, "sqlite")
 	at := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
-	policy := func(context.Context, string) agent.ApprovalPolicy {
-		return agent.ApprovalPolicy{Rule: agent.ApproveAboveCost, Above: 10 * money.Dollar}
+	policy := func(context.Context, string) decision.ApprovalPolicy {
+		return decision.ApprovalPolicy{Rule: decision.ApproveAboveCost, Above: 10 * money.Dollar}
 	}
-	svc := agent.NewDecisions(s, policy, func() time.Time { return at })
-	cheap, err := svc.Propose(ctx, decision("", "acme", "task-1", "deploy_pod", 2*money.Dollar, "", time.Time{}))
-	if err != nil || cheap.Status != agent.StatusProposed {
+	svc := decision.NewService(s, policy, func() time.Time { return at })
+	cheap, err := svc.Propose(ctx, newDecision("", "acme", "task-1", "deploy_pod", 2*money.Dollar, "", time.Time{}))
+	if err != nil || cheap.Status != decision.StatusProposed {
 		t.Fatalf("a cheap call: %+v %v", cheap, err)
 	}
-	approved, err := svc.Move(ctx, actor.Actor{}, cheap, agent.StatusApproved, agent.DecisionChange{})
-	if err != nil || approved.DecidedBy != agent.DecidedByPolicy {
+	approved, err := svc.Move(ctx, actor.Actor{}, cheap, decision.StatusApproved, decision.Change{})
+	if err != nil || approved.DecidedBy != decision.DecidedByPolicy {
 		t.Fatalf("approved by the agent: %+v %v", approved, err)
 	}
-	done, err := svc.Move(ctx, actor.Actor{}, approved, agent.StatusExecuted, agent.DecisionChange{Result: json.RawMessage(`{"pod":"pod-1"}`)})
+	done, err := svc.Move(ctx, actor.Actor{}, approved, decision.StatusExecuted, decision.Change{Result: json.RawMessage(`{"pod":"pod-1"}`)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = svc.Move(ctx, actor.Actor{}, done, agent.StatusReverted, agent.DecisionChange{})
+	_, err = svc.Move(ctx, actor.Actor{}, done, decision.StatusReverted, decision.Change{})
 	wantKind(t, err, fault.KindInvalid)
 
-	undo := decision("", "acme", "task-1", "terminate_pod", 0, "", time.Time{})
+	undo := newDecision("", "acme", "task-1", "terminate_pod", 0, "", time.Time{})
 	undo.Reverts = done.ID
 	undo, err = svc.Propose(ctx, undo)
 	if err != nil || undo.Reverts != done.ID {
 		t.Fatalf("the compensating call: %+v %v", undo, err)
 	}
-	reverted, err := svc.Move(ctx, actor.Actor{}, done, agent.StatusReverted, agent.DecisionChange{RevertedBy: undo.ID})
-	if err != nil || reverted.RevertedBy != undo.ID || reverted.DecidedBy != agent.DecidedByPolicy || string(reverted.Result) != `{"pod":"pod-1"}` {
+	reverted, err := svc.Move(ctx, actor.Actor{}, done, decision.StatusReverted, decision.Change{RevertedBy: undo.ID})
+	if err != nil || reverted.RevertedBy != undo.ID || reverted.DecidedBy != decision.DecidedByPolicy || string(reverted.Result) != `{"pod":"pod-1"}` {
 		t.Fatalf("reverted: %+v %v", reverted, err)
 	}
 
-	costly, err := svc.Propose(ctx, decision("", "acme", "task-1", "deploy_pod", 11*money.Dollar, "", time.Time{}))
-	if err != nil || costly.Status != agent.StatusAwaitingApproval {
+	costly, err := svc.Propose(ctx, newDecision("", "acme", "task-1", "deploy_pod", 11*money.Dollar, "", time.Time{}))
+	if err != nil || costly.Status != decision.StatusAwaitingApproval {
 		t.Fatalf("a costly call: %+v %v", costly, err)
 	}
 	ana := actor.Actor{Kind: actor.KindUser, ID: "u-ana", TenantID: "acme", Role: actor.RolePodAdmin}
-	_, err = svc.Move(ctx, ana, costly, agent.StatusOverridden, agent.DecisionChange{})
+	_, err = svc.Move(ctx, ana, costly, decision.StatusOverridden, decision.Change{})
 	wantKind(t, err, fault.KindInvalid) // an override names its call
-	rejected, err := svc.Move(ctx, ana, costly, agent.StatusRejected, agent.DecisionChange{})
+	rejected, err := svc.Move(ctx, ana, costly, decision.StatusRejected, decision.Change{})
 	if err != nil || rejected.DecidedBy != "u-ana" {
 		t.Fatalf("rejected by an admin: %+v %v", rejected, err)
 	}

@@ -1,4 +1,4 @@
-package agent
+package decision
 
 import (
 	"github.com/gpubroker/pod/mode"

@@ -1,4 +1,4 @@
-package agent
+package decision
 
 import (
 	"encoding/json"
@@ -11,47 +11,47 @@ import (
 	"github.com/gpubroker/pod/policies"
 )
 
-// DecisionStatus is where a decision of the agent is in its life.
-type DecisionStatus string
+// Status is where a decision of the agent is in its life.
+type Status string
 
 // The statuses of a decision.
 const (
 	// StatusProposed is a tool call the agent chose, previewed and judged
 	// by policy, that needs no admin's approval.
-	StatusProposed DecisionStatus = "proposed"
+	StatusProposed Status = "proposed"
 	// StatusAwaitingApproval waits for an admin because the approval
 	// policy says so.
-	StatusAwaitingApproval DecisionStatus = "awaiting_approval"
+	StatusAwaitingApproval Status = "awaiting_approval"
 	// StatusApproved may run as proposed; DecidedBy names who let it
 	// (an admin, or DecidedByPolicy).
-	StatusApproved DecisionStatus = "approved"
+	StatusApproved Status = "approved"
 	// StatusRejected will not run.
-	StatusRejected DecisionStatus = "rejected"
+	StatusRejected Status = "rejected"
 	// StatusOverridden runs the admin's replacement (Override) instead of
 	// the agent's call.
-	StatusOverridden DecisionStatus = "overridden"
+	StatusOverridden Status = "overridden"
 	// StatusExecuted ran; Result holds what the tool answered.
-	StatusExecuted DecisionStatus = "executed"
+	StatusExecuted Status = "executed"
 	// StatusFailed ran and failed; Error says why.
-	StatusFailed DecisionStatus = "failed"
+	StatusFailed Status = "failed"
 	// StatusReverted was executed and then undone by a compensating call,
 	// the decision RevertedBy names.
-	StatusReverted DecisionStatus = "reverted"
+	StatusReverted Status = "reverted"
 )
 
-// DecisionStatuses lists every status in the order of a decision's life.
-var DecisionStatuses = []DecisionStatus{StatusProposed, StatusAwaitingApproval, StatusApproved, StatusRejected,
+// Statuses lists every status in the order of a decision's life.
+var Statuses = []Status{StatusProposed, StatusAwaitingApproval, StatusApproved, StatusRejected,
 	StatusOverridden, StatusExecuted, StatusFailed, StatusReverted}
 
 // Valid reports whether s is a known status.
-func (s DecisionStatus) Valid() bool { return slices.Contains(DecisionStatuses, s) }
+func (s Status) Valid() bool { return slices.Contains(Statuses, s) }
 
 // decisionMoves is the one table of the moves a decision may make. A
 // decision either runs as proposed (approved), runs as an admin changed it
 // (overridden) or does not run (rejected); what ran either executed or
 // failed. Only an executed call has an effect left to undo, so only it may
 // be reverted.
-var decisionMoves = map[DecisionStatus][]DecisionStatus{
+var decisionMoves = map[Status][]Status{
 	StatusProposed:         {StatusAwaitingApproval, StatusApproved, StatusRejected},
 	StatusAwaitingApproval: {StatusApproved, StatusRejected, StatusOverridden},
 	StatusApproved:         {StatusExecuted, StatusFailed},
@@ -63,17 +63,17 @@ var decisionMoves = map[DecisionStatus][]DecisionStatus{
 }
 
 // CanMove reports whether a decision in status from may move to status to.
-func CanMove(from, to DecisionStatus) bool { return slices.Contains(decisionMoves[from], to) }
+func CanMove(from, to Status) bool { return slices.Contains(decisionMoves[from], to) }
 
 // NextStatuses lists the statuses a decision in s may move to.
-func NextStatuses(s DecisionStatus) []DecisionStatus { return slices.Clone(decisionMoves[s]) }
+func NextStatuses(s Status) []Status { return slices.Clone(decisionMoves[s]) }
 
 // Final reports whether nothing can happen to a decision in s any more.
-func (s DecisionStatus) Final() bool { return len(decisionMoves[s]) == 0 }
+func (s Status) Final() bool { return len(decisionMoves[s]) == 0 }
 
 // CheckMove checks a move and answers the refusal a caller sees: a
 // conflict naming the decision's status and what it could become instead.
-func CheckMove(id string, from, to DecisionStatus) error {
+func CheckMove(id string, from, to Status) error {
 	if CanMove(from, to) {
 		return nil
 	}
@@ -136,7 +136,7 @@ type Decision struct {
 	Args     json.RawMessage `json:"args"`
 	Preview  Preview         `json:"preview"`
 	Verdict  Verdict         `json:"verdict"`
-	Status   DecisionStatus  `json:"status"`
+	Status   Status          `json:"status"`
 	// Reply is the model's reply as received (raw text), for replay.
 	Reply  string          `json:"reply,omitempty"`
 	Result json.RawMessage `json:"result,omitempty"`
@@ -154,13 +154,13 @@ type Decision struct {
 	Revision   int64     `json:"revision"`
 }
 
-// DecisionChange moves a decision on the revision read. Empty fields leave
+// Change moves a decision on the revision read. Empty fields leave
 // what is stored.
-type DecisionChange struct {
+type Change struct {
 	ID       string
 	TenantID string
 	Revision int64
-	From, To DecisionStatus
+	From, To Status
 	At       time.Time
 
 	Result     json.RawMessage
@@ -170,11 +170,11 @@ type DecisionChange struct {
 	RevertedBy string
 }
 
-// DecisionFilter selects a tenant's decisions, newest first. Zero fields
+// Filter selects a tenant's decisions, newest first. Zero fields
 // do not filter.
-type DecisionFilter struct {
+type Filter struct {
 	TenantID string
-	Status   DecisionStatus
+	Status   Status
 	Tool     string
 	TaskID   string
 	// MinCost keeps decisions whose preview costs at least this much.

@@ -1,4 +1,4 @@
-package agent
+package decision
 
 import (
 	"context"
@@ -27,54 +27,54 @@ const (
 	EventDecisionReverted         events.Type = "agent.decision_reverted"
 )
 
-// DecisionEvent is the event of a decision reaching status s.
-func DecisionEvent(s DecisionStatus) events.Type { return events.Type("agent.decision_" + string(s)) }
+// EventFor is the event of a decision reaching status s.
+func EventFor(s Status) events.Type { return events.Type("agent.decision_" + string(s)) }
 
-// DecisionMoved is the payload of a decision's events: the decision as
+// Moved is the payload of a decision's events: the decision as
 // committed (without the model's raw reply, which stays in the database
 // for replay and can be long), the status it left ("" when proposed) and
 // who moved it.
-type DecisionMoved struct {
-	Decision Decision       `json:"decision"`
-	From     DecisionStatus `json:"from,omitempty"`
-	Actor    actor.Actor    `json:"actor"`
+type Moved struct {
+	Decision Decision    `json:"decision"`
+	From     Status      `json:"from,omitempty"`
+	Actor    actor.Actor `json:"actor"`
 }
 
-// DecisionRepo stores decisions. Every call made with the context InTx
+// Repo stores decisions. Every call made with the context InTx
 // gives its fn joins one transaction: a decision, its outbox event and its
 // audit record commit together or not at all.
-type DecisionRepo interface {
+type Repo interface {
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 	CreateDecision(ctx context.Context, d Decision) error
 	// Decision reads one decision of a tenant; another tenant's is not
 	// found.
 	Decision(ctx context.Context, tenantID, id string) (Decision, error)
-	ListDecisions(ctx context.Context, f DecisionFilter) ([]Decision, error)
+	ListDecisions(ctx context.Context, f Filter) ([]Decision, error)
 	// MoveDecision applies c on c.Revision if the decision is still in
 	// c.From; otherwise it is a conflict naming the status it is in.
-	MoveDecision(ctx context.Context, c DecisionChange) (Decision, error)
+	MoveDecision(ctx context.Context, c Change) (Decision, error)
 	Enqueue(ctx context.Context, es ...events.Event) error
 	AppendAudit(ctx context.Context, r audit.Record) (int64, error)
 }
 
-// Decisions records the agent's decisions and publishes every status they
+// Service records the agent's decisions and publishes every status they
 // reach.
-type Decisions struct {
-	repo   DecisionRepo
+type Service struct {
+	repo   Repo
 	policy func(ctx context.Context, tenantID string) ApprovalPolicy
 	now    func() time.Time
 }
 
-// NewDecisions returns the decision service. policy answers a tenant's
+// NewService returns the decision service. policy answers a tenant's
 // approval policy (ReadApprovalPolicy over the current parameters).
-func NewDecisions(repo DecisionRepo, policy func(ctx context.Context, tenantID string) ApprovalPolicy, now func() time.Time) *Decisions {
-	return &Decisions{repo: repo, policy: policy, now: now}
+func NewService(repo Repo, policy func(ctx context.Context, tenantID string) ApprovalPolicy, now func() time.Time) *Service {
+	return &Service{repo: repo, policy: policy, now: now}
 }
 
 // Propose records d as proposed, or as awaiting approval when the tenant's
 // approval policy says so, with its event in the same transaction. It
 // fills the id, status, times and revision.
-func (s *Decisions) Propose(ctx context.Context, d Decision) (Decision, error) {
+func (s *Service) Propose(ctx context.Context, d Decision) (Decision, error) {
 	if d.TenantID == "" || d.TaskID == "" || d.Tool == "" {
 		return Decision{}, fault.Invalid("decision", "a decision needs a tenant, a task and a tool")
 	}
@@ -106,7 +106,7 @@ func (s *Decisions) Propose(ctx context.Context, d Decision) (Decision, error) {
 // decision it approves or rejects is decided by DecidedByPolicy. The status
 // change, its event and its audit record commit together; a decision that
 // moved since it was read is a conflict naming its status now.
-func (s *Decisions) Move(ctx context.Context, by actor.Actor, cur Decision, to DecisionStatus, c DecisionChange) (Decision, error) {
+func (s *Service) Move(ctx context.Context, by actor.Actor, cur Decision, to Status, c Change) (Decision, error) {
 	if err := CheckMove(cur.ID, cur.Status, to); err != nil {
 		return Decision{}, err
 	}
@@ -134,7 +134,7 @@ func (s *Decisions) Move(ctx context.Context, by actor.Actor, cur Decision, to D
 		if out, err = s.repo.MoveDecision(ctx, c); err != nil {
 			return err
 		}
-		if err := s.publish(ctx, DecisionEvent(to), out, c.From, by, c.At); err != nil {
+		if err := s.publish(ctx, EventFor(to), out, c.From, by, c.At); err != nil {
 			return err
 		}
 		_, err = s.repo.AppendAudit(ctx, auditOf(out, c.From, by, c.At))
@@ -147,21 +147,21 @@ func (s *Decisions) Move(ctx context.Context, by actor.Actor, cur Decision, to D
 }
 
 // Decision reads one decision of a tenant.
-func (s *Decisions) Decision(ctx context.Context, tenantID, id string) (Decision, error) {
+func (s *Service) Decision(ctx context.Context, tenantID, id string) (Decision, error) {
 	return s.repo.Decision(ctx, tenantID, id)
 }
 
 // List lists a tenant's decisions matching f, newest first.
-func (s *Decisions) List(ctx context.Context, f DecisionFilter) ([]Decision, error) {
+func (s *Service) List(ctx context.Context, f Filter) ([]Decision, error) {
 	if f.TenantID == "" {
 		return nil, fault.Invalid("tenant_id", "listing decisions needs a tenant")
 	}
 	return s.repo.ListDecisions(ctx, f)
 }
 
-func (s *Decisions) publish(ctx context.Context, typ events.Type, d Decision, from DecisionStatus, by actor.Actor, at time.Time) error {
+func (s *Service) publish(ctx context.Context, typ events.Type, d Decision, from Status, by actor.Actor, at time.Time) error {
 	d.Reply = ""
-	e, err := events.New(typ, d.TenantID, d.TenantID, DecisionMoved{Decision: d, From: from, Actor: by}, at)
+	e, err := events.New(typ, d.TenantID, d.TenantID, Moved{Decision: d, From: from, Actor: by}, at)
 	if err != nil {
 		return err
 	}
@@ -174,12 +174,12 @@ func agentActor(d Decision) actor.Actor {
 }
 
 // auditOf is the audit record of d having moved from from.
-func auditOf(d Decision, from DecisionStatus, by actor.Actor, at time.Time) audit.Record {
+func auditOf(d Decision, from Status, by actor.Actor, at time.Time) audit.Record {
 	verdict := "allow"
 	if !d.Verdict.Allowed {
 		verdict = "deny"
 	}
-	r := audit.Record{At: at, Actor: by, Face: audit.FaceAgent, TenantID: d.TenantID, Action: string(DecisionEvent(d.Status)),
+	r := audit.Record{At: at, Actor: by, Face: audit.FaceAgent, TenantID: d.TenantID, Action: string(EventFor(d.Status)),
 		Input:   audit.JSON(map[string]any{"decision": d.ID, "task": d.TaskID, "from": from, "to": d.Status, "tool": d.Tool, "args": d.Args}),
 		Verdict: verdict, Result: d.Result, Error: d.Error}
 	switch d.Status {
