@@ -2,7 +2,6 @@ package decision
 
 import (
 	"encoding/json"
-	"fmt"
 	"slices"
 	"time"
 
@@ -77,14 +76,7 @@ func CheckMove(id string, from, to Status) error {
 	if CanMove(from, to) {
 		return nil
 	}
-	if from == to {
-		return fault.Conflict("decision %s is already %s", id, from)
-	}
-	next := "nothing: it is final"
-	if n := decisionMoves[from]; len(n) > 0 {
-		next = fmt.Sprint(n)
-	}
-	return fault.Conflict("decision %s is %s and cannot become %s (from %s it can become %s)", id, from, to, from, next)
+	return fault.IllegalMove("decision", id, from, to, decisionMoves[from])
 }
 
 // DecidedByPolicy is the DecidedBy of a decision no admin had to decide.

@@ -152,3 +152,17 @@ func As(err error) (*Error, bool) {
 	ok := errors.As(err, &e)
 	return e, ok
 }
+
+// IllegalMove is the refusal of a move a transition table does not allow:
+// a conflict naming the thing (what and id), where it is, and what it
+// could become instead (next; none when it is final).
+func IllegalMove[S ~string](what, id string, from, to S, next []S) error {
+	if from == to {
+		return Conflict("%s %s is already %s", what, id, from)
+	}
+	could := "nothing: it is final"
+	if len(next) > 0 {
+		could = fmt.Sprint(next)
+	}
+	return Conflict("%s %s is %s and cannot become %s (from %s it can become %s)", what, id, from, to, from, could)
+}

@@ -1,7 +1,6 @@
 package pods
 
 import (
-	"fmt"
 	"slices"
 
 	"github.com/gpubroker/pod/fault"
@@ -79,12 +78,5 @@ func Move(id string, from, to State) error {
 	if CanMove(from, to) {
 		return nil
 	}
-	if from == to {
-		return fault.Conflict("pod %s is already %s", id, from)
-	}
-	next := "nothing: it is final"
-	if n := transitions[from]; len(n) > 0 {
-		next = fmt.Sprint(n)
-	}
-	return fault.Conflict("pod %s is %s and cannot become %s (from %s it can become %s)", id, from, to, from, next)
+	return fault.IllegalMove("pod", id, from, to, transitions[from])
 }

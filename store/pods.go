@@ -513,19 +513,9 @@ func (s *Store) EachUsage(ctx context.Context, f pods.UsageFilter, fn func(pods.
 		// made strings once, by name.
 		var pod, owner, offer pgtype.DriverBytes
 		var end pgtype.Timestamptz
-		for rows.Next() {
-			if err := rows.Scan(&pod, &owner, &offer, &provider, &u.Rate.MarkupBps, &storage, &u.Start, &end); err != nil {
-				return fmt.Errorf("scan pod usage: %w", err)
-			}
-			var e *time.Time
-			if end.Valid {
-				e = &end.Time
-			}
-			if err := emit(pod, owner, offer, e); err != nil {
-				return err
-			}
-		}
-		return rows.Err()
+		return eachRow(rows, []any{&pod, &owner, &offer, &provider, &u.Rate.MarkupBps, &storage, &u.Start, &end}, func() error {
+			return emit(pod, owner, offer, optionalEnd(end.Valid, &end.Time))
+		})
 	}
 	rows, err := s.query(ctx, q+where, args...)
 	if err != nil {
@@ -534,19 +524,36 @@ func (s *Store) EachUsage(ctx context.Context, f pods.UsageFilter, fn func(pods.
 	defer rows.Close()
 	var end sql.NullTime
 	var pod, owner, offer sql.RawBytes
+	return eachRow(rows, []any{&pod, &owner, &offer, &provider, &u.Rate.MarkupBps, &storage, &u.Start, &end}, func() error {
+		return emit(pod, owner, offer, optionalEnd(end.Valid, &end.Time))
+	})
+}
+
+// scanned is a result set: database/sql's rows and pgx's alike.
+type scanned interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// eachRow scans every row into dest and hands it to fn.
+func eachRow(rows scanned, dest []any, fn func() error) error {
 	for rows.Next() {
-		if err := rows.Scan(&pod, &owner, &offer, &provider, &u.Rate.MarkupBps, &storage, &u.Start, &end); err != nil {
-			return fmt.Errorf("scan pod usage: %w", err)
+		if err := rows.Scan(dest...); err != nil {
+			return fmt.Errorf("scan: %w", err)
 		}
-		var e *time.Time
-		if end.Valid {
-			e = &end.Time
-		}
-		if err := emit(pod, owner, offer, e); err != nil {
+		if err := fn(); err != nil {
 			return err
 		}
 	}
 	return rows.Err()
+}
+
+func optionalEnd(valid bool, t *time.Time) *time.Time {
+	if !valid {
+		return nil
+	}
+	return t
 }
 
 // UnsettledUsage lists ended intervals not yet charged to their owners'
