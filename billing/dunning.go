@@ -156,6 +156,12 @@ func (s *Service) retry(ctx context.Context, t tenant.Tenant, sub Subscription) 
 		return err
 	}
 	d := *sub.Dunning
+	// Paid meanwhile (by Stripe's own retry, say, whose webhook recorded
+	// it): nothing to try.
+	if inv, err := s.repo.Invoice(ctx, t.ID, d.Invoice); err == nil && inv.Status == InvoicePaid {
+		_, err = s.PaymentRecovered(ctx, t, sub)
+		return err
+	}
 	err = b.PayInvoice(ctx, d.Invoice, fmt.Sprintf("gpubroker-retry-%s-%d", d.Invoice, d.Attempts+1))
 	var refused *Decline
 	switch {
@@ -163,7 +169,14 @@ func (s *Service) retry(ctx context.Context, t tenant.Tenant, sub Subscription) 
 		_, err = s.PaymentRecovered(ctx, t, sub)
 		return err
 	case !errors.As(err, &refused):
-		return err // not the card: the same attempt is made on the next run
+		// Not the card (the processor unreachable, the invoice in a state
+		// it will not pay): the same attempt waits an hour, not a minute.
+		d.NextAt = s.clock().Add(time.Hour)
+		sub.Dunning, sub.UpdatedAt = &d, s.clock()
+		if _, uerr := s.repo.UpdateSubscription(ctx, sub); uerr != nil {
+			return errors.Join(err, uerr)
+		}
+		return err
 	}
 	d.Attempts++
 	d.Reason = refused.Error()

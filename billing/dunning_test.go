@@ -127,3 +127,50 @@ func TestAFailedRenewalIsRetriedOnTheScheduleThenTheAccountFallsToFree(t *testin
 		})
 	}
 }
+
+// TestAnInvoicePaidMeanwhileEndsTheRetries: when the processor reports
+// the failed invoice paid before the next attempt (Stripe's own retry),
+// that attempt charges nothing and the subscription is active again.
+func TestAnInvoicePaidMeanwhileEndsTheRetries(t *testing.T) {
+	f := newFixture(t, "sqlite")
+	ctx := context.Background()
+	for _, number := range []string{"4242 4242 4242 4242", "4000 0000 0000 9995"} {
+		setup, err := f.svc.StartSetup(ctx, f.sandbox, "ana")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.ConfirmSetup(ctx, f.sandbox, "ana", setup.SetupIntent, number); err != nil {
+			t.Fatal(err)
+		}
+		if number == "4242 4242 4242 4242" {
+			if _, err := f.svc.Subscribe(ctx, f.sandbox, "ana", billing.Pro, billing.Monthly); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	a, _ := f.svc.Account(ctx, f.sandbox, "ana")
+	f.clock.Advance(a.Subscription.PeriodEnd.Sub(f.clock.Now()) + time.Minute)
+	if _, err := f.svc.RunDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a, _ = f.svc.Account(ctx, f.sandbox, "ana")
+	if a.Subscription.Dunning == nil {
+		t.Fatalf("the renewal did not fail: %+v", a.Subscription)
+	}
+	inv, err := f.svc.Invoice(ctx, f.sandbox, "ana", a.Subscription.Dunning.Invoice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv.Status, inv.AmountPaid = billing.InvoicePaid, inv.AmountDue
+	if err := f.svc.RecordInvoice(ctx, f.sandbox, inv); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(24 * time.Hour)
+	if n, err := f.svc.RunDue(ctx); err != nil || n != 1 {
+		t.Fatalf("run due: %d, %v", n, err)
+	}
+	a, _ = f.svc.Account(ctx, f.sandbox, "ana")
+	if a.Subscription.Status != billing.Active || a.Subscription.Dunning != nil || a.Plan != billing.Pro {
+		t.Fatalf("after the invoice was paid meanwhile: %+v", a.Subscription)
+	}
+}
