@@ -81,9 +81,30 @@ type App struct {
 	billing     *billingWorker
 }
 
-// Catalog joins every package's declared parameters.
-func Catalog() (*params.Catalog, error) {
-	return params.NewCatalog(params.Platform(), providers.CredentialParams(), market.Params(), mail.Params(), billing.Params())
+// Catalog joins every package's declared parameters. platform.base_url
+// defaults to the address the platform listens on (addr), so the links it
+// mails work until a public URL is set.
+func Catalog(addr string) (*params.Catalog, error) {
+	platform := params.Platform()
+	for i := range platform {
+		if platform[i].Key == "platform.base_url" {
+			platform[i].Default = baseURLOf(addr)
+		}
+	}
+	return params.NewCatalog(platform, providers.CredentialParams(), market.Params(), mail.Params(), billing.Params())
+}
+
+// baseURLOf is the http URL of a listen address, on loopback when it
+// listens on every interface.
+func baseURLOf(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "" {
+		return "http://127.0.0.1:8080"
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 // New opens the database (migrating it), the master key and the parameter
@@ -101,7 +122,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 // build constructs every component in order; Close releases those built.
 func (a *App) build(ctx context.Context) error {
 	cfg, log := a.cfg, a.log
-	cat, err := Catalog()
+	cat, err := Catalog(a.cfg.Addr)
 	if err != nil {
 		return err
 	}
@@ -182,7 +203,7 @@ func (a *App) build(ctx context.Context) error {
 	tools.RegisterMail(a.Tools, tools.MailServices{Mail: a.Mail, Users: st})
 	tools.RegisterBilling(a.Tools, tools.BillingServices{Billing: a.Billing})
 	tools.RegisterUsage(a.Tools, tools.UsageServices{Usages: st, Ledger: st})
-	a.Pods.Notify(newPodMail(a.Mail, a.Identity, a.Params, a.Tenants, log), tenantDuration(a.Params, a.Tenants, "pods.activation_ttl"))
+	a.Pods.Notify(newPodMail(a.Mail, a.Identity, a.Params, log), tenantDuration(a.Params, a.Tenants, "pods.activation_ttl"))
 	a.MCP = mcp.NewServer(a.Tools, cfg.Version, log)
 	if a.stream, err = openStream(cfg, st, a.Params, log); err != nil {
 		return err

@@ -120,3 +120,28 @@ func TestRegisteringWithCognitoUsesThePlatformsAWSSetup(t *testing.T) {
 		t.Fatalf("profile = %+v, %v", u, err)
 	}
 }
+
+// TestTheBaseURLFollowsTheListenAddress: until platform.base_url is set,
+// the links the platform mails point where it listens (loopback for every
+// interface).
+func TestTheBaseURLFollowsTheListenAddress(t *testing.T) {
+	for addr, want := range map[string]string{"127.0.0.1:18099": "http://127.0.0.1:18099", ":9000": "http://127.0.0.1:9000",
+		"0.0.0.0:8443": "http://127.0.0.1:8443", "[::]:7000": "http://127.0.0.1:7000", "gpu.example:80": "http://gpu.example:80", "nonsense": "http://127.0.0.1:8080"} {
+		if got := baseURLOf(addr); got != want {
+			t.Errorf("%q: %q; want %q", addr, got, want)
+		}
+	}
+	ctx := context.Background()
+	a, err := New(ctx, Config{DataDir: t.TempDir(), Addr: "127.0.0.1:18099"}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if got := a.Params.Snapshot().BaseURL(); got != "http://127.0.0.1:18099" {
+		t.Fatalf("base URL %q", got)
+	}
+	setGlobal(ctx, t, a, "platform.base_url", "https://gpu.example/")
+	if got := a.Params.Snapshot().BaseURL(); got != "https://gpu.example" {
+		t.Fatalf("base URL once set: %q", got)
+	}
+}

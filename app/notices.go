@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/gpubroker/pod/auth"
@@ -12,24 +11,20 @@ import (
 	"github.com/gpubroker/pod/mail"
 	"github.com/gpubroker/pod/params"
 	"github.com/gpubroker/pod/pods"
-	"github.com/gpubroker/pod/tenant"
 )
 
 // podMail tells pods' owners by email what happened to their pods: the
 // activation link of a ready pod, the connection details once it runs, an
 // idle stop. Each message is queued in the transaction of the change.
 type podMail struct {
-	mail    *mail.Service
-	people  *auth.Service
-	baseURL func(ctx context.Context, tenantID string) string
-	log     *slog.Logger
+	mail   *mail.Service
+	people *auth.Service
+	params *params.Service
+	log    *slog.Logger
 }
 
-func newPodMail(m *mail.Service, people *auth.Service, ps *params.Service, ts *tenant.Service, log *slog.Logger) podMail {
-	return podMail{mail: m, people: people, log: log, baseURL: func(ctx context.Context, tenantID string) string {
-		tn, _ := ts.Lookup(ctx, tenantID) // an unknown tenant reads the global address
-		return strings.TrimRight(ps.Snapshot().String(tenantID, tn.Mode, "platform.base_url"), "/")
-	}}
+func newPodMail(m *mail.Service, people *auth.Service, ps *params.Service, log *slog.Logger) podMail {
+	return podMail{mail: m, people: people, log: log, params: ps}
 }
 
 // send mails the person answering for p; a pod no person answers for
@@ -52,15 +47,15 @@ func (n podMail) sendTo(ctx context.Context, tenantID, userID string, kind mail.
 	return n.mail.Send(ctx, tenantID, u.Email, kind, data(u.Name))
 }
 
-func (n podMail) podLink(ctx context.Context, p pods.Pod, suffix string) string {
-	return n.baseURL(ctx, p.TenantID) + "/pods/" + url.PathEscape(p.ID) + suffix
+func (n podMail) podLink(p pods.Pod, suffix string) string {
+	return n.params.Snapshot().BaseURL() + "/pods/" + url.PathEscape(p.ID) + suffix
 }
 
 // Ready implements pods.Notices: the activation link.
 func (n podMail) Ready(ctx context.Context, p pods.Pod, token string, expiresAt time.Time) error {
 	return n.send(ctx, p, mail.KindActivation, func(name string) any {
 		return mail.Activation{Name: name, PodName: p.Name, PodID: p.ID, GPU: p.GPU, GPUCount: p.GPUCount,
-			Link: n.podLink(ctx, p, "/activate?token="+url.QueryEscape(token)), ExpiresAt: expiresAt}
+			Link: n.podLink(p, "/activate?token="+url.QueryEscape(token)), ExpiresAt: expiresAt}
 	})
 }
 
@@ -79,6 +74,6 @@ func (n podMail) Running(ctx context.Context, p pods.Pod) error {
 // IdleStopped implements pods.Notices.
 func (n podMail) IdleStopped(ctx context.Context, p pods.Pod, idle time.Duration) error {
 	return n.send(ctx, p, mail.KindIdleStopped, func(name string) any {
-		return mail.IdleStopped{Name: name, PodName: p.Name, PodID: p.ID, IdleFor: idle, Link: n.podLink(ctx, p, "")}
+		return mail.IdleStopped{Name: name, PodName: p.Name, PodID: p.ID, IdleFor: idle, Link: n.podLink(p, "")}
 	})
 }

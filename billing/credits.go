@@ -150,5 +150,5 @@ func (s *Service) LowBalance(ctx context.Context, tenantID, userID string, befor
 	}
 	cur := strings.ToUpper(snap.String(t.ID, t.Mode, "billing.currency"))
 	return s.mail.Send(ctx, t.ID, u.Email, mail.KindLowBalance, mail.LowBalance{Name: u.Name, Balance: cur + " " + after.Decimal(),
-		Threshold: cur + " " + threshold.Decimal(), Link: strings.TrimRight(snap.String(t.ID, t.Mode, "platform.base_url"), "/") + "/billing"})
+		Threshold: cur + " " + threshold.Decimal(), Link: snap.BaseURL() + "/billing"})
 }

@@ -294,7 +294,7 @@ func (s *Service) mailFailure(ctx context.Context, t tenant.Tenant, sub Subscrip
 		return err
 	}
 	data := mail.PaymentFailed{Name: u.Name, Amount: strings.ToUpper(d.Currency) + " " + d.Amount.Decimal(), Reason: d.Reason,
-		Link: strings.TrimRight(s.params.Snapshot().String(t.ID, t.Mode, "platform.base_url"), "/") + "/billing", Final: final}
+		Link: s.params.Snapshot().BaseURL() + "/billing", Final: final}
 	if final {
 		data.Plan = Free.Name()
 	} else {

@@ -268,7 +268,7 @@ func (s *Service) mailInvoice(ctx context.Context, t tenant.Tenant, inv Invoice)
 	}
 	link := inv.HostedURL
 	if link == "" { // the Mock has no page of its own: the platform's answers it
-		link = strings.TrimRight(s.params.Snapshot().String(t.ID, t.Mode, "platform.base_url"), "/") + "/api/v1/billing/invoices/" + inv.ID
+		link = s.params.Snapshot().BaseURL() + "/api/v1/billing/invoices/" + inv.ID
 	}
 	period := inv.CreatedAt.Format("January 2006")
 	if inv.PeriodStart != nil && inv.PeriodEnd != nil && inv.PeriodEnd.After(*inv.PeriodStart) {

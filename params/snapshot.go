@@ -1,6 +1,7 @@
 package params
 
 import (
+	"strings"
 	"time"
 
 	"github.com/gpubroker/pod/mode"
@@ -123,6 +124,12 @@ func (s *Snapshot) Get(tenantID string, m mode.Mode, key string) Value {
 // String is Get(…).String().
 func (s *Snapshot) String(tenantID string, m mode.Mode, key string) string {
 	return s.Get(tenantID, m, key).raw
+}
+
+// BaseURL is platform.base_url without a trailing slash: the root every
+// link the platform sends out starts with.
+func (s *Snapshot) BaseURL() string {
+	return strings.TrimRight(s.String("", "", "platform.base_url"), "/")
 }
 
 // Int is Get(…).Int().
