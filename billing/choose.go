@@ -42,8 +42,9 @@ func (c Choice) Account(tenantID string) string {
 
 // Choose is the one rule that says which backend serves tenant t: a LIVE
 // tenant is served by Stripe with its LIVE secret key, which must be a
-// live one (sk_live_); a SANDBOX tenant by Stripe when it reads a test key
-// (sk_test_), and by the Mock otherwise.
+// live one (sk_live_, or a restricted rk_live_); a SANDBOX tenant by
+// Stripe when it reads a test key (sk_test_ or rk_test_), and by the Mock
+// otherwise.
 func Choose(s *params.Snapshot, t tenant.Tenant) (Choice, error) {
 	key := s.String(t.ID, t.Mode, "stripe.secret_key")
 	c := Choice{Kind: BackendStripe, SecretKey: key, APIURL: s.String(t.ID, t.Mode, "stripe.api_url"),
@@ -51,12 +52,12 @@ func Choose(s *params.Snapshot, t tenant.Tenant) (Choice, error) {
 		MaxRetries:     s.Int(t.ID, t.Mode, "stripe.max_network_retries"), Timeout: s.Duration(t.ID, t.Mode, "stripe.timeout")}
 	switch t.Mode {
 	case mode.Live:
-		if !strings.HasPrefix(key, "sk_live_") {
-			return Choice{}, fault.Unavailable("tenant %s is LIVE but reads no live Stripe secret key: set stripe.secret_key to an sk_live_ key for LIVE", t.ID)
+		if !strings.HasPrefix(key, "sk_live_") && !strings.HasPrefix(key, "rk_live_") {
+			return Choice{}, fault.Unavailable("tenant %s is LIVE but reads no live Stripe secret key: set stripe.secret_key to an sk_live_ (or rk_live_) key for LIVE", t.ID)
 		}
 		return c, nil
 	case mode.Sandbox:
-		if strings.HasPrefix(key, "sk_test_") {
+		if strings.HasPrefix(key, "sk_test_") || strings.HasPrefix(key, "rk_test_") {
 			return c, nil
 		}
 		return Choice{Kind: BackendMock}, nil
