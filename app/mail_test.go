@@ -116,6 +116,13 @@ func TestMailReachesTheMailboxOnceAndOnlyWhenCommitted(t *testing.T) {
 		len(m.Links) != 1 || m.Links[0].URL != link || m.Subject != "Your pod train is ready to activate on GPUBROKER POD" {
 		t.Fatalf("mailbox %+v", got)
 	}
+	// The worker logs a delivery after the mailbox row commits.
+	for logs.count("mail delivered", "mail", m.ID) == 0 {
+		if ctx.Err() != nil {
+			t.Fatal("the delivery was never logged")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	if n := logs.count("mail delivered", "mail", m.ID); n != 1 {
 		t.Fatalf("delivered %d times, want once", n)
 	}
