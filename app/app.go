@@ -24,6 +24,7 @@ import (
 	"github.com/gpubroker/pod/audit"
 	"github.com/gpubroker/pod/auth"
 	"github.com/gpubroker/pod/billing"
+	"github.com/gpubroker/pod/decision"
 	"github.com/gpubroker/pod/mail"
 	"github.com/gpubroker/pod/market"
 	"github.com/gpubroker/pod/mcp"
@@ -91,7 +92,7 @@ func Catalog(addr string) (*params.Catalog, error) {
 			platform[i].Default = baseURLOf(addr)
 		}
 	}
-	return params.NewCatalog(platform, providers.CredentialParams(), market.Params(), mail.Params(), billing.Params())
+	return params.NewCatalog(platform, providers.CredentialParams(), market.Params(), mail.Params(), billing.Params(), decision.Params())
 }
 
 // baseURLOf is the http URL of a listen address, on loopback when it

@@ -4,6 +4,7 @@ import (
 	"github.com/gpubroker/pod/mode"
 	"github.com/gpubroker/pod/money"
 	"github.com/gpubroker/pod/params"
+	"github.com/gpubroker/pod/policies"
 )
 
 // Approval says which decisions of the agent wait for an admin.
@@ -11,10 +12,10 @@ type Approval string
 
 // The approval rules.
 const (
-	ApproveAlways      Approval = "always"
-	ApproveAboveCost   Approval = "above_cost"
-	ApproveDestructive Approval = "destructive"
-	ApproveNever       Approval = "never"
+	ApproveAlways      Approval = policies.AgentAlways
+	ApproveAboveCost   Approval = policies.AgentAboveCost
+	ApproveDestructive Approval = policies.AgentDestructive
+	ApproveNever       Approval = policies.AgentNever
 )
 
 // The parameters of the approval policy.
@@ -30,8 +31,8 @@ func Params() []params.Spec {
 	return []params.Spec{
 		{Key: ParamApproval, Type: params.TypeEnum, Default: string(ApproveAboveCost), Affects: params.AffectsBoth, Group: "agent",
 			Enum: []string{string(ApproveAlways), string(ApproveAboveCost), string(ApproveDestructive), string(ApproveNever)},
-			Description: "Which tool calls of the agent wait for an admin's approval: always every one, above_cost those whose preview costs " +
-				"more than agent.approval_above_usd, destructive those that remove or stop something, never none."},
+			Description: "Which tool calls of the agent wait for an admin's approval: always every one that changes something, above_cost " +
+				"those whose estimate costs more than agent.approval_above_usd, destructive those that remove or stop something, never none."},
 		{Key: ParamApprovalAbove, Type: params.TypeMoney, Default: "10", Affects: params.AffectsBoth, Group: "agent",
 			Description: "With agent.approval above_cost, a tool call of the agent whose preview costs more than this many USD waits for an admin's approval.",
 			Rules:       []params.Rule{params.MoneyRange(0, 1_000_000*money.Dollar)}},
@@ -51,16 +52,8 @@ func ReadApprovalPolicy(s *params.Snapshot, tenantID string, m mode.Mode) Approv
 }
 
 // NeedsApproval reports whether a call costing cost, destructive or not,
-// waits for an admin under p. A rule it does not know makes every call
-// wait: a misread policy must not let spending through.
+// waits for an admin under p: the rule policies.Approval holds the
+// agent's calls to (a rule it does not know makes every call wait).
 func NeedsApproval(p ApprovalPolicy, cost money.Amount, destructive bool) bool {
-	switch p.Rule {
-	case ApproveNever:
-		return false
-	case ApproveAboveCost:
-		return cost > p.Above
-	case ApproveDestructive:
-		return destructive
-	}
-	return true
+	return policies.AgentRule{Rule: string(p.Rule), Above: p.Above}.Waits(cost, destructive)
 }

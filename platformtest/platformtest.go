@@ -19,6 +19,7 @@ import (
 	"github.com/gpubroker/pod/auth"
 	"github.com/gpubroker/pod/billing"
 	"github.com/gpubroker/pod/dbtest"
+	"github.com/gpubroker/pod/decision"
 	"github.com/gpubroker/pod/fault"
 	"github.com/gpubroker/pod/mail"
 	"github.com/gpubroker/pod/market"
@@ -95,7 +96,7 @@ func New(t testing.TB, backend string) *Platform {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	cat, err := params.NewCatalog(params.Platform(), providers.CredentialParams(), market.Params(), mail.Params(), billing.Params())
+	cat, err := params.NewCatalog(params.Platform(), providers.CredentialParams(), market.Params(), mail.Params(), billing.Params(), decision.Params())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -79,9 +79,11 @@ type Tool struct {
 	Group    string
 	MinRole  actor.Role
 	ReadOnly bool
-	// Spends marks a tool that can cost money; the agent's spending calls
-	// need an admin's approval.
+	// Spends marks a tool that can cost money: its estimate is what an
+	// approval threshold reads.
 	Spends bool
+	// Destructive marks a tool that removes or stops something.
+	Destructive bool
 	// Platform marks a tool that acts across tenants (creating tenants,
 	// global parameters): only a platform operator may call it.
 	Platform bool
@@ -123,6 +125,41 @@ type Call struct {
 	Estimate, ApprovalAbove money.Amount
 	// MFARequired is the parameter auth.mfa_required_for_admins.
 	MFARequired bool
+	// Agent is the tenant's rule of which calls of the agent wait.
+	Agent AgentRule
+}
+
+// The rules (agent.approval) of which calls of the agent wait for an
+// admin: every call that changes something, those whose estimate passes a
+// cost, the destructive ones, or none.
+const (
+	AgentAlways      = "always"
+	AgentAboveCost   = "above_cost"
+	AgentDestructive = "destructive"
+	AgentNever       = "never"
+)
+
+// AgentRule is a tenant's rule of which calls of the agent wait for an
+// admin, and the cost above which they wait under AgentAboveCost.
+type AgentRule struct {
+	Rule  string
+	Above money.Amount
+}
+
+// Waits reports whether a call of the agent that changes something,
+// estimated at cost, destructive or not, waits for an admin under r. A
+// rule not known makes every call wait: a misread policy must not let a
+// call through.
+func (r AgentRule) Waits(cost money.Amount, destructive bool) bool {
+	switch r.Rule {
+	case AgentNever:
+		return false
+	case AgentAboveCost:
+		return cost > r.Above
+	case AgentDestructive:
+		return destructive
+	}
+	return true
 }
 
 // PlatformTenant is the operator's home tenant: its POD Admins run the
@@ -253,16 +290,31 @@ func Mode(c Call) Verdict {
 	return allow()
 }
 
-// Approval holds a spending call until an admin approves it: every
-// spending call of the agent, and a spending call of anyone but a POD Admin
-// whose estimate passes the tenant's approval threshold.
+// Approval holds a call until an admin approves it: a call of the agent
+// that changes something when the tenant's agent rule says it waits, and a
+// spending call of anyone but a POD Admin whose estimate passes the
+// tenant's approval threshold.
 func Approval(c Call) Verdict {
-	if !c.Tool.Spends || c.Approved {
+	if c.Approved || c.Tool.ReadOnly {
+		return allow()
+	}
+	if c.Actor.Kind == actor.KindAgent {
+		if !c.Agent.Waits(c.Estimate, c.Tool.Destructive) {
+			return allow()
+		}
+		why := "every call of the agent that changes something waits"
+		switch c.Agent.Rule {
+		case AgentAboveCost:
+			why = fmt.Sprintf("it would cost about %s, above the agent's approval threshold of %s", c.Estimate, c.Agent.Above)
+		case AgentDestructive:
+			why = "it removes or stops something"
+		}
+		return Verdict{Decision: NeedsApproval, Rule: RuleApproval, Reason: fmt.Sprintf("%s: %s; an admin must approve the agent's call", c.Tool.Name, why)}
+	}
+	if !c.Tool.Spends {
 		return allow()
 	}
 	switch {
-	case c.Actor.Kind == actor.KindAgent:
-		return Verdict{Decision: NeedsApproval, Rule: RuleApproval, Reason: fmt.Sprintf("%s can spend money: an admin must approve the agent's call", c.Tool.Name)}
 	case c.ApprovalAbove > 0 && c.Estimate > c.ApprovalAbove && c.Actor.Role != actor.RolePodAdmin:
 		return Verdict{Decision: NeedsApproval, Rule: RuleApproval, Reason: fmt.Sprintf("%s would cost about %s, above the approval threshold of %s: an admin must approve it",
 			c.Tool.Name, c.Estimate, c.ApprovalAbove)}

@@ -23,13 +23,14 @@ func heldID(t *testing.T, res tools.Result) string {
 	return ref.Approval.ID
 }
 
-// TestTheAgentsSpendingWaitsForAnAdmin: whatever its cost, the agent's
-// spending call is stored, shown to admins with its preview, and runs only
-// once an admin approves it.
+// TestTheAgentsSpendingWaitsForAnAdmin: under agent.approval always,
+// whatever its cost, the agent's spending call is stored, shown to admins
+// with its preview, and runs only once an admin approves it.
 func TestTheAgentsSpendingWaitsForAnAdmin(t *testing.T) {
 	p := platformtest.New(t, "sqlite")
 	runs := platformtest.RegisterSpend(p.Registry)
 	ctx := context.Background()
+	setLimit(t, p, "agent.approval", "always")
 	agent := actor.Actor{Kind: actor.KindAgent, ID: "agent-1", TenantID: "acme", Role: actor.RolePodAdmin, Name: "procurement"}
 	id := heldID(t, p.Registry.Call(ctx, tools.Request{Actor: agent, Face: audit.FaceAgent, Tool: platformtest.SpendTool, Input: []byte(`{"cost_usd":"0.5"}`)}))
 

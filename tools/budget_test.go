@@ -115,11 +115,14 @@ func TestBudgetReleasesFailedCallsAndHonoursUserLimits(t *testing.T) {
 			t.Fatalf("dry run = %+v", r)
 		}
 	})
-	t.Run("the agent's spending call waits for approval", func(t *testing.T) {
+	t.Run("the agent's spending call waits for approval above the agent's threshold", func(t *testing.T) {
 		agent := actor.Actor{Kind: actor.KindAgent, ID: "agent", TenantID: "acme", Role: actor.RolePodAdmin}
-		r := spend(agent, `{"cost_usd":"0.5"}`)
-		if r.Verdict.Decision != policies.NeedsApproval {
-			t.Fatalf("agent call = %+v", r)
+		setLimit(t, p, "agent.approval_above_usd", "1")
+		if r := spend(agent, `{"cost_usd":"1.5"}`); r.Verdict.Decision != policies.NeedsApproval || !strings.Contains(r.Verdict.Reason, "above the agent's approval threshold of $1.00") {
+			t.Fatalf("agent call over the threshold = %+v", r)
+		}
+		if r := spend(agent, `{"cost_usd":"0.5"}`); r.Err != nil {
+			t.Fatalf("agent call under the threshold = %+v", r)
 		}
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/gpubroker/pod/money"
 	"github.com/gpubroker/pod/params"
 	"github.com/gpubroker/pod/pods"
+	"github.com/gpubroker/pod/policies"
 )
 
 // ParamLimits reads call limits from the hot-reloaded parameters.
@@ -35,6 +36,13 @@ func (l ParamLimits) ApprovalTTL(tenantID string, m mode.Mode) time.Duration {
 // ApprovalAbove implements Limits.
 func (l ParamLimits) ApprovalAbove(tenantID string, m mode.Mode) money.Amount {
 	return l.Params.Snapshot().Money(tenantID, m, "approvals.spend_threshold_usd")
+}
+
+// AgentApproval implements Limits: agent.approval and
+// agent.approval_above_usd.
+func (l ParamLimits) AgentApproval(tenantID string, m mode.Mode) policies.AgentRule {
+	s := l.Params.Snapshot()
+	return policies.AgentRule{Rule: s.String(tenantID, m, "agent.approval"), Above: s.Money(tenantID, m, "agent.approval_above_usd")}
 }
 
 // MFARequired implements Limits.

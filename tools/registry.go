@@ -45,6 +45,8 @@ type Limits interface {
 	// ApprovalAbove is the estimate above which a spending call of anyone
 	// but a POD Admin waits for approval (0: none).
 	ApprovalAbove(tenantID string, m mode.Mode) money.Amount
+	// AgentApproval is the tenant's rule of which calls of the agent wait.
+	AgentApproval(tenantID string, m mode.Mode) policies.AgentRule
 }
 
 // Approvals keeps the calls that wait for an admin. The store implements
@@ -269,8 +271,12 @@ func (r *Registry) call(ctx context.Context, req Request, ap *approved) (res Res
 	// A spending call is estimated once: the approval threshold reads the
 	// estimate and the budget reserves it.
 	var cost *money.Amount
+	agent := c.Actor.Kind == actor.KindAgent
+	if agent {
+		pc.Agent = r.deps.Limits.AgentApproval(target.TenantID, target.Mode)
+	}
 	if e.meta.Spends && !c.DryRun && ap == nil {
-		if pc.ApprovalAbove = r.deps.Limits.ApprovalAbove(target.TenantID, target.Mode); pc.ApprovalAbove > 0 {
+		if pc.ApprovalAbove = r.deps.Limits.ApprovalAbove(target.TenantID, target.Mode); pc.ApprovalAbove > 0 || agent {
 			if pc.Estimate, err = e.estimate(ctx, c, in); err != nil {
 				return Result{Verdict: policies.Verdict{Decision: policies.Allow}, Err: fmt.Errorf("estimate %s: %w", e.meta.Name, err)}
 			}

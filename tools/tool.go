@@ -163,7 +163,8 @@ type Meta struct {
 
 // Policy returns what policies need to know about the tool.
 func (m *Meta) Policy() policies.Tool {
-	return policies.Tool{Name: m.Name, Group: string(m.Group), MinRole: m.MinRole, ReadOnly: m.ReadOnly, Spends: m.Spends, Platform: m.Platform, MFAExempt: m.MFAExempt, Public: m.Public}
+	return policies.Tool{Name: m.Name, Group: string(m.Group), MinRole: m.MinRole, ReadOnly: m.ReadOnly, Spends: m.Spends, Destructive: m.Destructive,
+		Platform: m.Platform, MFAExempt: m.MFAExempt, Public: m.Public}
 }
 
 var namePattern = regexp.MustCompile(`^[a-z][a-z0-9_]{2,63}$`)
