@@ -73,7 +73,7 @@ func firstObject(text string) (json.RawMessage, error) {
 		return raw, nil
 	}
 	for end := strings.IndexByte(rest, '}'); end >= 0; {
-		if fixed, err := jsonrepair.JSONRepair(rest[:end+1]); err == nil && json.Valid([]byte(fixed)) && strings.HasPrefix(fixed, "{") {
+		if fixed, err := jsonrepair.Repair(rest[:end+1]); err == nil && json.Valid([]byte(fixed)) && strings.HasPrefix(fixed, "{") {
 			return json.RawMessage(fixed), nil
 		}
 		next := strings.IndexByte(rest[end+1:], '}')
@@ -82,7 +82,7 @@ func firstObject(text string) (json.RawMessage, error) {
 		}
 		end += next + 1
 	}
-	fixed, err := jsonrepair.JSONRepair(rest)
+	fixed, err := jsonrepair.Repair(rest)
 	if err != nil || !json.Valid([]byte(fixed)) {
 		return nil, fmt.Errorf("the reply's JSON cannot be read: %v", err)
 	}
