@@ -5,12 +5,10 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gpubroker/pod/actor"
 	"github.com/gpubroker/pod/api"
 	"github.com/gpubroker/pod/audit"
-	"github.com/gpubroker/pod/auth"
 	"github.com/gpubroker/pod/platformtest"
 )
 
@@ -28,16 +26,8 @@ func TestPayingForAPlanOverREST(t *testing.T) {
 	t.Cleanup(srv.Close)
 	p := &platform{srv: srv, st: pt.Store, params: pt.Params, audit: pt.Audit}
 	ctx := context.Background()
-	now := time.Now().UTC().Truncate(time.Microsecond)
-	for _, u := range []auth.User{
-		{ID: platformtest.AcmeUser.ID, Email: "ana@acme.test", Name: "Ana"},
-		{ID: cy.ID, Email: "cy@acme.test", Name: "Cy"},
-	} {
-		u.TenantID, u.Role, u.CreatedAt, u.UpdatedAt = "acme", actor.RoleUser, now, now
-		if err := pt.Store.CreateUser(ctx, u); err != nil {
-			t.Fatal(err)
-		}
-	}
+	pt.Person(t, "acme", platformtest.AcmeUser.ID, "ana@acme.test", "Ana", actor.RoleUser)
+	pt.Person(t, "acme", cy.ID, "cy@acme.test", "Cy", actor.RoleUser)
 	role := func(id string) actor.Role {
 		t.Helper()
 		u, err := pt.Store.UserByID(ctx, id)

@@ -11,7 +11,6 @@ import (
 	"github.com/gpubroker/pod/actor"
 	"github.com/gpubroker/pod/api"
 	"github.com/gpubroker/pod/audit"
-	"github.com/gpubroker/pod/auth"
 	"github.com/gpubroker/pod/mail"
 	"github.com/gpubroker/pod/mode"
 	"github.com/gpubroker/pod/platformtest"
@@ -27,15 +26,8 @@ func TestTheMailboxOverREST(t *testing.T) {
 	p := &platform{srv: srv, st: pt.Store, params: pt.Params, audit: pt.Audit}
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	for _, u := range []auth.User{
-		{ID: platformtest.AcmeUser.ID, TenantID: "acme", Email: "ana@acme.test", Name: "Ana", Role: actor.RoleUser},
-		{ID: platformtest.AcmePro.ID, TenantID: "acme", Email: "bo@acme.test", Name: "Bo", Role: actor.RoleProUser},
-	} {
-		u.CreatedAt, u.UpdatedAt = now, now
-		if err := pt.Store.CreateUser(ctx, u); err != nil {
-			t.Fatal(err)
-		}
-	}
+	pt.Person(t, "acme", platformtest.AcmeUser.ID, "ana@acme.test", "Ana", actor.RoleUser)
+	pt.Person(t, "acme", platformtest.AcmePro.ID, "bo@acme.test", "Bo", actor.RoleProUser)
 	send := func(tenantID, to string, kind mail.Kind, data any) {
 		t.Helper()
 		if err := pt.Store.InTx(ctx, func(ctx context.Context) error { return pt.Mail.Send(ctx, tenantID, to, kind, data) }); err != nil {

@@ -192,7 +192,7 @@ func (a *App) build(ctx context.Context) error {
 	// Billing comes before pods: a user's plan sets the markup on their
 	// pods, the GPUs they may deploy and how many run at once.
 	a.Billing = billing.NewService(st, a.Identity, a.Params, billing.NewBackends(a.Params, billing.NewMock(st, time.Now), nil, log),
-		billing.Options{Now: time.Now, Log: log, Mail: a.Mail, Tenants: a.Tenants, Events: st, Ledger: st,
+		billing.Options{Now: time.Now, Log: log, Mail: a.Mail, Tenants: a.Tenants, Events: st,
 			StopPods: func(ctx context.Context, t tenant.Tenant, userID string, by actor.Actor) (int, error) {
 				return stopPodsOf(a.Pods, a.podMachines, log)(ctx, t, userID, by)
 			}})

@@ -3,7 +3,6 @@ package billing
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/google/uuid"
 
@@ -130,7 +129,7 @@ func (s *Service) BuyCredits(ctx context.Context, t tenant.Tenant, userID string
 // settlement's Dropped.
 func (s *Service) LowBalance(ctx context.Context, tenantID, userID string, before, after money.Amount) error {
 	if s.mail == nil || s.tenants == nil {
-		return nil
+		return nil // no one to tell, or no tenant to read the threshold of
 	}
 	t, err := s.tenants.Lookup(ctx, tenantID)
 	if err != nil {
@@ -141,14 +140,12 @@ func (s *Service) LowBalance(ctx context.Context, tenantID, userID string, befor
 	if !FellBelow(before, after, threshold) {
 		return nil
 	}
-	u, err := s.people.Person(ctx, t.ID, userID)
+	cur := snap.String(t.ID, t.Mode, "billing.currency")
+	err = s.mailUser(ctx, t, userID, mail.KindLowBalance, func(name string) any {
+		return mail.LowBalance{Name: name, Balance: priced(cur, after), Threshold: priced(cur, threshold), Link: snap.BaseURL() + "/billing"}
+	})
 	if fault.KindOf(err) == fault.KindNotFound {
 		return nil // no person to tell (a system actor's usage)
 	}
-	if err != nil {
-		return err
-	}
-	cur := strings.ToUpper(snap.String(t.ID, t.Mode, "billing.currency"))
-	return s.mail.Send(ctx, t.ID, u.Email, mail.KindLowBalance, mail.LowBalance{Name: u.Name, Balance: cur + " " + after.Decimal(),
-		Threshold: cur + " " + threshold.Decimal(), Link: snap.BaseURL() + "/billing"})
+	return err
 }

@@ -286,21 +286,16 @@ func (s *Service) renew(ctx context.Context, t tenant.Tenant, sub Subscription) 
 // mailFailure tells the user a payment failed, and when it is tried
 // again or that the plan ended.
 func (s *Service) mailFailure(ctx context.Context, t tenant.Tenant, sub Subscription, d Dunning, final bool) error {
-	if s.mail == nil {
-		return nil
-	}
-	u, err := s.people.Person(ctx, t.ID, sub.UserID)
-	if err != nil {
-		return err
-	}
-	data := mail.PaymentFailed{Name: u.Name, Amount: strings.ToUpper(d.Currency) + " " + d.Amount.Decimal(), Reason: d.Reason,
-		Link: s.params.Snapshot().BaseURL() + "/billing", Final: final}
-	if final {
-		data.Plan = Free.Name()
-	} else {
-		data.NextAttempt = d.NextAt
-	}
-	return s.mail.Send(ctx, t.ID, u.Email, mail.KindPaymentFailed, data)
+	return s.mailUser(ctx, t, sub.UserID, mail.KindPaymentFailed, func(name string) any {
+		data := mail.PaymentFailed{Name: name, Amount: priced(d.Currency, d.Amount), Reason: d.Reason,
+			Link: s.params.Snapshot().BaseURL() + "/billing", Final: final}
+		if final {
+			data.Plan = Free.Name()
+		} else {
+			data.NextAttempt = d.NextAt
+		}
+		return data
+	})
 }
 
 // audit records what the schedule did to sub, in the caller's

@@ -137,7 +137,7 @@ func newFixture(t testing.TB, backend string) *fixture {
 	t.Cleanup(f.people.Close)
 	f.mock = billing.NewMock(st, f.clock.Now)
 	backends := billing.NewBackends(ps, f.mock, &http.Client{Transport: f.rec}, nil)
-	f.svc = billing.NewService(st, f.people, ps, backends, billing.Options{Now: f.clock.Now, Mail: f.mails, Tenants: f, Events: st, Ledger: st,
+	f.svc = billing.NewService(st, f.people, ps, backends, billing.Options{Now: f.clock.Now, Mail: f.mails, Tenants: f, Events: st,
 		StopPods: func(_ context.Context, t tenant.Tenant, userID string, by actor.Actor) (int, error) {
 			f.mu.Lock()
 			defer f.mu.Unlock()

@@ -559,10 +559,7 @@ func creditsPaid(ctx context.Context, s *Service, ev *received) error {
 	if err != nil {
 		return err
 	}
-	if s.ledger == nil {
-		return fault.Unavailable("no ledger takes credits on this instance")
-	}
-	p, err := s.ledger.Post(ctx, Posting{TenantID: ev.TenantID, UserID: ev.UserID, Reference: CreditReference(pi.ID), At: s.clock(),
+	p, err := s.repo.Post(ctx, Posting{TenantID: ev.TenantID, UserID: ev.UserID, Reference: CreditReference(pi.ID), At: s.clock(),
 		Add: amount, Kind: KindCredit})
 	if err != nil {
 		return err
@@ -610,10 +607,7 @@ func chargeRefunded(ctx context.Context, s *Service, ev *received) error {
 	if due <= 0 {
 		return ev.ignore("the refunds of charge " + ch.ID + " are posted already")
 	}
-	if s.ledger == nil {
-		return fault.Unavailable("no ledger takes refunds on this instance")
-	}
-	if _, err := s.ledger.Post(ctx, Posting{TenantID: tenantID, UserID: userID, Reference: prefix + strconv.FormatInt(ch.AmountRefunded, 10),
+	if _, err := s.repo.Post(ctx, Posting{TenantID: tenantID, UserID: userID, Reference: prefix + strconv.FormatInt(ch.AmountRefunded, 10),
 		At: s.clock(), Add: -due, Kind: KindRefund}); err != nil {
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -259,13 +258,6 @@ func (s *Service) RecordInvoice(ctx context.Context, t tenant.Tenant, inv Invoic
 
 // mailInvoice queues the invoice's mail to its user.
 func (s *Service) mailInvoice(ctx context.Context, t tenant.Tenant, inv Invoice) error {
-	if s.mail == nil {
-		return nil
-	}
-	u, err := s.people.Person(ctx, t.ID, inv.UserID)
-	if err != nil {
-		return fmt.Errorf("mail invoice %s: %w", inv.ID, err)
-	}
 	link := inv.HostedURL
 	if link == "" { // the Mock has no page of its own: the platform's answers it
 		link = s.params.Snapshot().BaseURL() + "/api/v1/billing/invoices/" + inv.ID
@@ -274,12 +266,17 @@ func (s *Service) mailInvoice(ctx context.Context, t tenant.Tenant, inv Invoice)
 	if inv.PeriodStart != nil && inv.PeriodEnd != nil && inv.PeriodEnd.After(*inv.PeriodStart) {
 		period = inv.PeriodStart.Format(time.DateOnly) + " to " + inv.PeriodEnd.Format(time.DateOnly)
 	}
-	total := strings.ToUpper(inv.Currency) + " " + inv.AmountDue.Decimal()
+	total := priced(inv.Currency, inv.AmountDue)
 	if inv.Mock {
 		total += " (mock: nothing is charged)"
 	}
-	return s.mail.Send(ctx, t.ID, u.Email, mail.KindInvoice, mail.Invoice{Name: u.Name, Number: inv.Number, Period: period,
-		Total: total, Link: link})
+	err := s.mailUser(ctx, t, inv.UserID, mail.KindInvoice, func(name string) any {
+		return mail.Invoice{Name: name, Number: inv.Number, Period: period, Total: total, Link: link}
+	})
+	if err != nil {
+		return fmt.Errorf("mail invoice %s: %w", inv.ID, err)
+	}
+	return nil
 }
 
 // InvoicePage is one page of a user's invoices, newest first.

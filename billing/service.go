@@ -62,8 +62,6 @@ type Options struct {
 	// Events keeps the processor's webhook events; without it webhooks
 	// are refused as unavailable.
 	Events EventRepo
-	// Ledger takes the credit bought and refunded that webhooks report.
-	Ledger Ledger
 	// Mail queues the invoice mail; none is sent when nil.
 	Mail Mailer
 	// Tenants finds the tenant of a subscription for RunDue.
@@ -92,7 +90,6 @@ type Service struct {
 	tenants   Tenants
 	stopPods  func(ctx context.Context, t tenant.Tenant, userID string, by actor.Actor) (int, error)
 	events    EventRepo
-	ledger    Ledger
 	committed func()
 }
 
@@ -106,7 +103,7 @@ func NewService(repo Repo, people People, ps *params.Service, backends *Backends
 		opt.Now = time.Now
 	}
 	return &Service{repo: repo, people: people, params: ps, backends: backends, now: opt.Now, log: opt.Log, mail: opt.Mail, tenants: opt.Tenants, stopPods: opt.StopPods,
-		events: opt.Events, ledger: opt.Ledger,
+		events:    opt.Events,
 		catalogue: NewCatalogue(ps, backends, opt.Now, opt.Log)}
 }
 
@@ -660,6 +657,15 @@ func (s *Service) Cancel(ctx context.Context, t tenant.Tenant, userID string) (S
 	return s.repo.UpdateSubscription(ctx, cur)
 }
 
+// held is the plan a user's subscription (if found) gives them: FREE
+// unless it is paying for another.
+func held(cur Subscription, found bool) PlanID {
+	if found && cur.Status.Paying() {
+		return cur.Plan
+	}
+	return Free
+}
+
 // PlanOf is the plan user holds in tenant t, with its features: FREE
 // unless a subscription pays for another. It reads the parameters and the
 // user's subscription, never the processor. A POD Admin runs the tenant
@@ -675,15 +681,11 @@ func (s *Service) PlanOf(ctx context.Context, t tenant.Tenant, userID string) (P
 		return Plan{Name: "POD Admin", Role: actor.RolePodAdmin, Features: Features{GPUClasses: []string{"*"},
 			MarkupPercent: snap.Float(t.ID, t.Mode, "billing.markup_percent"), Support: SupportPriority, AgentAccess: true}}, nil
 	}
-	id := Free
 	cur, found, err := s.current(ctx, t, userID)
 	if err != nil {
 		return Plan{}, err
 	}
-	if found && cur.Status.Paying() {
-		id = cur.Plan
-	}
-	p, _ := PlansFrom(s.params.Snapshot(), t.ID, t.Mode).Plan(id)
+	p, _ := PlansFrom(s.params.Snapshot(), t.ID, t.Mode).Plan(held(cur, found))
 	return p, nil
 }
 
@@ -709,10 +711,8 @@ func (s *Service) Account(ctx context.Context, t tenant.Tenant, userID string) (
 	}
 	if found {
 		out.Subscription = &cur
-		if cur.Status.Paying() {
-			out.Plan = cur.Plan
-		}
 	}
+	out.Plan = held(cur, found)
 	pm, err := s.repo.DefaultPaymentMethod(ctx, t.ID, userID, t.Mode)
 	switch {
 	case err == nil:

@@ -194,12 +194,6 @@ func TestChooseNamesTheBackendOfEachTenant(t *testing.T) {
 				f.set(t, c.scope, "stripe.secret_key", c.key)
 			}
 			got, err := billing.Choose(f.params.Snapshot(), c.t)
-			if c.want == "" {
-				if fault.KindOf(err) != fault.KindUnavailable || !strings.Contains(err.Error(), "sk_live_") {
-					t.Fatalf("choice = %+v, %v; want refused", got, err)
-				}
-				return
-			}
 			if err != nil || got.Kind != c.want || (c.want == billing.BackendStripe && got.SecretKey != c.key) {
 				t.Fatalf("choice = %+v, %v; want %s", got.Kind, err, c.want)
 			}

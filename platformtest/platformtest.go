@@ -146,7 +146,7 @@ func New(t testing.TB, backend string) *Platform {
 	offers := tools.OfferServices{Markets: mkt, Prices: st,
 		Weights: func(tenantID string, m mode.Mode) market.Weights { return weights.From(ps.Snapshot(), tenantID, m) }}
 	tools.RegisterOffers(reg, offers)
-	bs := billing.NewService(st, id, ps, billing.NewBackends(ps, billing.NewMock(st, clock.Now), nil, nil), billing.Options{Now: clock.Now, Mail: ms, Events: st, Ledger: st})
+	bs := billing.NewService(st, id, ps, billing.NewBackends(ps, billing.NewMock(st, clock.Now), nil, nil), billing.Options{Now: clock.Now, Mail: ms, Events: st})
 	t.Cleanup(bs.Close)
 	podService := pods.NewService(st, clock.Now)
 	podService.HoldFunds(st)
@@ -202,4 +202,16 @@ func (p *Platform) Mailbox(t testing.TB, tenantID, to string) []mail.Record {
 		t.Fatal(err)
 	}
 	return list
+}
+
+// Person stores the person behind an actor id: a user of tenantID with
+// this email and name, in role. The fixture's actors are not stored until
+// a test needs one to be (to be mailed, to pay).
+func (p *Platform) Person(t testing.TB, tenantID, id, email, name string, role actor.Role) {
+	t.Helper()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	if err := p.Store.CreateUser(context.Background(), auth.User{ID: id, TenantID: tenantID, Email: email, Name: name, Role: role,
+		CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -494,11 +494,7 @@ func (s *Store) EachUsage(ctx context.Context, f pods.UsageFilter, fn func(pods.
 	}
 	emit := func(pod, owner, offer []byte, end *time.Time) error {
 		u.PodID, u.OwnerID, u.OfferID = name(pod), name(owner), name(offer)
-		u.TenantID, u.Rate.ProviderHour, u.Rate.StorageHour, u.End = f.TenantID, money.Amount(provider), money.Amount(storage), nil
-		if end != nil {
-			t := *end // fn may keep u
-			u.End = &t
-		}
+		u.TenantID, u.Rate.ProviderHour, u.Rate.StorageHour, u.End = f.TenantID, money.Amount(provider), money.Amount(storage), end
 		return fn(u)
 	}
 	if s.pool != nil && !inTx(ctx) {
@@ -512,9 +508,9 @@ func (s *Store) EachUsage(ctx context.Context, f pods.UsageFilter, fn func(pods.
 		// The names are read in place (DriverBytes: no copy a row) and
 		// made strings once, by name.
 		var pod, owner, offer pgtype.DriverBytes
-		var end pgtype.Timestamptz
+		var end pgtype.Timestamptz // pgx's own type: scanning sql.NullTime goes the slow way
 		return eachRow(rows, []any{&pod, &owner, &offer, &provider, &u.Rate.MarkupBps, &storage, &u.Start, &end}, func() error {
-			return emit(pod, owner, offer, optionalEnd(end.Valid, &end.Time))
+			return emit(pod, owner, offer, optionalTime(sql.NullTime{Time: end.Time, Valid: end.Valid}))
 		})
 	}
 	rows, err := s.query(ctx, q+where, args...)
@@ -525,7 +521,7 @@ func (s *Store) EachUsage(ctx context.Context, f pods.UsageFilter, fn func(pods.
 	var end sql.NullTime
 	var pod, owner, offer sql.RawBytes
 	return eachRow(rows, []any{&pod, &owner, &offer, &provider, &u.Rate.MarkupBps, &storage, &u.Start, &end}, func() error {
-		return emit(pod, owner, offer, optionalEnd(end.Valid, &end.Time))
+		return emit(pod, owner, offer, optionalTime(end))
 	})
 }
 
@@ -547,13 +543,6 @@ func eachRow(rows scanned, dest []any, fn func() error) error {
 		}
 	}
 	return rows.Err()
-}
-
-func optionalEnd(valid bool, t *time.Time) *time.Time {
-	if !valid {
-		return nil
-	}
-	return t
 }
 
 // UnsettledUsage lists ended intervals not yet charged to their owners'

@@ -5,11 +5,9 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gpubroker/pod/actor"
 	"github.com/gpubroker/pod/audit"
-	"github.com/gpubroker/pod/auth"
 	"github.com/gpubroker/pod/billing"
 	"github.com/gpubroker/pod/fault"
 	"github.com/gpubroker/pod/mode"
@@ -27,11 +25,7 @@ func TestBillingToolsThroughTheRegistry(t *testing.T) {
 	p := platformtest.New(t, "sqlite")
 	ctx := context.Background()
 	ana := platformtest.AcmeUser
-	now := time.Now().UTC().Truncate(time.Microsecond)
-	if err := p.Store.CreateUser(ctx, auth.User{ID: ana.ID, TenantID: "acme", Email: "ana@acme.test", Name: "Ana", Role: actor.RoleUser,
-		CreatedAt: now, UpdatedAt: now}); err != nil {
-		t.Fatal(err)
-	}
+	p.Person(t, "acme", ana.ID, "ana@acme.test", "Ana", actor.RoleUser)
 	call := func(who actor.Actor, tool, input string) tools.Result {
 		t.Helper()
 		return p.Registry.Call(ctx, tools.Request{Actor: who, Face: audit.FaceDirect, Tool: tool, Input: []byte(input)})

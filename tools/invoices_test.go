@@ -7,7 +7,6 @@ import (
 
 	"github.com/gpubroker/pod/actor"
 	"github.com/gpubroker/pod/audit"
-	"github.com/gpubroker/pod/auth"
 	"github.com/gpubroker/pod/billing"
 	"github.com/gpubroker/pod/fault"
 	"github.com/gpubroker/pod/mode"
@@ -27,12 +26,8 @@ func TestInvoiceToolsShowOnlyTheCallersInvoices(t *testing.T) {
 	ctx := context.Background()
 	ana := platformtest.AcmeUser
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	for _, u := range []auth.User{{ID: ana.ID, Email: "ana@acme.test", Name: "Ana"}, {ID: "bo", Email: "bo@acme.test", Name: "Bo"}} {
-		u.TenantID, u.Role, u.CreatedAt, u.UpdatedAt = "acme", actor.RoleUser, now, now
-		if err := p.Store.CreateUser(ctx, u); err != nil {
-			t.Fatal(err)
-		}
-	}
+	p.Person(t, "acme", ana.ID, "ana@acme.test", "Ana", actor.RoleUser)
+	p.Person(t, "acme", "bo", "bo@acme.test", "Bo", actor.RoleUser)
 	acme := tenant.Tenant{ID: "acme", Mode: mode.Sandbox}
 	for i, id := range []string{"in_1", "in_2", "in_3", "in_bo"} {
 		user := ana.ID
