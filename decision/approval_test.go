@@ -7,34 +7,8 @@ import (
 	"github.com/gpubroker/pod/mode"
 	"github.com/gpubroker/pod/money"
 	"github.com/gpubroker/pod/params"
+	"github.com/gpubroker/pod/policies"
 )
-
-func TestNeedsApproval(t *testing.T) {
-	ten := 10 * money.Dollar
-	cases := []struct {
-		name        string
-		rule        decision.Approval
-		cost        money.Amount
-		destructive bool
-		want        bool
-	}{
-		{"always makes a free call wait", decision.ApproveAlways, 0, false, true},
-		{"never lets a destructive costly call through", decision.ApproveNever, 1000 * money.Dollar, true, false},
-		{"above cost lets a call at the threshold through", decision.ApproveAboveCost, ten, false, false},
-		{"above cost makes a call a micro-dollar over wait", decision.ApproveAboveCost, ten + 1, false, true},
-		{"above cost does not look at destructiveness", decision.ApproveAboveCost, 0, true, false},
-		{"destructive makes a destructive free call wait", decision.ApproveDestructive, 0, true, true},
-		{"destructive lets a costly constructive call through", decision.ApproveDestructive, 1000 * money.Dollar, false, false},
-		{"an unknown rule makes every call wait", decision.Approval("sometimes"), 0, false, true},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			if got := decision.NeedsApproval(decision.ApprovalPolicy{Rule: c.rule, Above: ten}, c.cost, c.destructive); got != c.want {
-				t.Fatalf("NeedsApproval(%s, %s, %v) = %v", c.rule, c.cost, c.destructive, got)
-			}
-		})
-	}
-}
 
 func TestTheApprovalParametersDefaultToWaitingAboveTenDollars(t *testing.T) {
 	// The platform's catalog takes them: no key is declared twice.
@@ -46,7 +20,7 @@ func TestTheApprovalParametersDefaultToWaitingAboveTenDollars(t *testing.T) {
 	if !ok {
 		t.Fatalf("%s is not declared", decision.ParamApproval)
 	}
-	if v, err := rule.Validate(mode.Live, rule.Default); err != nil || decision.Approval(v.String()) != decision.ApproveAboveCost {
+	if v, err := rule.Validate(mode.Live, rule.Default); err != nil || v.String() != policies.AgentAboveCost {
 		t.Fatalf("default rule %q: %v", v.String(), err)
 	}
 	if _, err := rule.Validate(mode.Live, "sometimes"); err == nil {

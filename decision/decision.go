@@ -15,11 +15,11 @@ type Status string
 
 // The statuses of a decision.
 const (
-	// StatusProposed is a tool call the agent chose, previewed and judged
-	// by policy, that needs no admin's approval.
+	// StatusProposed is a tool call the agent chose and a dry run
+	// previewed, recorded before the guarded pipeline runs it.
 	StatusProposed Status = "proposed"
-	// StatusAwaitingApproval waits for an admin because the approval
-	// policy says so.
+	// StatusAwaitingApproval waits for an admin: the tools registry held
+	// the call under the tenant's approval rule, as ApprovalID.
 	StatusAwaitingApproval Status = "awaiting_approval"
 	// StatusApproved may run as proposed; DecidedBy names who let it
 	// (an admin, or DecidedByPolicy).
@@ -129,6 +129,12 @@ type Decision struct {
 	Preview  Preview         `json:"preview"`
 	Verdict  Verdict         `json:"verdict"`
 	Status   Status          `json:"status"`
+	// ReadOnly marks a call that changes nothing (a read): it is recorded
+	// as it ended, with no approval to wait for and nothing to revert.
+	ReadOnly bool `json:"read_only,omitempty"`
+	// ApprovalID is the held call an admin decides, while the decision
+	// awaits approval and after.
+	ApprovalID string `json:"approval_id,omitempty"`
 	// Reply is the model's reply as received (raw text), for replay.
 	Reply  string          `json:"reply,omitempty"`
 	Result json.RawMessage `json:"result,omitempty"`
@@ -160,6 +166,11 @@ type Change struct {
 	DecidedBy  string
 	Override   *Override
 	RevertedBy string
+	ApprovalID string
+	// Verdict, when set, replaces the verdict the call was proposed with
+	// (the pipeline's, which a dry run does not fully know: the budget,
+	// the approval rule).
+	Verdict *Verdict
 }
 
 // Filter selects a tenant's decisions, newest first. Zero fields

@@ -60,21 +60,36 @@ type Repo interface {
 // Service records the agent's decisions and publishes every status they
 // reach.
 type Service struct {
-	repo   Repo
-	policy func(ctx context.Context, tenantID string) ApprovalPolicy
-	now    func() time.Time
+	repo Repo
+	now  func() time.Time
 }
 
-// NewService returns the decision service. policy answers a tenant's
-// approval policy (ReadApprovalPolicy over the current parameters).
-func NewService(repo Repo, policy func(ctx context.Context, tenantID string) ApprovalPolicy, now func() time.Time) *Service {
-	return &Service{repo: repo, policy: policy, now: now}
+// NewService returns the decision service.
+func NewService(repo Repo, now func() time.Time) *Service {
+	return &Service{repo: repo, now: now}
 }
 
-// Propose records d as proposed, or as awaiting approval when the tenant's
-// approval policy says so, with its event in the same transaction. It
-// fills the id, status, times and revision.
+// Propose records d as proposed, with its event in the same transaction,
+// before the pipeline runs its call: whether it waits for an admin is the
+// registry's to say (the move to awaiting_approval). It fills the id,
+// status, times and revision.
 func (s *Service) Propose(ctx context.Context, d Decision) (Decision, error) {
+	d.Status, d.Result, d.Error = StatusProposed, nil, ""
+	return s.create(ctx, d, EventDecisionProposed)
+}
+
+// Record records a read the agent made as it ended, executed (with its
+// result) or failed (with its error): a read waits for nobody and leaves
+// nothing to undo, so it is recorded once, with one event.
+func (s *Service) Record(ctx context.Context, d Decision) (Decision, error) {
+	if d.Status != StatusExecuted && d.Status != StatusFailed {
+		return Decision{}, fault.Invalid("status", "a read is recorded executed or failed, not %s", d.Status)
+	}
+	d.ReadOnly, d.DecidedBy = true, DecidedByPolicy
+	return s.create(ctx, d, EventFor(d.Status))
+}
+
+func (s *Service) create(ctx context.Context, d Decision, typ events.Type) (Decision, error) {
 	if d.TenantID == "" || d.TaskID == "" || d.Tool == "" {
 		return Decision{}, fault.Invalid("decision", "a decision needs a tenant, a task and a tool")
 	}
@@ -84,18 +99,15 @@ func (s *Service) Propose(ctx context.Context, d Decision) (Decision, error) {
 	}
 	at := s.now().UTC().Truncate(time.Microsecond)
 	d.ID, d.CreatedAt, d.UpdatedAt, d.Revision = "dec_"+id.String(), at, at, 1
-	d.Status, d.Result, d.Error, d.DecidedBy, d.Override, d.RevertedBy = StatusProposed, nil, "", "", nil, ""
-	if NeedsApproval(s.policy(ctx, d.TenantID), d.Preview.Cost, d.Preview.Destructive) {
-		d.Status = StatusAwaitingApproval
-	}
+	d.Override, d.RevertedBy, d.ApprovalID = nil, "", ""
 	err = s.repo.InTx(ctx, func(ctx context.Context) error {
 		if err := s.repo.CreateDecision(ctx, d); err != nil {
 			return err
 		}
-		return s.publish(ctx, EventDecisionProposed, d, "", agentActor(d), at)
+		return s.publish(ctx, typ, d, "", agentActor(d), at)
 	})
 	if err != nil {
-		return Decision{}, fmt.Errorf("propose %s: %w", d.Tool, err)
+		return Decision{}, fmt.Errorf("record %s: %w", d.Tool, err)
 	}
 	return d, nil
 }
@@ -112,6 +124,9 @@ func (s *Service) Move(ctx context.Context, by actor.Actor, cur Decision, to Sta
 	}
 	if to == StatusOverridden && (c.Override == nil || c.Override.Tool == "") {
 		return Decision{}, fault.Invalid("override.tool", "overriding decision %s needs the tool to call instead", cur.ID)
+	}
+	if to == StatusAwaitingApproval && c.ApprovalID == "" {
+		return Decision{}, fault.Invalid("approval_id", "decision %s waits for an admin only as a held call: name its approval", cur.ID)
 	}
 	if to == StatusReverted && c.RevertedBy == "" {
 		return Decision{}, fault.Invalid("reverted_by", "reverting decision %s needs the decision that undid it", cur.ID)

@@ -172,3 +172,31 @@ func TestBudget(t *testing.T) {
 		})
 	}
 }
+
+// TestAgentRuleWaits: which calls of the agent each approval rule holds.
+func TestAgentRuleWaits(t *testing.T) {
+	ten := 10 * money.Dollar
+	cases := []struct {
+		name        string
+		rule        string
+		cost        money.Amount
+		destructive bool
+		want        bool
+	}{
+		{"always makes a free call wait", AgentAlways, 0, false, true},
+		{"never lets a destructive costly call through", AgentNever, 1000 * money.Dollar, true, false},
+		{"above cost lets a call at the threshold through", AgentAboveCost, ten, false, false},
+		{"above cost makes a call a micro-dollar over wait", AgentAboveCost, ten + 1, false, true},
+		{"above cost does not look at destructiveness", AgentAboveCost, 0, true, false},
+		{"destructive makes a destructive free call wait", AgentDestructive, 0, true, true},
+		{"destructive lets a costly constructive call through", AgentDestructive, 1000 * money.Dollar, false, false},
+		{"an unknown rule makes every call wait", "sometimes", 0, false, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := (AgentRule{Rule: c.rule, Above: ten}).Waits(c.cost, c.destructive); got != c.want {
+				t.Fatalf("Waits(%s, %s, %v) = %v", c.rule, c.cost, c.destructive, got)
+			}
+		})
+	}
+}

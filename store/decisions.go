@@ -15,7 +15,7 @@ import (
 
 const decisionColumns = `id, tenant_id, task_id, step, agent, admin_id, thoughts, headline, tool, args, effect, cost_micros,
 	destructive, allowed, rule, reason, status, reply, result, error, decided_by, override, reverts, reverted_by,
-	created_at, updated_at, revision`
+	created_at, updated_at, revision, approval_id, read_only`
 
 func scanDecision(row rowScanner) (decision.Decision, error) {
 	var d decision.Decision
@@ -23,7 +23,8 @@ func scanDecision(row rowScanner) (decision.Decision, error) {
 	var cost int64
 	err := row.Scan(&d.ID, &d.TenantID, &d.TaskID, &d.Step, &d.Agent, &d.AdminID, &thoughts, &d.Headline, &d.Tool, &args,
 		&d.Preview.Effect, &cost, &d.Preview.Destructive, &d.Verdict.Allowed, &rule, &d.Verdict.Reason, &status, &d.Reply,
-		&result, &d.Error, &d.DecidedBy, &override, &d.Reverts, &d.RevertedBy, &d.CreatedAt, &d.UpdatedAt, &d.Revision)
+		&result, &d.Error, &d.DecidedBy, &override, &d.Reverts, &d.RevertedBy, &d.CreatedAt, &d.UpdatedAt, &d.Revision,
+		&d.ApprovalID, &d.ReadOnly)
 	if err != nil {
 		return d, err
 	}
@@ -58,11 +59,11 @@ func (s *Store) CreateDecision(ctx context.Context, d decision.Decision) error {
 		thoughts = []string{}
 	}
 	_, err = s.exec(ctx, `INSERT INTO agent_decisions (`+decisionColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)`,
 		d.ID, d.TenantID, d.TaskID, d.Step, d.Agent, d.AdminID, mustJSON(thoughts), d.Headline, d.Tool, string(d.Args),
 		d.Preview.Effect, d.Preview.Cost.Micros(), d.Preview.Destructive, d.Verdict.Allowed, string(d.Verdict.Rule), d.Verdict.Reason,
 		string(d.Status), d.Reply, string(d.Result), d.Error, d.DecidedBy, override, d.Reverts, d.RevertedBy,
-		d.CreatedAt.UTC(), d.UpdatedAt.UTC(), d.Revision)
+		d.CreatedAt.UTC(), d.UpdatedAt.UTC(), d.Revision, d.ApprovalID, d.ReadOnly)
 	if isUniqueViolation(err) {
 		return fault.Conflict("decision %s already exists", d.ID)
 	}
@@ -122,16 +123,24 @@ func (s *Store) MoveDecision(ctx context.Context, c decision.Change) (decision.D
 	if err != nil {
 		return decision.Decision{}, fmt.Errorf("encode decision %s override: %w", c.ID, err)
 	}
+	var v decision.Verdict
+	if c.Verdict != nil {
+		v = *c.Verdict
+	}
 	d, err := scanDecision(s.queryRow(ctx, `UPDATE agent_decisions SET status = $1, updated_at = $2,
 		result = CASE WHEN $3 = '' THEN result ELSE $3 END,
 		error = CASE WHEN $4 = '' THEN error ELSE $4 END,
 		decided_by = CASE WHEN $5 = '' THEN decided_by ELSE $5 END,
 		override = CASE WHEN $6 = '' THEN override ELSE $6 END,
 		reverted_by = CASE WHEN $7 = '' THEN reverted_by ELSE $7 END,
+		approval_id = CASE WHEN $12 = '' THEN approval_id ELSE $12 END,
+		allowed = CASE WHEN $13 THEN $14 ELSE allowed END,
+		rule = CASE WHEN $13 THEN $15 ELSE rule END,
+		reason = CASE WHEN $13 THEN $16 ELSE reason END,
 		revision = revision + 1
 		WHERE id = $8 AND tenant_id = $9 AND revision = $10 AND status = $11 RETURNING `+decisionColumns,
 		string(c.To), c.At.UTC(), string(c.Result), c.Error, c.DecidedBy, override, c.RevertedBy,
-		c.ID, c.TenantID, c.Revision, string(c.From)))
+		c.ID, c.TenantID, c.Revision, string(c.From), c.ApprovalID, c.Verdict != nil, v.Allowed, string(v.Rule), v.Reason))
 	if errors.Is(err, sql.ErrNoRows) {
 		return decision.Decision{}, s.whyNotDecision(ctx, c)
 	}

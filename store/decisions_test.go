@@ -186,10 +186,7 @@ func TestADecisionAndItsEventCommitTogetherOrNotAtAll(t *testing.T) {
 		s := open(t, b.URL)
 		f := &failing{Store: s}
 		at := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
-		policy := func(context.Context, string) decision.ApprovalPolicy {
-			return decision.ApprovalPolicy{Rule: decision.ApproveAboveCost, Above: 10 * money.Dollar}
-		}
-		svc := decision.NewService(f, policy, func() time.Time { return at })
+		svc := decision.NewService(f, func() time.Time { return at })
 		pending := func() []events.Event {
 			t.Helper()
 			es, err := s.PendingEvents(ctx, 100)
@@ -210,7 +207,7 @@ func TestADecisionAndItsEventCommitTogetherOrNotAtAll(t *testing.T) {
 
 		f.outbox = false
 		cur, err := svc.Propose(ctx, d)
-		if err != nil || cur.Status != decision.StatusAwaitingApproval || !strings.HasPrefix(cur.ID, "dec_") || cur.Revision != 1 {
+		if err != nil || cur.Status != decision.StatusProposed || !strings.HasPrefix(cur.ID, "dec_") || cur.Revision != 1 {
 			t.Fatalf("propose: %+v %v", cur, err)
 		}
 		if es := pending(); len(es) != 1 || es[0].Type != decision.EventDecisionProposed || es[0].Key != "acme" || es[0].TenantID != "acme" {
@@ -222,7 +219,7 @@ func TestADecisionAndItsEventCommitTogetherOrNotAtAll(t *testing.T) {
 		if _, err := svc.Move(ctx, admin, cur, decision.StatusApproved, decision.Change{DecidedBy: "u-admin"}); !errors.Is(err, errRefused) {
 			t.Fatalf("move with the audit log down: %v", err)
 		}
-		if got, _ := s.Decision(ctx, "acme", cur.ID); got.Status != decision.StatusAwaitingApproval || got.Revision != 1 {
+		if got, _ := s.Decision(ctx, "acme", cur.ID); got.Status != decision.StatusProposed || got.Revision != 1 {
 			t.Fatalf("a failed move left the decision %s at revision %d", got.Status, got.Revision)
 		}
 		if es := pending(); len(es) != 1 {
@@ -239,7 +236,7 @@ func TestADecisionAndItsEventCommitTogetherOrNotAtAll(t *testing.T) {
 			t.Fatalf("move events: %+v", es)
 		}
 		var p decision.Moved
-		if err := json.Unmarshal(es[1].Payload, &p); err != nil || p.Decision.ID != cur.ID || p.From != decision.StatusAwaitingApproval ||
+		if err := json.Unmarshal(es[1].Payload, &p); err != nil || p.Decision.ID != cur.ID || p.From != decision.StatusProposed ||
 			p.Actor.ID != "u-admin" || p.Decision.Reply != "" {
 			t.Fatalf("move payload %s: %v", es[1].Payload, err)
 		}
@@ -273,10 +270,7 @@ func TestDecisionsSayWhoDecidedAndWhatUndidThem(t *testing.T) {
 	ctx := context.Background()
 	s := dbtest.Open(t, "sqlite")
 	at := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
-	policy := func(context.Context, string) decision.ApprovalPolicy {
-		return decision.ApprovalPolicy{Rule: decision.ApproveAboveCost, Above: 10 * money.Dollar}
-	}
-	svc := decision.NewService(s, policy, func() time.Time { return at })
+	svc := decision.NewService(s, func() time.Time { return at })
 	cheap, err := svc.Propose(ctx, newDecision("", "acme", "task-1", "deploy_pod", 2*money.Dollar, "", time.Time{}))
 	if err != nil || cheap.Status != decision.StatusProposed {
 		t.Fatalf("a cheap call: %+v %v", cheap, err)
@@ -304,9 +298,31 @@ func TestDecisionsSayWhoDecidedAndWhatUndidThem(t *testing.T) {
 	}
 
 	costly, err := svc.Propose(ctx, newDecision("", "acme", "task-1", "deploy_pod", 11*money.Dollar, "", time.Time{}))
-	if err != nil || costly.Status != decision.StatusAwaitingApproval {
+	if err != nil || costly.Status != decision.StatusProposed {
 		t.Fatalf("a costly call: %+v %v", costly, err)
 	}
+	// It waits only as a held call, and keeps the verdict that held it.
+	_, err = svc.Move(ctx, actor.Actor{}, costly, decision.StatusAwaitingApproval, decision.Change{})
+	wantKind(t, err, fault.KindInvalid)
+	held := decision.Verdict{Allowed: false, Rule: "approval", Reason: "over $10.00"}
+	costly, err = svc.Move(ctx, actor.Actor{}, costly, decision.StatusAwaitingApproval, decision.Change{ApprovalID: "apr_1", Verdict: &held})
+	if err != nil || costly.ApprovalID != "apr_1" || costly.Verdict != held {
+		t.Fatalf("held: %+v %v", costly, err)
+	}
+	if got, _ := s.ListDecisions(ctx, decision.Filter{TenantID: "acme", Status: decision.StatusAwaitingApproval}); len(got) != 1 || got[0].ApprovalID != "apr_1" {
+		t.Fatalf("waiting: %+v", got)
+	}
+
+	read, err := svc.Record(ctx, decision.Decision{TenantID: "acme", TaskID: "task-1", Tool: "list_offers", Status: decision.StatusExecuted,
+		Result: json.RawMessage(`{"offers":[]}`)})
+	if err != nil || !read.ReadOnly || read.DecidedBy != decision.DecidedByPolicy || read.Status != decision.StatusExecuted {
+		t.Fatalf("a read: %+v %v", read, err)
+	}
+	if got, _ := s.Decision(ctx, "acme", read.ID); !got.ReadOnly || string(got.Result) != `{"offers":[]}` {
+		t.Fatalf("the read as stored: %+v", got)
+	}
+	_, err = svc.Record(ctx, decision.Decision{TenantID: "acme", TaskID: "task-1", Tool: "list_offers", Status: decision.StatusApproved})
+	wantKind(t, err, fault.KindInvalid)
 	ana := actor.Actor{Kind: actor.KindUser, ID: "u-ana", TenantID: "acme", Role: actor.RolePodAdmin}
 	_, err = svc.Move(ctx, ana, costly, decision.StatusOverridden, decision.Change{})
 	wantKind(t, err, fault.KindInvalid) // an override names its call

@@ -171,7 +171,24 @@ func setParameter(s Services) Def[SetParamInput, params.Change] {
 		Handle: func(ctx context.Context, c *Call, in *SetParamInput) (params.Change, error) {
 			return s.Params.Set(ctx, c.Actor, params.SetRequest{Scope: in.scope(), Key: in.Key, Value: in.Value, Confirm: c.Confirm})
 		},
+		Compensate: func(in *SetParamInput, out *params.Change) (Undo, bool) {
+			return restoreParameter(in.Control, in.ParamScope, in.Key, out)
+		},
 	}
+}
+
+// restoreParameter is the call that puts back what a change at scope
+// replaced: the old value, or no value where there was none. A secret's old
+// value is not kept, so its change cannot be undone.
+func restoreParameter(ctl Control, scope ParamScope, key string, out *params.Change) (Undo, bool) {
+	ctl.DryRun = false
+	switch {
+	case out.OldValue == nil:
+		return Undo{Tool: ToolDeleteParameter, Args: DeleteParamInput{Control: ctl, ParamScope: scope, Key: key}}, true
+	case *out.OldValue == params.Redacted:
+		return Undo{}, false
+	}
+	return Undo{Tool: ToolSetParameter, Args: SetParamInput{Control: ctl, ParamScope: scope, Key: key, Value: *out.OldValue}}, true
 }
 
 func deleteParameter(s Services) Def[DeleteParamInput, params.Change] {
@@ -185,6 +202,12 @@ func deleteParameter(s Services) Def[DeleteParamInput, params.Change] {
 		},
 		Handle: func(ctx context.Context, c *Call, in *DeleteParamInput) (params.Change, error) {
 			return s.Params.Delete(ctx, c.Actor, in.scope(), in.Key, c.Confirm)
+		},
+		Compensate: func(in *DeleteParamInput, out *params.Change) (Undo, bool) {
+			if out.OldValue == nil { // nothing was deleted
+				return Undo{}, false
+			}
+			return restoreParameter(in.Control, in.ParamScope, in.Key, out)
 		},
 	}
 }

@@ -453,6 +453,9 @@ func deployPod(s PodServices) Def[DeployPodInput, Deployment] {
 			p, err = s.Pods.Deploy(ctx, c.Actor, p, c.Reservation)
 			return Deployment{Pod: p, Estimate: e}, err
 		},
+		Compensate: func(in *DeployPodInput, out *Deployment) (Undo, bool) {
+			return Undo{Tool: ToolTerminatePod, Args: PodCommand{PodRef: in.PodRef}}, true
+		},
 	}
 }
 
@@ -540,10 +543,17 @@ type PodCommand struct {
 }
 
 // lifecycle builds one lifecycle tool: its move, its words and its call.
-func lifecycle(s PodServices, m pods.Machines, name, title, desc, path string, to pods.State, destructive bool,
+func lifecycle(s PodServices, m pods.Machines, name, title, desc, path string, to pods.State, destructive bool, undo string,
 	run func(ctx context.Context, by actor.Actor, p pods.Pod, m pods.Machines) (pods.Pod, error)) Def[PodCommand, pods.Pod] {
+	var compensate func(in *PodCommand, out *pods.Pod) (Undo, bool)
+	if undo != "" {
+		compensate = func(in *PodCommand, _ *pods.Pod) (Undo, bool) {
+			return Undo{Tool: undo, Args: PodCommand{PodRef: in.PodRef}}, true
+		}
+	}
 	return Def[PodCommand, pods.Pod]{
-		Name: name, Title: title, Group: ToolsetPods, MinRole: actor.RoleUser, Destructive: destructive, Idempotent: destructive, OpenWorld: true,
+		Compensate: compensate,
+		Name:       name, Title: title, Group: ToolsetPods, MinRole: actor.RoleUser, Destructive: destructive, Idempotent: destructive, OpenWorld: true,
 		Description: desc, Method: http.MethodPost, Path: path,
 		Target: func(ctx context.Context, c *Call, in *PodCommand, t *policies.Target) error {
 			return s.ownerOf(ctx, c, in.ID, t)
@@ -582,11 +592,11 @@ func nextFor(from, to pods.State) pods.State {
 func podLifecycle(s PodServices, m pods.Machines) []listed {
 	return []listed{
 		lifecycle(s, m, ToolStopPod, "Stop a pod", "Stop a running pod's machine at its provider; it stops costing compute and can be started again. "+
-			"Providers whose API cannot stop machines refuse it (terminate instead).", "/pods/{id}/stop", pods.Stopped, false, s.Pods.Stop),
-		lifecycle(s, m, ToolStartPod, "Start a pod", "Start a stopped pod's machine again.", "/pods/{id}/start", pods.Running, false, s.Pods.Start),
+			"Providers whose API cannot stop machines refuse it (terminate instead).", "/pods/{id}/stop", pods.Stopped, false, ToolStartPod, s.Pods.Stop),
+		lifecycle(s, m, ToolStartPod, "Start a pod", "Start a stopped pod's machine again.", "/pods/{id}/start", pods.Running, false, ToolStopPod, s.Pods.Start),
 		lifecycle(s, m, ToolTerminatePod, "Terminate a pod", "Remove a pod for good: its machine is terminated at the provider and the pod "+
 			"can no longer be started. A draft is discarded. Terminating a terminated pod changes nothing.", "/pods/{id}/terminate",
-			pods.Terminated, true, s.Pods.Terminate),
+			pods.Terminated, true, "", s.Pods.Terminate),
 	}
 }
 
@@ -760,6 +770,11 @@ func scalePod(s PodServices) Def[ScalePodInput, Deployment] {
 			to.Reservation = c.Reservation
 			p, err = s.Pods.RequestScale(ctx, c.Actor, p, to)
 			return Deployment{Pod: p, Estimate: e}, err
+		},
+		// The answer holds the pod as it was (the new shape waits in
+		// ScaleTo), so scaling back asks for that shape.
+		Compensate: func(in *ScalePodInput, out *Deployment) (Undo, bool) {
+			return Undo{Tool: ToolScalePod, Args: ScalePodInput{PodRef: in.PodRef, GPUCount: out.Pod.GPUCount, OfferID: out.Pod.OfferID}}, true
 		},
 	}
 }

@@ -92,6 +92,9 @@ type entry struct {
 	handle   func(ctx context.Context, c *Call, in any) (any, error)
 	redact   func(in any) any
 	result   func(out any) any
+	// compensate decodes a call's stored input and output and answers
+	// the call that undoes it.
+	compensate func(input, output json.RawMessage) (Undo, bool, error)
 }
 
 // Registry holds every tool and runs calls through the one pipeline.
@@ -162,6 +165,19 @@ func Register[In, Out any](r *Registry, d Def[In, Out]) error {
 			return d.AuditResult(&o)
 		}
 	}
+	if d.Compensate != nil {
+		e.compensate = func(input, output json.RawMessage) (Undo, bool, error) {
+			in, out := new(In), new(Out)
+			if err := json.Unmarshal(input, in); err != nil {
+				return Undo{}, false, fmt.Errorf("read the input of %s: %w", m.Name, err)
+			}
+			if err := json.Unmarshal(output, out); err != nil {
+				return Undo{}, false, fmt.Errorf("read the result of %s: %w", m.Name, err)
+			}
+			u, ok := d.Compensate(in, out)
+			return u, ok, nil
+		}
+	}
 	r.tools[m.Name] = e
 	r.names = append(r.names, m.Name)
 	sort.Strings(r.names)
@@ -191,6 +207,27 @@ func (r *Registry) Tool(name string) (Meta, bool) {
 		return Meta{}, false
 	}
 	return e.meta, true
+}
+
+// Compensation is the call that undoes a successful call of tool with
+// input and output as recorded: a conflict when the tool declares none or
+// this call cannot be undone.
+func (r *Registry) Compensation(tool string, input, output json.RawMessage) (Undo, error) {
+	e := r.tools[tool]
+	if e == nil {
+		return Undo{}, fault.NotFound("tool", tool)
+	}
+	if e.compensate == nil {
+		return Undo{}, fault.Conflict("%s declares no compensating call: it cannot be reverted", tool)
+	}
+	u, ok, err := e.compensate(input, output)
+	if err != nil {
+		return Undo{}, err
+	}
+	if !ok {
+		return Undo{}, fault.Conflict("this %s call cannot be undone: what it replaced was not kept", tool)
+	}
+	return u, nil
 }
 
 // Visible lists the tools a may see, in name order.

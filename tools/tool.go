@@ -113,6 +113,17 @@ type Def[In, Out any] struct {
 	// AuditResult returns what the audit log records as the result of a
 	// mutation; by default the output itself.
 	AuditResult func(out *Out) any
+	// Compensate is the call that undoes a successful call with input in
+	// and output out (deploy → terminate, stop → start), or false when
+	// this one cannot be undone (a secret's old value is not kept). A
+	// tool without it cannot be reverted.
+	Compensate func(in *In, out *Out) (Undo, bool)
+}
+
+// Undo is the call that compensates another: the tool and its input.
+type Undo struct {
+	Tool string `json:"tool"`
+	Args any    `json:"args"`
 }
 
 // Route is one more REST route of a tool.
@@ -139,20 +150,22 @@ func (m Meta) Routes() []Meta {
 
 // Meta is the face-independent description of a registered tool.
 type Meta struct {
-	Name         string          `json:"name"`
-	Title        string          `json:"title,omitempty"`
-	Description  string          `json:"description"`
-	Group        Toolset         `json:"group"`
-	MinRole      actor.Role      `json:"min_role"`
-	ReadOnly     bool            `json:"read_only"`
-	Destructive  bool            `json:"destructive"`
-	Idempotent   bool            `json:"idempotent"`
-	OpenWorld    bool            `json:"open_world"`
-	Platform     bool            `json:"platform,omitempty"`
-	MFAExempt    bool            `json:"mfa_exempt,omitempty"`
-	Spends       bool            `json:"spends"`
-	Holds        bool            `json:"holds_budget,omitempty"`
-	Public       bool            `json:"public,omitempty"`
+	Name        string     `json:"name"`
+	Title       string     `json:"title,omitempty"`
+	Description string     `json:"description"`
+	Group       Toolset    `json:"group"`
+	MinRole     actor.Role `json:"min_role"`
+	ReadOnly    bool       `json:"read_only"`
+	Destructive bool       `json:"destructive"`
+	Idempotent  bool       `json:"idempotent"`
+	OpenWorld   bool       `json:"open_world"`
+	Platform    bool       `json:"platform,omitempty"`
+	MFAExempt   bool       `json:"mfa_exempt,omitempty"`
+	Spends      bool       `json:"spends"`
+	Holds       bool       `json:"holds_budget,omitempty"`
+	Public      bool       `json:"public,omitempty"`
+	// Reversible says the tool declares its compensating call.
+	Reversible   bool            `json:"reversible,omitempty"`
 	Method       string          `json:"method,omitempty"`
 	Path         string          `json:"path,omitempty"`
 	Status       int             `json:"status,omitempty"`
@@ -194,6 +207,9 @@ func (d *Def[In, Out]) meta() (Meta, error) {
 	if d.Public && (d.Spends || d.Platform) {
 		return Meta{}, fmt.Errorf("tool %s is public and may not spend or act across tenants", d.Name)
 	}
+	if d.Compensate != nil && d.ReadOnly {
+		return Meta{}, fmt.Errorf("tool %s reads only and has nothing to compensate", d.Name)
+	}
 	if d.Holds && !d.Spends {
 		return Meta{}, fmt.Errorf("tool %s holds a budget reservation but does not spend", d.Name)
 	}
@@ -214,7 +230,7 @@ func (d *Def[In, Out]) meta() (Meta, error) {
 	}
 	return Meta{Name: d.Name, Title: d.Title, Description: d.Description, Group: d.Group, MinRole: d.MinRole,
 		ReadOnly: d.ReadOnly, Destructive: d.Destructive, Idempotent: d.Idempotent || d.ReadOnly, OpenWorld: d.OpenWorld,
-		Platform: d.Platform, MFAExempt: d.MFAExempt, Spends: d.Spends, Holds: d.Holds, Public: d.Public, Method: d.Method, Path: d.Path, Status: d.Status, Also: d.Also,
+		Platform: d.Platform, MFAExempt: d.MFAExempt, Spends: d.Spends, Holds: d.Holds, Public: d.Public, Reversible: d.Compensate != nil, Method: d.Method, Path: d.Path, Status: d.Status, Also: d.Also,
 		InputSchema: inSchema, OutputSchema: outSchema}, nil
 }
 
