@@ -12,6 +12,8 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/gpubroker/pod/memory"
 	"github.com/gpubroker/pod/money"
 )
@@ -68,7 +70,17 @@ type Model interface {
 // them.
 type Tools interface {
 	Specs() []ToolSpec
-	Call(ctx context.Context, name string, args json.RawMessage) (json.RawMessage, error)
+	Call(ctx context.Context, c Call) (json.RawMessage, error)
+}
+
+// Call is one tool call of an agent: the reply that asked for it, as
+// received and as read, and where in its task it was made.
+type Call struct {
+	Task      string
+	Agent     int
+	Iteration int
+	Raw       string
+	Reply     Reply
 }
 
 // Limits bound a task. A zero field takes its default.
@@ -164,6 +176,8 @@ type Outcome struct {
 	InputTokens  int          `json:"input_tokens"`
 	OutputTokens int          `json:"output_tokens"`
 	Cost         money.Amount `json:"cost"`
+	// Task names the task, on every decision it made.
+	Task string `json:"task"`
 }
 
 // Names of the loop's own tools.
@@ -236,6 +250,33 @@ func NewContext(cfg Config) *Context {
 	return c
 }
 
+// How the messages an agent did not ask for begin in its history: an
+// admin's word during a task, and news of the platform (what became of a
+// decision that waited).
+const (
+	InterventionLead = "The administrator intervenes: "
+	NewsLead         = "The platform reports: "
+)
+
+// Tell gives the agent news: the running task takes it at its next step,
+// or the next task before its first.
+func (c *Context) Tell(news string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.interventions = append(c.interventions, NewsLead+news)
+}
+
+// Intervene queues message for the running task's next step and reports
+// true, or reports false when no task runs.
+func (c *Context) Intervene(message string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.busy {
+		c.interventions = append(c.interventions, InterventionLead+message)
+	}
+	return c.busy
+}
+
 // ErrBusy answers a message taken as an intervention: a task is running.
 var ErrBusy = errors.New("a task is running: the message is taken as an intervention at its next step")
 
@@ -243,9 +284,25 @@ var ErrBusy = errors.New("a task is running: the message is taken as an interven
 // task runs, the message is queued as an intervention instead and the
 // answer is ErrBusy.
 func (c *Context) Communicate(ctx context.Context, message string) (Outcome, error) {
+	return c.Run(ctx, "", message)
+}
+
+// NewTask names a new task: "task_" and a UUIDv7.
+func NewTask() (string, error) {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return "", fmt.Errorf("task id: %w", err)
+	}
+	return "task_" + id.String(), nil
+}
+
+// Run is Communicate for a task named beforehand (a new name when task
+// is empty). News and interventions that arrive after a task's last step
+// are taken by the next.
+func (c *Context) Run(ctx context.Context, task, message string) (Outcome, error) {
 	c.mu.Lock()
 	if c.busy {
-		c.interventions = append(c.interventions, message)
+		c.interventions = append(c.interventions, InterventionLead+message)
 		c.mu.Unlock()
 		return Outcome{}, ErrBusy
 	}
@@ -253,17 +310,47 @@ func (c *Context) Communicate(ctx context.Context, message string) (Outcome, err
 	c.mu.Unlock()
 	defer func() {
 		c.mu.Lock()
-		c.busy, c.interventions = false, nil
+		c.busy = false
 		c.mu.Unlock()
 	}()
-	ctx, cancel := context.WithDeadline(ctx, c.cfg.Now().Add(c.cfg.Limits.WallTime))
+	if task == "" {
+		var err error
+		if task, err = NewTask(); err != nil {
+			return Outcome{}, err
+		}
+	}
+	ctx, cancel := context.WithDeadline(WithTask(ctx, task), c.cfg.Now().Add(c.cfg.Limits.WallTime))
 	defer cancel()
-	u := &usage{}
-	return c.top.monologue(ctx, message, u), nil
+	u := &usage{task: task}
+	out := c.top.monologue(ctx, message, u)
+	out.Task = u.task
+	return out, nil
 }
 
-// usage is what a task's model calls used, shared by its agents.
+type taskKey struct{}
+
+// WithTask carries the task a monologue belongs to, for extensions.
+func WithTask(ctx context.Context, task string) context.Context {
+	return context.WithValue(ctx, taskKey{}, task)
+}
+
+// TaskOf is the task of a monologue's context.
+func TaskOf(ctx context.Context) string {
+	t, _ := ctx.Value(taskKey{}).(string)
+	return t
+}
+
+// Busy reports whether a task is running.
+func (c *Context) Busy() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.busy
+}
+
+// usage is the task a monologue belongs to and what its model calls
+// used, shared by its agents.
 type usage struct {
+	task    string
 	in, out int
 	cost    money.Amount
 }
@@ -333,7 +420,7 @@ func (a *Agent) loop(ctx context.Context, message string, u *usage) Outcome {
 			return end(MaxIterations, it-1, "stopped: the task took %d steps, its limit, before it was done", lim.MaxIterations)
 		}
 		for _, m := range a.ctx.intervention() {
-			a.History = append(a.History, Message{Role: RoleUser, Content: "The administrator intervenes: " + m})
+			a.History = append(a.History, Message{Role: RoleUser, Content: m})
 		}
 		p := Prompt{System: system, History: append([]Message(nil), a.History...), Tools: tools}
 		for _, e := range cfg.Extensions {
@@ -398,7 +485,7 @@ func (a *Agent) loop(ctx context.Context, message string, u *usage) Outcome {
 		case reply.Tool == ToolMemorySave || reply.Tool == ToolMemoryLoad || reply.Tool == ToolMemoryForget:
 			result, err = a.remember(ctx, reply.Tool, reply.Args)
 		default:
-			result, err = cfg.Tools.Call(ctx, reply.Tool, reply.Args)
+			result, err = cfg.Tools.Call(ctx, Call{Task: u.task, Agent: a.Number, Iteration: it, Raw: raw, Reply: reply})
 		}
 		if err != nil {
 			step.Observation = "error: " + err.Error()

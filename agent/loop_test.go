@@ -56,7 +56,8 @@ func (f *fleet) Specs() []agent.ToolSpec {
 	}
 }
 
-func (f *fleet) Call(_ context.Context, name string, args json.RawMessage) (json.RawMessage, error) {
+func (f *fleet) Call(_ context.Context, c agent.Call) (json.RawMessage, error) {
+	name, args := c.Reply.Tool, c.Reply.Args
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, name+" "+string(args))

@@ -79,7 +79,7 @@ func mustJSON(v any) json.RawMessage {
 func monologueOf(h []Message) (string, []turn) {
 	start := 0
 	for i, m := range h {
-		if m.Role == RoleUser && !strings.HasPrefix(m.Content, "The administrator intervenes") && !strings.HasPrefix(m.Content, "You gave the same reply") {
+		if m.Role == RoleUser && !strings.HasPrefix(m.Content, InterventionLead) && !strings.HasPrefix(m.Content, NewsLead) && !strings.HasPrefix(m.Content, "You gave the same reply") {
 			start = i
 		}
 	}

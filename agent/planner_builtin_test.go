@@ -68,7 +68,8 @@ func (f *idleFleet) Specs() []agent.ToolSpec {
 	return []agent.ToolSpec{{Name: "list_pods", Schema: json.RawMessage(`{}`)}, {Name: "stop_pod", Schema: json.RawMessage(`{}`)}}
 }
 
-func (f *idleFleet) Call(_ context.Context, name string, args json.RawMessage) (json.RawMessage, error) {
+func (f *idleFleet) Call(_ context.Context, c agent.Call) (json.RawMessage, error) {
+	name, args := c.Reply.Tool, c.Reply.Args
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if name == "stop_pod" {

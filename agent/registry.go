@@ -14,6 +14,7 @@ import (
 // is one.
 type Caller interface {
 	Visible(a actor.Actor) []tools.Meta
+	Tool(name string) (tools.Meta, bool)
 	Call(ctx context.Context, req tools.Request) tools.Result
 }
 
@@ -68,14 +69,26 @@ func (r RegistryTools) Specs() []ToolSpec {
 
 // Call implements Tools: the registry's answer, or its refusal or error
 // as the observation the model reads.
-func (r RegistryTools) Call(ctx context.Context, name string, args json.RawMessage) (json.RawMessage, error) {
+func (r RegistryTools) Call(ctx context.Context, c Call) (json.RawMessage, error) {
+	res := r.run(ctx, c.Reply.Tool, c.Reply.Args)
+	return res.output, res.Err
+}
+
+// ran is a registry call's outcome with its output encoded.
+type ran struct {
+	tools.Result
+	output json.RawMessage
+}
+
+func (r RegistryTools) run(ctx context.Context, name string, args json.RawMessage) ran {
 	res := r.Registry.Call(ctx, tools.Request{Actor: r.Actor, Face: audit.FaceAgent, Tool: name, Input: args})
-	if res.Err != nil {
-		return nil, res.Err
+	out := ran{Result: res}
+	if res.Err == nil {
+		b, err := json.Marshal(res.Output)
+		if err != nil {
+			out.Err = fmt.Errorf("the result of %s cannot be shown: %w", name, err)
+		}
+		out.output = b
 	}
-	out, err := json.Marshal(res.Output)
-	if err != nil {
-		return nil, fmt.Errorf("the result of %s cannot be shown: %w", name, err)
-	}
-	return out, nil
+	return out
 }

@@ -45,6 +45,9 @@ type Deps struct {
 	OAuth OAuth
 	// Webhooks takes the payment processor's events (optional).
 	Webhooks Webhooks
+	// AgentStream streams the agent's steps at GET /api/v1/agent/stream
+	// (optional).
+	AgentStream EventSource
 	// Mount adds routes owned by other faces (MCP, auth endpoints, web).
 	Mount func(r chi.Router)
 	// Version is the build version shown in the OpenAPI document.
@@ -79,6 +82,9 @@ func NewRouter(d Deps) http.Handler {
 					a, _ := actor.From(r.Context())
 					writeJSON(w, http.StatusOK, map[string]any{"tools": d.Tools.Visible(a)})
 				})
+				if d.AgentStream != nil {
+					r.Get("/agent/stream", stream(d.AgentStream, d.Log))
+				}
 				mountTools(r, d, false)
 			})
 			r.Group(func(r chi.Router) {

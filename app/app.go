@@ -20,6 +20,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/gpubroker/pod/actor"
+	"github.com/gpubroker/pod/agent"
 	"github.com/gpubroker/pod/api"
 	"github.com/gpubroker/pod/audit"
 	"github.com/gpubroker/pod/auth"
@@ -64,6 +65,10 @@ type App struct {
 	// Billing sets up payments and subscriptions through the processor
 	// serving each tenant (Stripe, or the mock one in SANDBOX).
 	Billing *billing.Service
+	// Decisions records the agent's decisions; Agents runs the agent of
+	// each tenant on this instance.
+	Decisions *decision.Service
+	Agents    *agent.Runtime
 	// KeyCreated is true when this start created the local key file.
 	KeyCreated bool
 	// redis holds the shared rate counter's connections (nil without
@@ -205,6 +210,9 @@ func (a *App) build(ctx context.Context) error {
 	tools.RegisterBilling(a.Tools, tools.BillingServices{Billing: a.Billing})
 	tools.RegisterUsage(a.Tools, tools.UsageServices{Usages: st, Ledger: st})
 	a.Pods.Notify(newPodMail(a.Mail, a.Identity, a.Params, log), tenantDuration(a.Params, a.Tenants, "pods.activation_ttl"))
+	a.Decisions = decision.NewService(st, time.Now)
+	a.Agents = newAgents(a.Tools, a.Decisions, a.Params, a.Tenants, st, log)
+	tools.RegisterAgent(a.Tools, tools.AgentServices{Decisions: a.Decisions, Agents: a.Agents, Params: a.Params, Budget: st})
 	a.MCP = mcp.NewServer(a.Tools, cfg.Version, log)
 	if a.stream, err = openStream(cfg, st, a.Params, log); err != nil {
 		return err
@@ -212,6 +220,7 @@ func (a *App) build(ctx context.Context) error {
 	a.Pods.OnCommit(a.stream.relay.Nudge)
 	a.Mail.OnCommit(a.stream.relay.Nudge)
 	a.Billing.OnCommit(a.stream.relay.Nudge)
+	a.Decisions.OnCommit(a.stream.relay.Nudge)
 	machines := podServices.Machines(a.Tenants)
 	a.podMachines = machines
 	if a.provisioner, err = startProvisioner(a.stream.opts, a.Pods, machines, a.Params, log); err != nil {
@@ -233,6 +242,9 @@ func (a *App) build(ctx context.Context) error {
 // Close stops the workers and the event relay, writes queued audit
 // records and releases Redis and the database.
 func (a *App) Close() error {
+	if a.Agents != nil {
+		a.Agents.Close()
+	}
 	for _, j := range []*job{a.idle, a.settler, a.invoicer, a.dunning} {
 		if j != nil {
 			j.Close()
@@ -283,8 +295,8 @@ func (a *App) closeRedis() {
 // webhooks under /webhooks/stripe and the MCP face at /mcp.
 func (a *App) Handler() http.Handler {
 	return api.NewRouter(api.Deps{Log: a.log, Health: a.Store, Tools: a.Tools, Auth: a.Identity, Sessions: a.Identity, OAuth: a.Identity,
-		Webhooks: a.Billing,
-		Version:  a.cfg.Version,
+		Webhooks: a.Billing, AgentStream: agentStream{hub: a.Agents.Stream},
+		Version: a.cfg.Version,
 		Mount: func(r chi.Router) {
 			r.With(api.Authenticate(a.Identity, a.log)).Handle("/mcp", mcp.HTTPHandler(a.MCP))
 		}})

@@ -22,6 +22,8 @@ type Reservation struct {
 	TenantCap money.Amount
 	// UserCap is each user's monthly limit; 0 means none.
 	UserCap money.Amount
+	// At is when the hold is taken (the caller's clock); now when zero.
+	At time.Time
 }
 
 // Period names the calendar month (UTC) that t falls in.
@@ -37,4 +39,11 @@ type Ledger interface {
 	Settle(ctx context.Context, id string, actual money.Amount) error
 	// Release gives a hold back.
 	Release(ctx context.Context, id string) error
+	// Spent is what a subject of the tenant (a user's id, or Agent) has
+	// held or spent since a time: held amounts, settled actual costs.
+	Spent(ctx context.Context, tenantID, subject string, since time.Time) (money.Amount, error)
 }
+
+// Agent is the subject of the agent's reservations: what it spends is
+// counted apart from every user's, against the agent's own budget.
+const Agent = "agent"

@@ -25,5 +25,28 @@ func Params() []params.Spec {
 		{Key: ParamApprovalAbove, Type: params.TypeMoney, Default: "10", Affects: params.AffectsBoth, Group: "agent",
 			Description: "With agent.approval above_cost, a tool call of the agent whose preview costs more than this many USD waits for an admin's approval.",
 			Rules:       []params.Rule{params.MoneyRange(0, 1_000_000*money.Dollar)}},
+		{Key: ParamBudgetPerAction, Type: params.TypeMoney, Default: "0", Affects: params.AffectsBoth, Group: "agent",
+			Description: "The most one spending call of the agent may reserve, in USD; 0 is no limit.",
+			Rules:       []params.Rule{params.MoneyRange(0, 1_000_000*money.Dollar)}},
+		{Key: ParamBudgetPerDay, Type: params.TypeMoney, Default: "0", Affects: params.AffectsBoth, Group: "agent",
+			Description: "The most the agent may hold or spend in one UTC day, in USD; 0 is no limit.",
+			Rules:       []params.Rule{params.MoneyRange(0, 10_000_000*money.Dollar)}},
+		{Key: ParamBudgetPerMonth, Type: params.TypeMoney, Default: "0", Affects: params.AffectsBoth, Group: "agent",
+			Description: "The most the agent may hold or spend in one calendar month (UTC), in USD; 0 is no limit.",
+			Rules:       []params.Rule{params.MoneyRange(0, 100_000_000*money.Dollar)}},
+		{Key: ParamOnApproval, Type: params.TypeEnum, Default: OnApprovalContinue, Affects: params.AffectsBoth, Group: "agent",
+			Enum: []string{OnApprovalContinue, OnApprovalPause},
+			Description: "While a call of the agent waits for an admin: continue goes on with the observation that it waits (the outcome " +
+				"reaches the agent as a message), pause waits for the decision."},
 	}
 }
+
+// The parameters of the agent's budget and of its waiting.
+const (
+	ParamBudgetPerAction = "agent.budget_per_action_usd"
+	ParamBudgetPerDay    = "agent.budget_per_day_usd"
+	ParamBudgetPerMonth  = "agent.budget_per_month_usd"
+	ParamOnApproval      = "agent.on_approval"
+	OnApprovalContinue   = "continue"
+	OnApprovalPause      = "pause"
+)

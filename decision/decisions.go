@@ -60,8 +60,25 @@ type Repo interface {
 // Service records the agent's decisions and publishes every status they
 // reach.
 type Service struct {
-	repo Repo
-	now  func() time.Time
+	repo      Repo
+	now       func() time.Time
+	committed func()
+}
+
+// OnCommit sets what to call after a decision's event committed (the
+// relay's Nudge, so it leaves at once rather than at the next poll). It
+// must be set before the service is used.
+func (s *Service) OnCommit(fn func()) { s.committed = fn }
+
+// inTx runs fn in one transaction and, once it committed, nudges.
+func (s *Service) inTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	if err := s.repo.InTx(ctx, fn); err != nil {
+		return err
+	}
+	if s.committed != nil {
+		s.committed()
+	}
+	return nil
 }
 
 // NewService returns the decision service.
@@ -100,7 +117,7 @@ func (s *Service) create(ctx context.Context, d Decision, typ events.Type) (Deci
 	at := s.now().UTC().Truncate(time.Microsecond)
 	d.ID, d.CreatedAt, d.UpdatedAt, d.Revision = "dec_"+id.String(), at, at, 1
 	d.Override, d.RevertedBy, d.ApprovalID = nil, "", ""
-	err = s.repo.InTx(ctx, func(ctx context.Context) error {
+	err = s.inTx(ctx, func(ctx context.Context) error {
 		if err := s.repo.CreateDecision(ctx, d); err != nil {
 			return err
 		}
@@ -144,7 +161,7 @@ func (s *Service) Move(ctx context.Context, by actor.Actor, cur Decision, to Sta
 	c.ID, c.TenantID, c.Revision, c.From, c.To = cur.ID, cur.TenantID, cur.Revision, cur.Status, to
 	c.At = s.now().UTC().Truncate(time.Microsecond)
 	var out Decision
-	err := s.repo.InTx(ctx, func(ctx context.Context) error {
+	err := s.inTx(ctx, func(ctx context.Context) error {
 		var err error
 		if out, err = s.repo.MoveDecision(ctx, c); err != nil {
 			return err

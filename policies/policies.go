@@ -322,6 +322,28 @@ func Approval(c Call) Verdict {
 	return allow()
 }
 
+// AgentBudget is what the agent may spend for a tenant: per action, per
+// day and per calendar month (UTC); 0 is no limit.
+type AgentBudget struct {
+	PerAction money.Amount `json:"per_action_usd"`
+	PerDay    money.Amount `json:"per_day_usd"`
+	PerMonth  money.Amount `json:"per_month_usd"`
+}
+
+// AgentSpending judges a spending call of the agent costing cost against
+// its budget, given what it held or spent today and this month.
+func AgentSpending(tool string, cost money.Amount, b AgentBudget, today, month money.Amount) Verdict {
+	switch {
+	case b.PerAction > 0 && cost > b.PerAction:
+		return deny(RuleBudget, "%s would cost about %s, over the agent's limit of %s per action", tool, cost, b.PerAction)
+	case b.PerDay > 0 && today+cost > b.PerDay:
+		return deny(RuleBudget, "%s would cost about %s, but the agent has %s left of its %s a day", tool, cost, max(0, b.PerDay-today), b.PerDay)
+	case b.PerMonth > 0 && month+cost > b.PerMonth:
+		return deny(RuleBudget, "%s would cost about %s, but the agent has %s left of its %s a month", tool, cost, max(0, b.PerMonth-month), b.PerMonth)
+	}
+	return allow()
+}
+
 // Budget turns the outcome of an atomic reservation into a verdict.
 func Budget(tool string, ok bool, estimate, remaining money.Amount) Verdict {
 	if ok {

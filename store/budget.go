@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -28,6 +29,10 @@ func (s *Store) Reserve(ctx context.Context, r budget.Reservation) (string, bool
 		return "", false, 0, fault.Invalid("amount", "a reservation cannot be negative")
 	}
 	var remaining int64
+	at := now()
+	if !r.At.IsZero() {
+		at = r.At.UTC().Truncate(time.Microsecond)
+	}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		hold := func(subject string, capacity money.Amount) error {
 			limit := capacity.Micros()
@@ -61,7 +66,7 @@ func (s *Store) Reserve(ctx context.Context, r budget.Reservation) (string, bool
 			}
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO budget_reservations (id, tenant_id, user_id, period, tool, amount_micros, state, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, 'held', $7)`, id, r.TenantID, r.UserID, r.Period, r.Tool, amount, now())
+			VALUES ($1, $2, $3, $4, $5, $6, 'held', $7)`, id, r.TenantID, r.UserID, r.Period, r.Tool, amount, at)
 		return err
 	})
 	if errors.Is(err, errOverBudget) {
@@ -111,6 +116,19 @@ func (s *Store) close(ctx context.Context, id, state string, actual money.Amount
 			WHERE tenant_id = $3 AND period = $4 AND (subject = '' OR subject = $5)`, amount, spent, tenantID, period, userID)
 		return err
 	})
+}
+
+// Spent sums what subject's reservations in the tenant held (still held)
+// or spent (settled) since a time; released ones cost nothing.
+func (s *Store) Spent(ctx context.Context, tenantID, subject string, since time.Time) (money.Amount, error) {
+	var sum int64
+	err := s.queryRow(ctx, `SELECT COALESCE(SUM(CASE WHEN state = 'held' THEN amount_micros ELSE COALESCE(actual_micros, amount_micros) END), 0)
+		FROM budget_reservations WHERE tenant_id = $1 AND user_id = $2 AND created_at >= $3 AND state <> 'released'`,
+		tenantID, subject, since.UTC()).Scan(&sum)
+	if err != nil {
+		return 0, fmt.Errorf("sum what %s spent: %w", subject, err)
+	}
+	return money.Amount(sum), nil
 }
 
 // BudgetUsage is an account's state in one period.

@@ -81,13 +81,20 @@ type ApprovalOutcome struct {
 // call once, from its stored input, as its requester, with the approver in
 // its audit record; the store's conditional update makes sure only one
 // decision wins.
-func (r *Registry) decide(ctx context.Context, c *Call, id, note string, approve bool) (ApprovalOutcome, error) {
+//
+// A call the agent asked for is a decision of the agent: it is decided
+// through the decision (approve_decision…, ofDecision), which records the
+// outcome with it, never by its approval alone.
+func (r *Registry) decide(ctx context.Context, c *Call, id, note string, approve, ofDecision bool) (ApprovalOutcome, error) {
 	if r.deps.Approvals == nil {
 		return ApprovalOutcome{}, fault.Unavailable("approvals are not kept by this platform")
 	}
 	cur, err := r.deps.Approvals.GetApproval(ctx, c.Tenant.ID, id)
 	if err != nil {
 		return ApprovalOutcome{}, err
+	}
+	if cur.Requester.Kind == actor.KindAgent && !ofDecision {
+		return ApprovalOutcome{}, fault.Conflict("approval %s holds a decision of the agent: decide it with approve_decision, reject_decision or override_decision", id)
 	}
 	if approval.IsPerson(cur.Requester) && approval.SameActor(cur.Requester, c.Actor) {
 		return ApprovalOutcome{}, fault.Forbidden("approval %s was asked for by you: another POD Admin must decide it", id)
@@ -198,7 +205,7 @@ func decideCall(r *Registry, approve bool) Def[DecideIn, ApprovalOutcome] {
 		Method:      http.MethodPost, Path: "/approvals/{id}/reject",
 		Preview: decisionPreview(r, approve),
 		Handle: func(ctx context.Context, c *Call, in *DecideIn) (ApprovalOutcome, error) {
-			return r.decide(ctx, c, in.ID, in.Note, approve)
+			return r.decide(ctx, c, in.ID, in.Note, approve, false)
 		},
 	}
 	if approve {

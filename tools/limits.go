@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/gpubroker/pod/billing"
+	"github.com/gpubroker/pod/decision"
 	"github.com/gpubroker/pod/tenant"
 
 	"github.com/gpubroker/pod/mode"
@@ -42,7 +43,15 @@ func (l ParamLimits) ApprovalAbove(tenantID string, m mode.Mode) money.Amount {
 // agent.approval_above_usd.
 func (l ParamLimits) AgentApproval(tenantID string, m mode.Mode) policies.AgentRule {
 	s := l.Params.Snapshot()
-	return policies.AgentRule{Rule: s.String(tenantID, m, "agent.approval"), Above: s.Money(tenantID, m, "agent.approval_above_usd")}
+	return policies.AgentRule{Rule: s.String(tenantID, m, decision.ParamApproval), Above: s.Money(tenantID, m, decision.ParamApprovalAbove)}
+}
+
+// AgentBudget implements Limits: agent.budget_per_action_usd,
+// agent.budget_per_day_usd and agent.budget_per_month_usd.
+func (l ParamLimits) AgentBudget(tenantID string, m mode.Mode) policies.AgentBudget {
+	s := l.Params.Snapshot()
+	return policies.AgentBudget{PerAction: s.Money(tenantID, m, decision.ParamBudgetPerAction),
+		PerDay: s.Money(tenantID, m, decision.ParamBudgetPerDay), PerMonth: s.Money(tenantID, m, decision.ParamBudgetPerMonth)}
 }
 
 // MFARequired implements Limits.

@@ -47,6 +47,8 @@ type Limits interface {
 	ApprovalAbove(tenantID string, m mode.Mode) money.Amount
 	// AgentApproval is the tenant's rule of which calls of the agent wait.
 	AgentApproval(tenantID string, m mode.Mode) policies.AgentRule
+	// AgentBudget is what the agent may spend for the tenant.
+	AgentBudget(tenantID string, m mode.Mode) policies.AgentBudget
 }
 
 // Approvals keeps the calls that wait for an admin. The store implements
@@ -444,15 +446,41 @@ func (r *Registry) reserve(ctx context.Context, c *Call, e *entry, in any, estim
 	}
 	tcap, ucap := r.deps.Limits.Budget(c.Tenant.ID, c.Tenant.Mode)
 	userID := ""
-	if c.Actor.Kind == actor.KindUser {
+	switch c.Actor.Kind {
+	case actor.KindUser:
 		userID = c.Actor.ID
+	case actor.KindAgent:
+		// The agent's spending is its own, held to its own budget.
+		userID, ucap = budget.Agent, 0
+		if v, err := r.agentSpending(ctx, c, e, cost, now); err != nil || !v.Allowed() {
+			return "", v, err
+		}
 	}
 	id, ok, remaining, err := r.deps.Budget.Reserve(ctx, budget.Reservation{TenantID: c.Tenant.ID, UserID: userID, Tool: e.meta.Name,
-		Period: budget.Period(now), Amount: cost, TenantCap: tcap, UserCap: ucap})
+		Period: budget.Period(now), Amount: cost, TenantCap: tcap, UserCap: ucap, At: now})
 	if err != nil {
 		return "", policies.Verdict{}, fmt.Errorf("reserve budget: %w", err)
 	}
 	return id, policies.Budget(e.meta.Name, ok, cost, remaining), nil
+}
+
+// agentSpending judges a spending call of the agent against the tenant's
+// agent budget: per action, and what it held or spent today and this
+// month (UTC).
+func (r *Registry) agentSpending(ctx context.Context, c *Call, e *entry, cost money.Amount, now time.Time) (policies.Verdict, error) {
+	b := r.deps.Limits.AgentBudget(c.Tenant.ID, c.Tenant.Mode)
+	var today, month money.Amount
+	if b.PerDay > 0 || b.PerMonth > 0 {
+		day := now.UTC().Truncate(24 * time.Hour)
+		var err error
+		if today, err = r.deps.Budget.Spent(ctx, c.Tenant.ID, budget.Agent, day); err != nil {
+			return policies.Verdict{}, err
+		}
+		if month, err = r.deps.Budget.Spent(ctx, c.Tenant.ID, budget.Agent, day.AddDate(0, 0, 1-day.Day())); err != nil {
+			return policies.Verdict{}, err
+		}
+	}
+	return policies.AgentSpending(e.meta.Name, cost, b, today, month), nil
 }
 
 // settle turns a reservation into spending after success, or releases it.
