@@ -9,6 +9,13 @@ import (
 // maxBudget bounds the monthly budget parameters.
 const maxBudget = 10_000_000 * money.Dollar
 
+// maxTokenPrice bounds the price of a million tokens of a language model.
+const maxTokenPrice = 1_000 * money.Dollar
+
+// modelName is what a model's name may be: a provider's model names and
+// Bedrock's model ids use letters, digits and . _ : / @ -.
+var modelName = Matches("must be letters, digits and . _ : / @ - (at most 200)", `^[A-Za-z0-9._:/@-]{0,200}$`)
+
 // Platform declares the platform's own parameters. Other packages declare
 // theirs beside their code (provider credentials in package providers) and
 // the app joins them into one Catalog.
@@ -155,9 +162,30 @@ func Platform() []Spec {
 
 		{Key: "agent.planner", Type: TypeEnum, Enum: []string{"builtin", "openai", "anthropic", "bedrock", "ollama"}, Default: "builtin", Affects: AffectsBoth,
 			Description: "Model behind the procurement agent; builtin is the deterministic planner."},
+		{Key: "agent.model", Type: TypeString, Affects: AffectsBoth,
+			Description: "Name of the language model the planner asks (a Bedrock model id for bedrock); empty means the planner's default model.",
+			Rules:       []Rule{modelName}},
+		{Key: "agent.endpoint", Type: TypeURL, Affects: AffectsBoth,
+			Description: "Base URL of the planner's API, as its client appends paths to (https://api.anthropic.com/v1, http://127.0.0.1:11434, a Bedrock runtime endpoint); empty means the provider's own."},
+		{Key: "agent.api_key", Type: TypeSecret, Affects: AffectsBoth,
+			Description: "API key of the planner: required for openai and anthropic; for bedrock <access key id>:<secret access key>, empty meaning the AWS default credentials; unused by ollama."},
+		{Key: "agent.fallback_planner", Type: TypeEnum, Enum: []string{"none", "builtin", "openai", "anthropic", "bedrock", "ollama"}, Default: "none", Affects: AffectsBoth,
+			Description: "Model asked when the planner's call fails; none means no fallback. It shares agent.endpoint and agent.api_key only when it is the same planner, so another provider must need no key (builtin, ollama on its default URL, bedrock with the AWS default credentials)."},
+		{Key: "agent.fallback_model", Type: TypeString, Affects: AffectsBoth,
+			Description: "Name of the fallback planner's model; empty means its default model.",
+			Rules:       []Rule{modelName}},
+		{Key: "agent.model_timeout", Type: TypeDuration, Default: "60s", Affects: AffectsBoth,
+			Description: "Timeout of one call of the agent's language model.", Rules: []Rule{DurationRange(time.Second, 10*time.Minute)}},
+		{Key: "agent.price_input_per_mtok_usd", Type: TypeMoney, Default: "0", Affects: AffectsBoth,
+			Description: "Price of a million input tokens of the agent's language models, in USD, counted against the task's cost limit; builtin is free.",
+			Rules:       []Rule{MoneyRange(0, maxTokenPrice)}},
+		{Key: "agent.price_output_per_mtok_usd", Type: TypeMoney, Default: "0", Affects: AffectsBoth,
+			Description: "Price of a million output tokens of the agent's language models, in USD, counted against the task's cost limit; builtin is free.",
+			Rules:       []Rule{MoneyRange(0, maxTokenPrice)}},
 		{Key: "agent.max_iterations", Type: TypeInt, Default: "25", Affects: AffectsBoth,
 			Description: "Most loop iterations in one agent run.", Rules: []Rule{Range(1, 500)}},
 		{Key: "agent.model_options", Type: TypeJSON, Default: "{}", Affects: AffectsBoth,
-			Description: "Extra model options as a JSON object (model name, temperature…)."},
+			Description: "Extra options of every language model call as a JSON object: temperature (0 to 2) and max_tokens (the most output tokens of a reply).",
+			Rules:       []Rule{Matches("must be a JSON object", `^\s*\{`)}},
 	}
 }
