@@ -35,7 +35,8 @@ func (d *desk) Specs() []agent.ToolSpec {
 		Schema: json.RawMessage(`{"type":"object","properties":{"gpu":{"type":"string"}}}`)}}
 }
 
-func (d *desk) Call(_ context.Context, name string, args json.RawMessage) (json.RawMessage, error) {
+func (d *desk) Call(_ context.Context, c agent.Call) (json.RawMessage, error) {
+	name, args := c.Reply.Tool, c.Reply.Args
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.calls = append(d.calls, name+" "+string(args))

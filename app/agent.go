@@ -45,7 +45,10 @@ func newAgents(reg *tools.Registry, decisions *decision.Service, ps *params.Serv
 			id := admin.TenantID
 			return agent.Config{
 				Tenant: id,
-				Model:  stepModel{pick: func() (agent.Model, error) { return modelOf(ps, tenants, id) }},
+				Model: stepModel{pick: func() (agent.Model, error) {
+					s, m := read(id)
+					return modelOf(s, m, id, log)
+				}},
 				Tools: agent.Decided{RegistryTools: agent.RegistryTools{Registry: reg, Actor: agent.For(admin)}, Decisions: decisions, Log: log,
 					Pause: func() bool {
 						s, m := read(id)
@@ -61,9 +64,14 @@ func newAgents(reg *tools.Registry, decisions *decision.Service, ps *params.Serv
 	})
 }
 
-// modelOf is the model a tenant's agent.planner names.
-func modelOf(_ *params.Service, _ *tenant.Service, _ string) (agent.Model, error) {
-	return agent.Builtin{Now: time.Now}, nil
+// modelOf is the model a tenant's agent.planner names, with its fallback
+// logged.
+func modelOf(s *params.Snapshot, m mode.Mode, tenantID string, log *slog.Logger) (agent.Model, error) {
+	model, err := agent.ModelFor(s, tenantID, m, time.Now)
+	if f, ok := model.(*agent.Fallback); ok {
+		f.Log = log
+	}
+	return model, err
 }
 
 // stepModel picks the model at every step, so a change of agent.planner
