@@ -26,6 +26,7 @@ require (
 	github.com/mark3labs/mcp-go v1.2.1
 	github.com/pquerna/otp v1.5.0
 	github.com/redis/go-redis/v9 v9.23.0
+	github.com/slack-go/slack v0.36.0
 	github.com/stripe/stripe-go/v76 v76.25.0
 	github.com/tmc/langchaingo v0.1.14
 	github.com/trustelem/zxcvbn v1.0.1
@@ -66,7 +67,6 @@ require (
 	github.com/pkoukk/tiktoken-go v0.1.6 // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.2 // indirect
-	github.com/slack-go/slack v0.36.0 // indirect
 	github.com/spf13/cast v1.7.1 // indirect
 	github.com/test-go/testify v1.1.4 // indirect
 	github.com/yosida95/uritemplate/v3 v3.0.2 // indirect
