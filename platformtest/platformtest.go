@@ -1,8 +1,8 @@
 // Package platformtest builds a whole platform for tests of the faces: a
 // real store on the chosen backend, parameters, tenants (default, acme,
 // beta), identity, the audit writer, the SANDBOX market of simulated
-// providers and the tools registry with the core, offer, pod, mail and
-// billing toolsets (the mock payment processor), plus a token table
+// providers and the tools registry with the core, offer, pod, mail,
+// billing and Slack tools (the mock payment processor), plus a token table
 // standing in for sign-in where a test does not need real tokens.
 package platformtest
 
@@ -155,6 +155,7 @@ func New(t testing.TB, backend string) *Platform {
 	tools.RegisterMail(reg, tools.MailServices{Mail: ms, Users: st})
 	tools.RegisterUsage(reg, tools.UsageServices{Usages: st, Ledger: st})
 	tools.RegisterBilling(reg, tools.BillingServices{Billing: bs})
+	tools.RegisterSlack(reg, tools.SlackServices{Users: st})
 	return &Platform{Store: st, Params: ps, Tenants: ts, Audit: w, Identity: id, Registry: reg, Market: mkt, Mail: ms, Billing: bs,
 		Tokens: Tokens{"op": Operator, "acme-admin": AcmeAdmin, "acme-user": AcmeUser, "acme-pro": AcmePro, "beta-admin": BetaAdmin},
 		Clock:  clock}

@@ -50,6 +50,9 @@ func TestConformance(t *testing.T) {
 		{"ProcessorEventsAreStoredAndClaimedOnce", testProcessorEvents},
 		{"TheAgentsMemoryIsFoundByItsWords", testAgentMemory},
 		{"DecisionsMoveOnlyAsTheTableAllowsAndOnTheRevisionRead", testDecisions},
+		{"ADecisionsSlackMessageIsRecordedOnceAndNeverShowsAnOlderRevision", testSlackMessages},
+		{"SlackSignaturesAreNewOnceWithinTheWindow", testSlackSignatures},
+		{"UsersAreLinkedToOneSlackUserPerTenant", testSlackUsers},
 	}
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		for _, c := range cases {
