@@ -34,6 +34,7 @@ import (
 	"github.com/gpubroker/pod/pods"
 	"github.com/gpubroker/pod/providers"
 	"github.com/gpubroker/pod/secrets"
+	"github.com/gpubroker/pod/slack"
 	"github.com/gpubroker/pod/ssmparams"
 	"github.com/gpubroker/pod/store"
 	"github.com/gpubroker/pod/tenant"
@@ -85,6 +86,10 @@ type App struct {
 	podMachines pods.Machines
 	mailer      *mailer
 	billing     *billingWorker
+	// slackFace posts decisions to Slack and takes its buttons; slack is
+	// the worker that posts them from the agent topic.
+	slackFace *slack.Face
+	slack     *slackWorker
 }
 
 // Catalog joins every package's declared parameters. platform.base_url
@@ -213,6 +218,7 @@ func (a *App) build(ctx context.Context) error {
 	a.Decisions = decision.NewService(st, time.Now)
 	a.Agents = newAgents(a.Tools, a.Decisions, a.Params, a.Tenants, st, log)
 	tools.RegisterAgent(a.Tools, tools.AgentServices{Decisions: a.Decisions, Agents: a.Agents, Params: a.Params, Budget: st})
+	tools.RegisterSlack(a.Tools, tools.SlackServices{Users: st})
 	a.MCP = mcp.NewServer(a.Tools, cfg.Version, log)
 	if a.stream, err = openStream(cfg, st, a.Params, log); err != nil {
 		return err
@@ -236,6 +242,10 @@ func (a *App) build(ctx context.Context) error {
 	if a.billing, err = startBillingWorker(a.stream.opts, a.Billing, st, a.Params, log); err != nil {
 		return fmt.Errorf("start the billing worker: %w", err)
 	}
+	a.slackFace = newSlackFace(a.Tools, st, a.Params, a.Tenants, cfg.SlackAPIURL, log)
+	if a.slack, err = startSlackWorker(a.stream.opts, a.slackFace, a.Params, log); err != nil {
+		return fmt.Errorf("start the Slack worker: %w", err)
+	}
 	return nil
 }
 
@@ -258,6 +268,9 @@ func (a *App) Close() error {
 	}
 	if a.billing != nil {
 		a.billing.Close()
+	}
+	if a.slack != nil {
+		a.slack.Close()
 	}
 	if a.stream != nil {
 		a.stream.Close()
@@ -299,6 +312,9 @@ func (a *App) Handler() http.Handler {
 		Version: a.cfg.Version,
 		Mount: func(r chi.Router) {
 			r.With(api.Authenticate(a.Identity, a.log)).Handle("/mcp", mcp.HTTPHandler(a.MCP))
+			interactions := slackInteractions(a.slackFace)
+			r.Method(http.MethodPost, "/slack/interactions", interactions)
+			r.Method(http.MethodPost, "/slack/interactions/{tenant}", interactions)
 		}})
 }
 

@@ -29,6 +29,9 @@ type Config struct {
 	// their rate limits through Redis; empty counts calls in process.
 	RedisURL    string
 	RedisPrefix string // GPUBROKER_REDIS_PREFIX, default gpubroker:
+	// SlackAPIURL (GPUBROKER_SLACK_API_URL) is the base of Slack's Web API
+	// the agent's decisions are posted through; empty is Slack's own.
+	SlackAPIURL string
 	// KafkaBrokers (GPUBROKER_KAFKA_BROKERS, host:port,…) names the Kafka
 	// cluster the event stream uses; empty starts an in-process broker.
 	KafkaBrokers string
@@ -69,6 +72,7 @@ func ConfigFromEnv(getenv func(string) string) Config {
 		RedisURL:      getenv("GPUBROKER_REDIS_URL"),
 		RedisPrefix:   get("GPUBROKER_REDIS_PREFIX", "gpubroker:"),
 		KafkaBrokers:  getenv("GPUBROKER_KAFKA_BROKERS"),
+		SlackAPIURL:   getenv("GPUBROKER_SLACK_API_URL"),
 		KafkaSASL:     strings.ToLower(strings.TrimSpace(getenv("GPUBROKER_KAFKA_SASL"))),
 		KafkaUser:     getenv("GPUBROKER_KAFKA_USER"),
 		KafkaPassword: getenv("GPUBROKER_KAFKA_PASSWORD"),

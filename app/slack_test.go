@@ -85,6 +85,9 @@ func slackPlatform(ctx context.Context, t *testing.T, backoff time.Duration) (*A
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = a.Close() })
+	// The platform's own worker gives way to the one on the fake Slack.
+	a.slack.Close()
+	a.slack = nil
 	if _, err := a.Seed(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -104,10 +107,7 @@ func slackPlatform(ctx context.Context, t *testing.T, backoff time.Duration) (*A
 		t.Fatal(err)
 	}
 	t.Cleanup(w.Close)
-	decisions := decision.NewService(a.Store, func(context.Context, string) decision.ApprovalPolicy {
-		return decision.ApprovalPolicy{Rule: decision.ApproveAlways}
-	}, time.Now)
-	return a, api, decisions
+	return a, api, a.Decisions
 }
 
 func propose(ctx context.Context, t *testing.T, ds *decision.Service) decision.Decision {
@@ -118,8 +118,10 @@ func propose(ctx context.Context, t *testing.T, ds *decision.Service) decision.D
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.Status != decision.StatusAwaitingApproval {
-		t.Fatalf("proposed as %s", d.Status)
+	// The registry held it.
+	d, err = ds.Move(ctx, actor.Actor{}, d, decision.StatusAwaitingApproval, decision.Change{ApprovalID: "apr_held"})
+	if err != nil {
+		t.Fatal(err)
 	}
 	return d
 }
@@ -143,27 +145,30 @@ func TestTheSlackWorkerPostsADecisionThenUpdatesItsMessage(t *testing.T) {
 	defer cancel()
 	_, api, ds := slackPlatform(ctx, t, 0)
 	d := propose(ctx, t, ds)
-	waitFor(ctx, t, "the post", func() bool { posts, _ := api.calls(); return len(posts) == 1 })
-	posts, _ := api.calls()
-	if posts[0].Get("channel") != "#agent" || !strings.Contains(posts[0].Get("blocks"), `"action_id":"gpubroker_approve","value":"`+d.ID+`"`) {
-		t.Fatalf("posted %v", posts[0])
+	// Proposed, then held: one message, posted then updated with its
+	// buttons.
+	waitFor(ctx, t, "the post and its update", func() bool { posts, updates := api.calls(); return len(posts) == 1 && len(updates) == 1 })
+	posts, updates := api.calls()
+	if posts[0].Get("channel") != "#agent" || !strings.Contains(updates[0].Get("blocks"), `"action_id":"gpubroker_approve","value":"`+d.ID+`"`) {
+		t.Fatalf("posted %v, updated %v", posts[0], updates[0])
 	}
 	admin := actor.Actor{Kind: actor.KindSlack, ID: "u-admin", TenantID: "default", Role: actor.RolePodAdmin}
 	if _, err := ds.Move(ctx, admin, d, decision.StatusApproved, decision.Change{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(ctx, t, "the update", func() bool { _, updates := api.calls(); return len(updates) == 1 })
-	posts, updates := api.calls()
-	if len(posts) != 1 || updates[0].Get("channel") != "C0AGENT" || updates[0].Get("ts") != "1700000000.000001" {
-		t.Fatalf("%d posts, update %v", len(posts), updates[0])
+	waitFor(ctx, t, "the update", func() bool { _, updates := api.calls(); return len(updates) == 2 })
+	posts, updates = api.calls()
+	if len(posts) != 1 || updates[1].Get("channel") != "C0AGENT" || updates[1].Get("ts") != "1700000000.000001" {
+		t.Fatalf("%d posts, update %v", len(posts), updates[1])
 	}
-	if b := updates[0].Get("blocks"); strings.Contains(b, "gpubroker_approve") || !strings.Contains(b, "Approved") {
+	if b := updates[1].Get("blocks"); strings.Contains(b, "gpubroker_approve") || !strings.Contains(b, "Approved") {
 		t.Fatalf("the update shows %s", b)
 	}
 }
 
 // TestTheSlackWorkerPostsOnceSlackIsBack: while Slack answers 503 the
-// worker keeps trying; once it is back the decision is posted, once.
+// worker keeps trying; once it is back the decision is posted, once, and
+// its message updated to the status it reached meanwhile.
 func TestTheSlackWorkerPostsOnceSlackIsBack(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -175,10 +180,10 @@ func TestTheSlackWorkerPostsOnceSlackIsBack(t *testing.T) {
 		t.Fatalf("posted while down: %v", posts)
 	}
 	api.down.Store(false)
-	waitFor(ctx, t, "the post once Slack is back", func() bool { posts, _ := api.calls(); return len(posts) == 1 })
+	waitFor(ctx, t, "the post once Slack is back", func() bool { posts, updates := api.calls(); return len(posts) == 1 && len(updates) == 1 })
 	time.Sleep(200 * time.Millisecond)
-	if posts, updates := api.calls(); len(posts) != 1 || len(updates) != 0 {
-		t.Fatalf("%d posts and %d updates; want one post", len(posts), len(updates))
+	if posts, updates := api.calls(); len(posts) != 1 || len(updates) != 1 {
+		t.Fatalf("%d posts and %d updates; want one post, then its update to awaiting approval", len(posts), len(updates))
 	}
 }
 

@@ -15,19 +15,6 @@ import (
 	"github.com/gpubroker/pod/tools"
 )
 
-// The decision tools this face calls. The tools package owns these names
-// (they are spelled here until it declares them); the inputs are theirs.
-const (
-	// ToolApproveDecision takes {"id", "note"}.
-	ToolApproveDecision = "approve_decision"
-	// ToolRejectDecision takes {"id", "note"}.
-	ToolRejectDecision = "reject_decision"
-	// ToolOverrideDecision takes {"id", "tool", "args", "reason"}.
-	ToolOverrideDecision = "override_decision"
-	// ToolGetDecision takes {"id"} and answers a decision.Decision.
-	ToolGetDecision = "get_decision"
-)
-
 // Caller runs a tool call through the one guarded pipeline; the tools
 // registry implements it.
 type Caller interface {

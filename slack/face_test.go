@@ -63,7 +63,7 @@ func (f *fakeTools) Call(_ context.Context, req tools.Request) tools.Result {
 	if !ok {
 		return tools.Result{Err: fault.NotFound("decision", in.ID)}
 	}
-	if req.Tool == slack.ToolGetDecision {
+	if req.Tool == tools.ToolGetDecision {
 		return tools.Result{Output: d}
 	}
 	if f.refuse != nil {
@@ -72,11 +72,11 @@ func (f *fakeTools) Call(_ context.Context, req tools.Request) tools.Result {
 	d.Revision++
 	d.DecidedBy = req.Actor.ID
 	switch req.Tool {
-	case slack.ToolApproveDecision:
+	case tools.ToolApproveDecision:
 		d.Status = decision.StatusApproved
-	case slack.ToolRejectDecision:
+	case tools.ToolRejectDecision:
 		d.Status = decision.StatusRejected
-	case slack.ToolOverrideDecision:
+	case tools.ToolOverrideDecision:
 		d.Status, d.Override = decision.StatusOverridden, &decision.Override{Tool: in.Tool, Args: in.Args, Reason: in.Reason}
 	}
 	f.decisions[in.ID] = d

@@ -293,9 +293,9 @@ func (f *Face) clicked(ctx context.Context, in request, ic *slackgo.InteractionC
 	}
 	switch action {
 	case ActionApprove:
-		f.decide(ctx, t, by, ic, ToolApproveDecision, "approve")
+		f.decide(ctx, t, by, ic, tools.ToolApproveDecision, "approve")
 	case ActionReject:
-		f.decide(ctx, t, by, ic, ToolRejectDecision, "reject")
+		f.decide(ctx, t, by, ic, tools.ToolRejectDecision, "reject")
 	case ActionOverride:
 		f.openOverride(ctx, t, by, ic)
 	}
@@ -317,7 +317,7 @@ func (f *Face) decide(ctx context.Context, t target, by actor.Actor, ic *slackgo
 func (f *Face) refresh(ctx context.Context, t target, by actor.Actor, ic *slackgo.InteractionCallback, out any) {
 	d, ok := asDecision(out, t.decisionID)
 	if !ok {
-		res := f.call(ctx, by, ic, ToolGetDecision, map[string]any{"id": t.decisionID})
+		res := f.call(ctx, by, ic, tools.ToolGetDecision, map[string]any{"id": t.decisionID})
 		if d, ok = asDecision(res.Output, t.decisionID); res.Err != nil || !ok {
 			f.d.Log.WarnContext(ctx, "read a decision decided in Slack", "decision", t.decisionID, "err", res.Err)
 			return

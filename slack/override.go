@@ -10,6 +10,7 @@ import (
 
 	"github.com/gpubroker/pod/actor"
 	"github.com/gpubroker/pod/decision"
+	"github.com/gpubroker/pod/tools"
 )
 
 // The override modal: its callback id, and the block of each input (each
@@ -32,7 +33,7 @@ type modalMeta struct {
 // openOverride opens the modal in which the admin edits the decision's
 // call: the tool, its arguments as JSON and a reason.
 func (f *Face) openOverride(ctx context.Context, t target, by actor.Actor, ic *slackgo.InteractionCallback) {
-	res := f.call(ctx, by, ic, ToolGetDecision, map[string]any{"id": t.decisionID})
+	res := f.call(ctx, by, ic, tools.ToolGetDecision, map[string]any{"id": t.decisionID})
 	d, ok := asDecision(res.Output, t.decisionID)
 	if res.Err != nil || !ok {
 		f.reply(ctx, t, ic.User.ID, "could not read decision "+t.decisionID+" to override it: "+errText(res.Err))
@@ -113,7 +114,7 @@ func (f *Face) submitOverride(ctx context.Context, in request, ic *slackgo.Inter
 	}
 	var compact bytes.Buffer
 	_ = json.Compact(&compact, []byte(value(BlockArgs)))
-	res := f.call(ctx, by, ic, ToolOverrideDecision, map[string]any{"id": t.decisionID, "tool": tool,
+	res := f.call(ctx, by, ic, tools.ToolOverrideDecision, map[string]any{"id": t.decisionID, "tool": tool,
 		"args": json.RawMessage(compact.Bytes()), "reason": reason})
 	if res.Err != nil {
 		return map[string]string{BlockArgs: clip("could not override: "+res.Err.Error(), 150)}

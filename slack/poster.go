@@ -14,14 +14,15 @@ import (
 // Show brings d's message in its tenant's channel up to date: it posts
 // the message the first time the tenant's decision is seen and updates
 // it afterwards, unless it already shows a later revision. A tenant
-// without slack.enabled is skipped. An error means Slack or the store did
+// without slack.enabled, and the agent's reads, are skipped. An error means Slack or the store did
 // not answer: trying again is safe.
 func (f *Face) Show(ctx context.Context, d decision.Decision) error {
 	cfg, err := f.d.Configs(ctx, d.TenantID)
 	if err != nil {
 		return fmt.Errorf("read the Slack settings of tenant %s: %w", d.TenantID, err)
 	}
-	if !cfg.Enabled {
+	// A read changes nothing and waits for nobody: it is not posted.
+	if !cfg.Enabled || d.ReadOnly {
 		return nil
 	}
 	if cfg.BotToken == "" || cfg.Channel == "" {

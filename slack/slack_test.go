@@ -15,6 +15,7 @@ import (
 	"github.com/gpubroker/pod/decision"
 	"github.com/gpubroker/pod/fault"
 	"github.com/gpubroker/pod/slack"
+	"github.com/gpubroker/pod/tools"
 )
 
 // TestADecisionIsPostedWithButtonsAndUpdatedInPlace: the first event of a
@@ -87,8 +88,8 @@ func TestAnApproveClickActsAsTheAdminThroughTheTools(t *testing.T) {
 		tool   string
 		status string
 	}{
-		{"approve calls approve_decision", slack.ActionApprove, slack.ToolApproveDecision, "Approved"},
-		{"reject calls reject_decision", slack.ActionReject, slack.ToolRejectDecision, "Rejected"},
+		{"approve calls approve_decision", slack.ActionApprove, tools.ToolApproveDecision, "Approved"},
+		{"reject calls reject_decision", slack.ActionReject, tools.ToolRejectDecision, "Rejected"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := newRig(t)
@@ -222,7 +223,7 @@ func TestAnAdminNotLinkedIsFoundByTheirEmail(t *testing.T) {
 		t.Fatalf("status %d: %s", status, body)
 	}
 	calls := r.tools.requests()
-	if len(calls) != 1 || calls[0].Actor.ID != "u-cy" || calls[0].Tool != slack.ToolApproveDecision {
+	if len(calls) != 1 || calls[0].Actor.ID != "u-cy" || calls[0].Tool != tools.ToolApproveDecision {
 		t.Fatalf("calls %+v", calls)
 	}
 }
@@ -280,7 +281,7 @@ func TestOverrideOpensAModalWhoseSubmissionCallsOverride(t *testing.T) {
 	if status != 200 || !strings.Contains(body, `"response_action":"errors"`) || !strings.Contains(body, slack.BlockArgs) {
 		t.Fatalf("bad JSON answered %d %s", status, body)
 	}
-	if calls := r.tools.requests(); len(calls) != 1 || calls[0].Tool != slack.ToolGetDecision {
+	if calls := r.tools.requests(); len(calls) != 1 || calls[0].Tool != tools.ToolGetDecision {
 		t.Fatalf("calls %+v; want only the read", calls)
 	}
 
@@ -301,7 +302,7 @@ func TestOverrideOpensAModalWhoseSubmissionCallsOverride(t *testing.T) {
 	if err := json.Unmarshal(last.Input, &in); err != nil {
 		t.Fatal(err)
 	}
-	if last.Tool != slack.ToolOverrideDecision || last.Actor.ID != "u-ana" || last.Face != audit.FaceSlack || in.ID != "dec_over" ||
+	if last.Tool != tools.ToolOverrideDecision || last.Actor.ID != "u-ana" || last.Face != audit.FaceSlack || in.ID != "dec_over" ||
 		in.Tool != "deploy_pod" || string(in.Args) != `{"id":"pod_1","hours":2}` || in.Reason != "two hours are enough" {
 		t.Fatalf("override called %s as %+v with %s", last.Tool, last.Actor, last.Input)
 	}
