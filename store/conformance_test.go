@@ -50,6 +50,7 @@ func TestConformance(t *testing.T) {
 		{"ProcessorEventsAreStoredAndClaimedOnce", testProcessorEvents},
 		{"TheAgentsMemoryIsFoundByItsWords", testAgentMemory},
 		{"DecisionsMoveOnlyAsTheTableAllowsAndOnTheRevisionRead", testDecisions},
+		{"TheFleetIsCountedByOfferAndStateAndSummedByHourToTheSecond", testFleet},
 	}
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		for _, c := range cases {
