@@ -155,6 +155,7 @@ func New(t testing.TB, backend string) *Platform {
 	tools.RegisterMail(reg, tools.MailServices{Mail: ms, Users: st})
 	tools.RegisterUsage(reg, tools.UsageServices{Usages: st, Ledger: st})
 	tools.RegisterBilling(reg, tools.BillingServices{Billing: bs})
+	tools.RegisterFleet(reg, tools.FleetServices{Fleet: st})
 	return &Platform{Store: st, Params: ps, Tenants: ts, Audit: w, Identity: id, Registry: reg, Market: mkt, Mail: ms, Billing: bs,
 		Tokens: Tokens{"op": Operator, "acme-admin": AcmeAdmin, "acme-user": AcmeUser, "acme-pro": AcmePro, "beta-admin": BetaAdmin},
 		Clock:  clock}
