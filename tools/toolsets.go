@@ -20,6 +20,7 @@ const (
 	ToolsetMail       Toolset = "mail"       // the mail the platform sent (the SANDBOX mailbox)
 	ToolsetBilling    Toolset = "billing"    // plans, payment, subscriptions, usage and cost
 	ToolsetSignup     Toolset = "signup"     // registration and email verification, open to visitors
+	ToolsetNotify     Toolset = "notify"     // what the agent tells the tenant's admins
 )
 
 // listed is a tool definition with its input and output types erased, so
