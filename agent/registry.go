@@ -27,11 +27,11 @@ func For(admin actor.Actor) actor.Actor {
 }
 
 // Toolsets are the platform's tools the agent works with: offers,
-// providers and prices, pods, and, to read only, parameters and usage
-// and cost.
+// providers and prices, pods and the fleet, telling its admins
+// (notify_admin), and, to read only, parameters and usage and cost.
 func Toolsets(m tools.Meta) bool {
 	switch m.Group {
-	case tools.ToolsetOffers, tools.ToolsetPods:
+	case tools.ToolsetOffers, tools.ToolsetPods, tools.ToolsetNotify:
 		return true
 	case tools.ToolsetParameters:
 		return m.ReadOnly

@@ -30,6 +30,7 @@ import (
 	"github.com/gpubroker/pod/market"
 	"github.com/gpubroker/pod/mcp"
 	"github.com/gpubroker/pod/mode"
+	"github.com/gpubroker/pod/notify"
 	"github.com/gpubroker/pod/params"
 	"github.com/gpubroker/pod/pods"
 	"github.com/gpubroker/pod/providers"
@@ -90,6 +91,10 @@ type App struct {
 	// the worker that posts them from the agent topic.
 	slackFace *slack.Face
 	slack     *slackWorker
+	// Notify tells the tenants' admins what the agent does and says;
+	// notifier delivers it.
+	Notify   *notify.Notifier
+	notifier *notifyWorker
 }
 
 // Catalog joins every package's declared parameters. platform.base_url
@@ -102,7 +107,7 @@ func Catalog(addr string) (*params.Catalog, error) {
 			platform[i].Default = baseURLOf(addr)
 		}
 	}
-	return params.NewCatalog(platform, providers.CredentialParams(), market.Params(), mail.Params(), billing.Params(), decision.Params())
+	return params.NewCatalog(platform, providers.CredentialParams(), market.Params(), mail.Params(), billing.Params(), decision.Params(), notify.Params())
 }
 
 // baseURLOf is the http URL of a listen address, on loopback when it
@@ -219,6 +224,9 @@ func (a *App) build(ctx context.Context) error {
 	a.Agents = newAgents(a.Tools, a.Decisions, a.Params, a.Tenants, st, log)
 	tools.RegisterAgent(a.Tools, tools.AgentServices{Decisions: a.Decisions, Agents: a.Agents, Params: a.Params, Budget: st})
 	tools.RegisterSlack(a.Tools, tools.SlackServices{Users: st})
+	tools.RegisterFleet(a.Tools, tools.FleetServices{Fleet: st})
+	a.Notify = newNotifier(a)
+	tools.RegisterNotify(a.Tools, tools.NotifyServices{Notifier: a.Notify})
 	a.MCP = mcp.NewServer(a.Tools, cfg.Version, log)
 	if a.stream, err = openStream(cfg, st, a.Params, log); err != nil {
 		return err
@@ -241,6 +249,9 @@ func (a *App) build(ctx context.Context) error {
 	}
 	if a.billing, err = startBillingWorker(a.stream.opts, a.Billing, st, a.Params, log); err != nil {
 		return fmt.Errorf("start the billing worker: %w", err)
+	}
+	if a.notifier, err = startNotifier(a.stream.opts, a.Notify, a.Params, log); err != nil {
+		return fmt.Errorf("start the notification worker: %w", err)
 	}
 	a.slackFace = newSlackFace(a.Tools, st, a.Params, a.Tenants, cfg.SlackAPIURL, log)
 	if a.slack, err = startSlackWorker(a.stream.opts, a.slackFace, a.Params, log); err != nil {
@@ -271,6 +282,9 @@ func (a *App) Close() error {
 	}
 	if a.slack != nil {
 		a.slack.Close()
+	}
+	if a.notifier != nil {
+		a.notifier.Close()
 	}
 	if a.stream != nil {
 		a.stream.Close()

@@ -34,11 +34,14 @@ const (
 	// KindLowBalance says usage took a user's prepaid credit below the
 	// threshold.
 	KindLowBalance Kind = "low_balance"
+	// KindAgentAction tells a POD Admin what the procurement agent did,
+	// or waits for them to approve: one of its decisions.
+	KindAgentAction Kind = "agent_action"
 )
 
 // Kinds lists every kind.
 var Kinds = []Kind{KindVerifyEmail, KindActivation, KindActivated, KindInvoice, KindPaymentFailed, KindAgentNotification, KindIdleStopped,
-	KindAlreadyRegistered, KindLowBalance}
+	KindAlreadyRegistered, KindLowBalance, KindAgentAction}
 
 // Valid reports whether k is a known kind.
 func (k Kind) Valid() bool {
@@ -137,6 +140,21 @@ type LowBalance struct {
 	Link      string
 }
 
+// AgentAction is the data of KindAgentAction: one decision of the agent
+// as it stands. Status is in words ("awaiting approval"); Cost is the
+// preview's cost as a decimal string with its currency; Effect and Error
+// are optional. Link opens the decision.
+type AgentAction struct {
+	Name     string
+	Headline string
+	Tool     string
+	Status   string
+	Cost     string
+	Effect   string
+	Error    string
+	Link     string
+}
+
 // AlreadyRegistered is the data of KindAlreadyRegistered. Link is where
 // to sign in.
 type AlreadyRegistered struct {
@@ -186,6 +204,10 @@ func (LowBalance) kind() Kind { return KindLowBalance }
 
 func (d LowBalance) links() []Link { return []Link{{Label: "Buy credit", URL: d.Link}} }
 
+func (AgentAction) kind() Kind { return KindAgentAction }
+
+func (d AgentAction) links() []Link { return []Link{{Label: "Open the decision", URL: d.Link}} }
+
 // optional is the link when it has a URL, and none otherwise.
 func optional(l Link) []Link {
 	if l.URL == "" {
@@ -221,6 +243,8 @@ func contentOf(kind Kind, data any) (content, error) {
 	case *AlreadyRegistered:
 		c = deref(d)
 	case *LowBalance:
+		c = deref(d)
+	case *AgentAction:
 		c = deref(d)
 	case content:
 		c = d

@@ -50,6 +50,11 @@ func TestEveryKindRendersItsNamesAndLinks(t *testing.T) {
 			[]string{"USD 29.00", "try again on", "17 May 2031"}, []string{"https://gpu.example/billing"}},
 		{mail.KindLowBalance, mail.LowBalance{Name: name, Balance: "USD 3.20", Threshold: "USD 5.00", Link: "https://gpu.example/billing"},
 			[]string{"below USD 5.00", "USD 3.20", "is left", "pay-as-you-go"}, []string{"https://gpu.example/billing"}},
+		{mail.KindAgentAction, mail.AgentAction{Name: name, Headline: "Deploy 2 × H100 for the nightly run", Tool: "deploy_pod",
+			Status: "awaiting approval", Cost: "USD 57.60", Effect: "deploy train: 2 × H100-SXM-80GB on lambda-h100 at $2.40 an hour",
+			Link: "https://gpu.example/agent/decisions/dec_1"},
+			[]string{"Deploy 2 × H100 for the nightly run", "deploy_pod", "awaiting approval", "USD 57.60", "lambda-h100"},
+			[]string{"https://gpu.example/agent/decisions/dec_1"}},
 		{mail.KindAlreadyRegistered, mail.AlreadyRegistered{Name: name, Link: "https://gpu.example/login"},
 			[]string{"tried to register", "already has an account", "reset your password"}, []string{"https://gpu.example/login"}},
 	}

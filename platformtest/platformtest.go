@@ -1,9 +1,10 @@
 // Package platformtest builds a whole platform for tests of the faces: a
 // real store on the chosen backend, parameters, tenants (default, acme,
 // beta), identity, the audit writer, the SANDBOX market of simulated
-// providers and the tools registry with the core, offer, pod, mail,
-// billing and Slack tools (the mock payment processor), plus a token table
-// standing in for sign-in where a test does not need real tokens.
+// providers and the tools registry with the core, offer, pod, fleet,
+// mail, billing (the mock payment processor), Slack and notify toolsets,
+// plus a token table standing in for sign-in where a test does not need
+// real tokens.
 package platformtest
 
 import (
@@ -24,6 +25,7 @@ import (
 	"github.com/gpubroker/pod/mail"
 	"github.com/gpubroker/pod/market"
 	"github.com/gpubroker/pod/mode"
+	"github.com/gpubroker/pod/notify"
 	"github.com/gpubroker/pod/params"
 	"github.com/gpubroker/pod/pods"
 	"github.com/gpubroker/pod/providers"
@@ -96,7 +98,7 @@ func New(t testing.TB, backend string) *Platform {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	cat, err := params.NewCatalog(params.Platform(), providers.CredentialParams(), market.Params(), mail.Params(), billing.Params(), decision.Params())
+	cat, err := params.NewCatalog(params.Platform(), providers.CredentialParams(), market.Params(), mail.Params(), billing.Params(), decision.Params(), notify.Params())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,6 +158,14 @@ func New(t testing.TB, backend string) *Platform {
 	tools.RegisterUsage(reg, tools.UsageServices{Usages: st, Ledger: st})
 	tools.RegisterBilling(reg, tools.BillingServices{Billing: bs})
 	tools.RegisterSlack(reg, tools.SlackServices{Users: st})
+	tools.RegisterFleet(reg, tools.FleetServices{Fleet: st})
+	notifier := notify.New(st, st, ms, notify.Options{Now: clock.Now,
+		BaseURL: func() string { return ps.Snapshot().BaseURL() },
+		Settings: func(ctx context.Context, tenantID string) notify.Settings {
+			tn, _ := ts.Lookup(ctx, tenantID)
+			return notify.SettingsFrom(ps.Snapshot(), tenantID, tn.Mode)
+		}})
+	tools.RegisterNotify(reg, tools.NotifyServices{Notifier: notifier})
 	return &Platform{Store: st, Params: ps, Tenants: ts, Audit: w, Identity: id, Registry: reg, Market: mkt, Mail: ms, Billing: bs,
 		Tokens: Tokens{"op": Operator, "acme-admin": AcmeAdmin, "acme-user": AcmeUser, "acme-pro": AcmePro, "beta-admin": BetaAdmin},
 		Clock:  clock}

@@ -20,6 +20,8 @@ type Usage struct {
 	Rate      Rate         `json:"rate"`
 	Start     time.Time    `json:"start"`
 	End       *time.Time   `json:"end,omitempty"`
+	// GPUCount is how many GPUs the pod ran with in the interval.
+	GPUCount int `json:"gpu_count"`
 }
 
 // Charge is what running costs, in its parts.
@@ -95,5 +97,5 @@ type UsageFilter struct {
 
 func usageOf(p Pod, at time.Time) Usage {
 	return Usage{ID: "use_" + uuid.Must(uuid.NewV7()).String(), TenantID: p.TenantID, PodID: p.ID, OwnerID: p.OwnerID,
-		OfferID: p.OfferID, PriceHour: p.PriceHour, Rate: p.Rate, Start: at}
+		OfferID: p.OfferID, PriceHour: p.PriceHour, Rate: p.Rate, Start: at, GPUCount: p.GPUCount}
 }

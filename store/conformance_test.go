@@ -53,6 +53,7 @@ func TestConformance(t *testing.T) {
 		{"ADecisionsSlackMessageIsRecordedOnceAndNeverShowsAnOlderRevision", testSlackMessages},
 		{"SlackSignaturesAreNewOnceWithinTheWindow", testSlackSignatures},
 		{"UsersAreLinkedToOneSlackUserPerTenant", testSlackUsers},
+		{"TheFleetIsCountedByOfferAndStateAndSummedByHourToTheSecond", testFleet},
 	}
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		for _, c := range cases {

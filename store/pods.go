@@ -348,14 +348,14 @@ func (s *Store) TouchPod(ctx context.Context, tenantID, id string, at time.Time)
 }
 
 const usageColumns = `id, tenant_id, pod_id, owner_id, offer_id, price_hour_micros, provider_hour_micros, markup_bps,
-	storage_hour_micros, started_at, ended_at`
+	storage_hour_micros, started_at, ended_at, gpu_count`
 
 func scanUsage(row rowScanner) (pods.Usage, error) {
 	var u pods.Usage
 	var price, provider, storage int64
 	var end sql.NullTime
 	if err := row.Scan(&u.ID, &u.TenantID, &u.PodID, &u.OwnerID, &u.OfferID, &price, &provider, &u.Rate.MarkupBps, &storage,
-		&u.Start, &end); err != nil {
+		&u.Start, &end, &u.GPUCount); err != nil {
 		return u, err
 	}
 	u.PriceHour, u.Start = money.Amount(price), u.Start.UTC()
@@ -369,9 +369,9 @@ func scanUsage(row rowScanner) (pods.Usage, error) {
 
 // OpenUsage starts a pod's running interval; a pod has one open at most.
 func (s *Store) OpenUsage(ctx context.Context, u pods.Usage) error {
-	_, err := s.exec(ctx, `INSERT INTO pod_usage (`+usageColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL)`,
+	_, err := s.exec(ctx, `INSERT INTO pod_usage (`+usageColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL, $11)`,
 		u.ID, u.TenantID, u.PodID, u.OwnerID, u.OfferID, u.PriceHour.Micros(), u.Rate.ProviderHour.Micros(), u.Rate.MarkupBps,
-		u.Rate.StorageHour.Micros(), u.Start.UTC())
+		u.Rate.StorageHour.Micros(), u.Start.UTC(), u.GPUCount)
 	if isUniqueViolation(err) {
 		return fault.Conflict("pod %s is already counted as running", u.PodID)
 	}

@@ -21,6 +21,7 @@ const (
 	ToolsetBilling    Toolset = "billing"    // plans, payment, subscriptions, usage and cost
 	ToolsetSignup     Toolset = "signup"     // registration and email verification, open to visitors
 	ToolsetAgent      Toolset = "agent"      // the procurement agent: its decisions, control and budget
+	ToolsetNotify     Toolset = "notify"     // what the agent tells the tenant's admins
 )
 
 // listed is a tool definition with its input and output types erased, so
