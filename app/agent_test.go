@@ -296,3 +296,50 @@ func TestTheAgentRunsOnItsOwnAndStreamsItsSteps(t *testing.T) {
 		resp.Body.Close()
 	}
 }
+
+// TestDecisionsMadeWhileKafkaIsDownAreAllPublishedOnceItReturns: the
+// agent decides while every write to Kafka fails; each decision and its
+// events are committed all the same, and once the broker is back every
+// status change reaches the agent topic.
+func TestDecisionsMadeWhileKafkaIsDownAreAllPublishedOnceItReturns(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	a, down := withKafkaDown(ctx, t)
+	openFreePlan(ctx, t, a)
+	setGlobal(ctx, t, a, "agent.approval", "never")
+	admin := seededAdmin(ctx, t, a)
+	res := callAs(ctx, t, a, admin, tools.ToolSendAgentMessage, `{"message":"`+goal+`"}`)
+	if res.Err != nil || res.Output.(tools.AgentReply).Outcome.Ending != "responded" {
+		t.Fatalf("the task: %+v", res)
+	}
+	all := decisionsOf(ctx, t, a, admin, `{"reads":true}`)
+	if len(all) != 4 {
+		t.Fatalf("%d decisions", len(all))
+	}
+	want := map[string]bool{}
+	for _, d := range all {
+		if d.Status != decision.StatusExecuted {
+			t.Fatalf("%s is %s", d.Tool, d.Status)
+		}
+		want[d.ID+" "+string(decision.EventDecisionExecuted)] = true
+		if !d.ReadOnly {
+			want[d.ID+" "+string(decision.EventDecisionProposed)] = true
+			want[d.ID+" "+string(decision.EventDecisionApproved)] = true
+		}
+	}
+	pending, err := a.Store.PendingEvents(ctx, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := 0
+	for _, e := range pending {
+		if strings.HasPrefix(string(e.Type), "agent.decision_") {
+			held++
+		}
+	}
+	if held != len(want) {
+		t.Fatalf("%d decision events wait in the outbox while Kafka is down, want %d", held, len(want))
+	}
+	down.Store(false)
+	awaitDecisionEvents(ctx, t, strings.Split(a.cfg.KafkaBrokers, ","), want)
+}
