@@ -120,6 +120,11 @@ func goalsOf(system, task string) []goal {
 	var out []goal
 	seen := map[string]bool{}
 	for _, text := range append([]string{task}, strings.Split(system, "\n")...) {
+		// Most lines of the prompt are tool schemas: only a line that
+		// names a goal's verb is worth the expressions.
+		if lower := strings.ToLower(text); !strings.Contains(lower, "keep") && !strings.Contains(lower, "idle") {
+			continue
+		}
 		for _, m := range keepGoal.FindAllStringSubmatch(text, -1) {
 			n, _ := strconv.Atoi(m[1])
 			gpu, ok := providers.CanonicalGPU(m[2], 0)

@@ -34,9 +34,11 @@ type slackAPI struct {
 	posts    []url.Values
 	updates  []url.Values
 	postedTS int
+	// seen, when set, is called with each post and update as it arrives.
+	seen func(v url.Values)
 }
 
-func newSlackAPI(t *testing.T) *slackAPI {
+func newSlackAPI(t testing.TB) *slackAPI {
 	s := &slackAPI{}
 	answer := func(record func(url.Values) map[string]any) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
@@ -48,7 +50,11 @@ func newSlackAPI(t *testing.T) *slackAPI {
 			_ = r.ParseForm()
 			s.mu.Lock()
 			out := record(r.PostForm)
+			seen := s.seen
 			s.mu.Unlock()
+			if seen != nil {
+				seen(r.PostForm)
+			}
 			_ = json.NewEncoder(w).Encode(out)
 		}
 	}

@@ -1,0 +1,147 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gpubroker/pod/actor"
+	"github.com/gpubroker/pod/audit"
+	"github.com/gpubroker/pod/decision"
+	"github.com/gpubroker/pod/money"
+	"github.com/gpubroker/pod/params"
+	"github.com/gpubroker/pod/tools"
+)
+
+// reportLatency reports the median and 99th percentile of lat.
+func reportLatency(b *testing.B, lat []time.Duration) {
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+}
+
+// BenchmarkDecisionToSlack measures a decision's way from the moment the
+// agent proposes it to its message reaching Slack: the decision and its
+// event commit, the relay publishes to Kafka (the in-process broker), the
+// Slack worker consumes it and posts (to a local Slack API).
+func BenchmarkDecisionToSlack(b *testing.B) {
+	ctx := context.Background()
+	api := newSlackAPI(b)
+	a, err := New(ctx, Config{DataDir: b.TempDir(), SlackAPIURL: api.srv.GetAPIURL()}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { a.Close() })
+	if _, err := a.Seed(ctx); err != nil {
+		b.Fatal(err)
+	}
+	for key, value := range map[string]string{"slack.enabled": "true", "slack.bot_token": "xoxb-test", "slack.channel": "#agent"} {
+		if _, err := a.Params.Set(ctx, actor.System("bench"), params.SetRequest{Scope: params.Scope{TenantID: "default"}, Key: key,
+			Value: value, Confirm: "default"}); err != nil {
+			b.Fatal(key, err)
+		}
+	}
+	var mu sync.Mutex
+	posted := map[string]chan struct{}{}
+	api.seen = func(v url.Values) {
+		text := v.Get("text")
+		id, _, _ := strings.Cut(strings.TrimPrefix(text, "Agent decision "), ":")
+		mu.Lock()
+		ch := posted[id]
+		mu.Unlock()
+		if ch != nil && v.Get("ts") == "" { // a post, not an update
+			close(ch)
+		}
+	}
+	var lat []time.Duration
+	d := decision.Decision{TenantID: "default", TaskID: "task-bench", Step: 1, AdminID: "u-admin", Thoughts: []string{"the run needs an H100"},
+		Headline: "Deploy an H100", Tool: "deploy_pod", Args: json.RawMessage(`{"id":"pod_1"}`),
+		Preview: decision.Preview{Effect: "deploy pod_1", Cost: money.MustParse("3.20")}, Verdict: decision.Verdict{Allowed: true}}
+	for b.Loop() {
+		start := time.Now()
+		ch := make(chan struct{})
+		// The id is known only once proposed; the post cannot come before
+		// the relay reads the committed event, which follows the return.
+		mu.Lock()
+		got, err := a.Decisions.Propose(ctx, d)
+		if err != nil {
+			mu.Unlock()
+			b.Fatal(err)
+		}
+		posted[got.ID] = ch
+		mu.Unlock()
+		select {
+		case <-ch:
+		case <-time.After(10 * time.Second):
+			b.Fatalf("decision %s never reached Slack", got.ID)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	reportLatency(b, lat)
+}
+
+// BenchmarkConcurrentTasks runs tasks of 100 tenants' agents at once,
+// each asked to keep one more A100 running than the round before: the
+// builtin planner lists pods and offers, configures and deploys, every
+// call a decision through the guarded tools. It reports each task's
+// latency and the tasks per second.
+func BenchmarkConcurrentTasks(b *testing.B) {
+	ctx := context.Background()
+	a, err := New(ctx, Config{DataDir: b.TempDir()}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { a.Close() })
+	if _, err := a.Seed(ctx); err != nil {
+		b.Fatal(err)
+	}
+	openFreePlan(ctx, b, a)
+	setGlobal(ctx, b, a, "agent.approval", "never", "ratelimit.tool_calls_per_minute", "1000000", "budget.monthly_limit_usd", "10000000")
+	const tasks = 100
+	admins := make([]actor.Actor, tasks)
+	for i := range admins {
+		id := fmt.Sprintf("t%03d", i)
+		if _, err := a.Tenants.Create(ctx, actor.System("bench"), id, "Tenant "+id); err != nil {
+			b.Fatal(err)
+		}
+		admins[i] = actor.Actor{Kind: actor.KindUser, ID: "admin-" + id, TenantID: id, Role: actor.RolePodAdmin}
+	}
+	var lat []time.Duration
+	var total time.Duration
+	round := 0
+	for b.Loop() {
+		round++
+		msg := fmt.Sprintf(`{"message":"keep %d × A100-SXM-80GB running below $1000/h"}`, round)
+		start := time.Now()
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		for _, admin := range admins {
+			wg.Go(func() {
+				t0 := time.Now()
+				res := a.Tools.Call(ctx, tools.Request{Actor: admin, Face: audit.FaceDirect, Tool: tools.ToolSendAgentMessage,
+					Input: []byte(msg)})
+				if res.Err != nil {
+					b.Error(res.Err)
+					return
+				}
+				if out := res.Output.(tools.AgentReply).Outcome; out == nil || out.Ending != "responded" {
+					b.Errorf("task of %s: %+v", admin.TenantID, out)
+				}
+				mu.Lock()
+				lat = append(lat, time.Since(t0))
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		total += time.Since(start)
+	}
+	reportLatency(b, lat)
+	b.ReportMetric(float64(len(lat))/total.Seconds(), "tasks/s")
+}
