@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/gpubroker/pod/audit"
 	"github.com/gpubroker/pod/fault"
 	"github.com/gpubroker/pod/money"
 	"github.com/gpubroker/pod/policies"
@@ -167,6 +168,9 @@ type Change struct {
 	Override   *Override
 	RevertedBy string
 	ApprovalID string
+	// Face is the way the admin moving it came (rest, mcp, slack…); the
+	// agent's own moves are face agent.
+	Face audit.Face
 	// Verdict, when set, replaces the verdict the call was proposed with
 	// (the pipeline's, which a dry run does not fully know: the budget,
 	// the approval rule).

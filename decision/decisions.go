@@ -169,7 +169,7 @@ func (s *Service) Move(ctx context.Context, by actor.Actor, cur Decision, to Sta
 		if err := s.publish(ctx, EventFor(to), out, c.From, by, c.At); err != nil {
 			return err
 		}
-		_, err = s.repo.AppendAudit(ctx, auditOf(out, c.From, by, c.At))
+		_, err = s.repo.AppendAudit(ctx, auditOf(out, c.From, by, c.Face, c.At))
 		return err
 	})
 	if err != nil {
@@ -206,12 +206,20 @@ func agentActor(d Decision) actor.Actor {
 }
 
 // auditOf is the audit record of d having moved from from.
-func auditOf(d Decision, from Status, by actor.Actor, at time.Time) audit.Record {
+func auditOf(d Decision, from Status, by actor.Actor, face audit.Face, at time.Time) audit.Record {
+	// The verdict the decision stands under now: a refusal, a wait for an
+	// admin, or leave to run.
 	verdict := "allow"
-	if !d.Verdict.Allowed {
+	switch d.Status {
+	case StatusRejected:
 		verdict = "deny"
+	case StatusAwaitingApproval:
+		verdict = "needs_approval"
 	}
-	r := audit.Record{At: at, Actor: by, Face: audit.FaceAgent, TenantID: d.TenantID, Action: string(EventFor(d.Status)),
+	if face == "" {
+		face = audit.FaceAgent
+	}
+	r := audit.Record{At: at, Actor: by, Face: face, TenantID: d.TenantID, Action: string(EventFor(d.Status)),
 		Input:   audit.JSON(map[string]any{"decision": d.ID, "task": d.TaskID, "from": from, "to": d.Status, "tool": d.Tool, "args": d.Args}),
 		Verdict: verdict, Result: d.Result, Error: d.Error}
 	switch d.Status {

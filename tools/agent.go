@@ -214,6 +214,12 @@ type DecideDecisionInput struct {
 	Note string `json:"note,omitempty" jsonschema:"why, kept with the decision and its held call"`
 }
 
+// move moves a decision as the caller, on the face they came by.
+func (s AgentServices) move(ctx context.Context, c *Call, d decision.Decision, to decision.Status, ch decision.Change) (decision.Decision, error) {
+	ch.Face = c.Face
+	return s.Decisions.Move(ctx, c.Actor, d, to, ch)
+}
+
 // waiting reads a decision that waits for an admin, or says what it is.
 func (s AgentServices) waiting(ctx context.Context, c *Call, id string) (decision.Decision, error) {
 	d, err := s.Decisions.Decision(ctx, c.Tenant.ID, id)
@@ -247,7 +253,7 @@ func approveDecision(r *Registry, s AgentServices) Def[DecideDecisionInput, deci
 			}
 			// The move is the gate: of two admins approving at once, one
 			// moves the decision and the other gets a conflict.
-			if d, err = s.Decisions.Move(ctx, c.Actor, d, decision.StatusApproved, decision.Change{}); err != nil {
+			if d, err = s.move(ctx, c, d, decision.StatusApproved, decision.Change{}); err != nil {
 				return d, err
 			}
 			o, err := r.decide(ctx, c, d.ApprovalID, in.Note, true, true)
@@ -276,7 +282,7 @@ func (s AgentServices) finish(ctx context.Context, c *Call, d decision.Decision,
 		to = decision.StatusFailed
 	}
 	// The call ran: its outcome is recorded even if the caller went away.
-	out, merr := s.Decisions.Move(context.WithoutCancel(ctx), c.Actor, d, to, ch)
+	out, merr := s.move(context.WithoutCancel(ctx), c, d, to, ch)
 	if merr != nil {
 		return d, fmt.Errorf("record the outcome of decision %s: %w", d.ID, merr)
 	}
@@ -307,7 +313,7 @@ func rejectDecision(r *Registry, s AgentServices) Def[DecideDecisionInput, decis
 			if why == "" {
 				why = "rejected by " + c.Actor.String()
 			}
-			if d, err = s.Decisions.Move(ctx, c.Actor, d, decision.StatusRejected, decision.Change{Error: why}); err != nil {
+			if d, err = s.move(ctx, c, d, decision.StatusRejected, decision.Change{Error: why}); err != nil {
 				return d, err
 			}
 			if _, err := r.decide(context.WithoutCancel(ctx), c, d.ApprovalID, why, false, true); err != nil && fault.KindOf(err) != fault.KindConflict {
@@ -365,7 +371,7 @@ func overrideDecision(r *Registry, s AgentServices) Def[OverrideDecisionInput, O
 				return s.revert(ctx, r, c, d, call, in.Reason)
 			}
 			call.Reason = in.Reason
-			if d, err = s.Decisions.Move(ctx, c.Actor, d, decision.StatusOverridden, decision.Change{Override: &call}); err != nil {
+			if d, err = s.move(ctx, c, d, decision.StatusOverridden, decision.Change{Override: &call}); err != nil {
 				return Override{}, err
 			}
 			if _, err := r.decide(context.WithoutCancel(ctx), c, d.ApprovalID, "overridden: "+in.Reason, false, true); err != nil &&
@@ -437,7 +443,7 @@ func (s AgentServices) revert(ctx context.Context, r *Registry, c *Call, d decis
 	if err != nil {
 		return Override{}, err
 	}
-	if undo, err = s.Decisions.Move(ctx, c.Actor, undo, decision.StatusApproved, decision.Change{}); err != nil {
+	if undo, err = s.move(ctx, c, undo, decision.StatusApproved, decision.Change{}); err != nil {
 		return Override{}, err
 	}
 	res := r.Call(ctx, Request{Actor: c.Actor, Face: c.Face, RequestID: c.RequestID, Tool: call.Tool, Input: call.Args})
@@ -451,7 +457,7 @@ func (s AgentServices) revert(ctx context.Context, r *Registry, c *Call, d decis
 	if undo.Status != decision.StatusExecuted {
 		return Override{Decision: d, Revert: &undo}, fault.Conflict("decision %s was not reverted: %s failed: %s", d.ID, call.Tool, undo.Error)
 	}
-	d, err = s.Decisions.Move(context.WithoutCancel(ctx), c.Actor, d, decision.StatusReverted, decision.Change{RevertedBy: undo.ID})
+	d, err = s.move(context.WithoutCancel(ctx), c, d, decision.StatusReverted, decision.Change{RevertedBy: undo.ID})
 	if err != nil {
 		return Override{}, err
 	}
