@@ -67,7 +67,7 @@ func (d Decided) Call(ctx context.Context, c Call) (json.RawMessage, error) {
 	}
 
 	// The dry run: what the call would do and cost, or why it may not.
-	pv := d.run(ctx, name, withDryRun(c.Reply.Args))
+	pv := d.run(ctx, name, tools.DryRunOf(c.Reply.Args))
 	dec.Preview.Destructive = m.Destructive
 	if pv.Err == nil {
 		var p tools.Preview
@@ -181,18 +181,6 @@ func (d Decided) log() *slog.Logger {
 		return slog.New(slog.DiscardHandler)
 	}
 	return d.Log
-}
-
-// withDryRun is args asking for a dry run; args that are not an object
-// are left for the pipeline to refuse.
-func withDryRun(args json.RawMessage) json.RawMessage {
-	var m map[string]json.RawMessage
-	if json.Unmarshal(args, &m) != nil || m == nil {
-		return args
-	}
-	m["dry_run"] = json.RawMessage("true")
-	out, _ := json.Marshal(m)
-	return out
 }
 
 func verdictOf(v policies.Verdict) decision.Verdict {

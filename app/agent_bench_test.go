@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/url"
 	"sort"
 	"strings"
@@ -34,14 +33,7 @@ func reportLatency(b *testing.B, lat []time.Duration) {
 func BenchmarkDecisionToSlack(b *testing.B) {
 	ctx := context.Background()
 	api := newSlackAPI(b)
-	a, err := New(ctx, Config{DataDir: b.TempDir(), SlackAPIURL: api.srv.GetAPIURL()}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { a.Close() })
-	if _, err := a.Seed(ctx); err != nil {
-		b.Fatal(err)
-	}
+	a := seededWith(ctx, b, Config{SlackAPIURL: api.srv.GetAPIURL()})
 	for key, value := range map[string]string{"slack.enabled": "true", "slack.bot_token": "xoxb-test", "slack.channel": "#agent"} {
 		if _, err := a.Params.Set(ctx, actor.System("bench"), params.SetRequest{Scope: params.Scope{TenantID: "default"}, Key: key,
 			Value: value, Confirm: "default"}); err != nil {
@@ -94,15 +86,7 @@ func BenchmarkDecisionToSlack(b *testing.B) {
 // latency and the tasks per second.
 func BenchmarkConcurrentTasks(b *testing.B) {
 	ctx := context.Background()
-	a, err := New(ctx, Config{DataDir: b.TempDir()}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { a.Close() })
-	if _, err := a.Seed(ctx); err != nil {
-		b.Fatal(err)
-	}
-	openFreePlan(ctx, b, a)
+	a := seeded(ctx, b)
 	setGlobal(ctx, b, a, "agent.approval", "never", "ratelimit.tool_calls_per_minute", "1000000", "budget.monthly_limit_usd", "10000000")
 	const tasks = 100
 	admins := make([]actor.Actor, tasks)

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -129,15 +128,7 @@ func TestAModelsDeployWaitsInSlackUntilASignedClickApprovesIt(t *testing.T) {
 	model := httptest.NewServer(&procurer{})
 	defer model.Close()
 	api := newSlackAPI(t)
-	a, err := New(ctx, Config{DataDir: t.TempDir(), SlackAPIURL: api.srv.GetAPIURL()}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = a.Close() })
-	if _, err := a.Seed(ctx); err != nil {
-		t.Fatal(err)
-	}
-	openFreePlan(ctx, t, a)
+	a := seededWith(ctx, t, Config{SlackAPIURL: api.srv.GetAPIURL()})
 	setGlobal(ctx, t, a, "agent.approval", "above_cost", "agent.approval_above_usd", "1", "slack.signing_secret", "signing-secret",
 		agent.ParamPlanner, "openai", agent.ParamModel, "gpt-test", agent.ParamEndpoint, model.URL+"/v1", agent.ParamAPIKey, "sk-test",
 		agent.ParamPriceInput, "2", agent.ParamPriceOutput, "8")

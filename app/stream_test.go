@@ -147,9 +147,16 @@ func TestADeployedPodBecomesReady(t *testing.T) {
 
 // seeded builds a platform on embedded defaults in a temporary directory
 // and seeds it.
-func seeded(ctx context.Context, t *testing.T) *App {
+func seeded(ctx context.Context, t testing.TB) *App {
 	t.Helper()
-	a, err := New(ctx, Config{DataDir: t.TempDir()}, slog.New(slog.DiscardHandler))
+	return seededWith(ctx, t, Config{})
+}
+
+// seededWith is seeded with cfg (its data directory a temporary one).
+func seededWith(ctx context.Context, t testing.TB, cfg Config) *App {
+	t.Helper()
+	cfg.DataDir = t.TempDir()
+	a, err := New(ctx, cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,15 +234,7 @@ func TestANewWorkerResumesWhatAStoppedOneLeft(t *testing.T) {
 // outbox, the relay, the in-process broker and the provisioning worker.
 func BenchmarkDeployToReady(b *testing.B) {
 	ctx := context.Background()
-	a, err := New(ctx, Config{DataDir: b.TempDir()}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { a.Close() })
-	if _, err := a.Seed(ctx); err != nil {
-		b.Fatal(err)
-	}
-	openFreePlan(ctx, b, a)
+	a := seeded(ctx, b)
 	admin := actor.Actor{Kind: actor.KindUser, ID: "u-admin", TenantID: "default", Role: actor.RolePodAdmin}
 	for key, value := range map[string]string{"ratelimit.tool_calls_per_minute": "1000000", "budget.monthly_limit_usd": "10000000"} {
 		if _, err := a.Params.Set(ctx, actor.System("bench"), params.SetRequest{Scope: params.Scope{TenantID: "default"},

@@ -533,7 +533,7 @@ func (r *Registry) replay(ctx context.Context, c *Call, d decision.Decision, too
 	agent := actor.Actor{Kind: actor.KindAgent, ID: d.AdminID, TenantID: d.TenantID, Role: actor.RolePodAdmin}
 	e := r.tools[tool]
 	if e != nil && !e.meta.ReadOnly {
-		res := r.call(ctx, Request{Actor: agent, Face: c.Face, RequestID: c.RequestID, Tool: tool, Input: dryRunOf(args)}, nil)
+		res := r.call(ctx, Request{Actor: agent, Face: c.Face, RequestID: c.RequestID, Tool: tool, Input: DryRunOf(args)}, nil)
 		out.Verdict = decision.Verdict{Allowed: res.Verdict.Allowed(), Rule: res.Verdict.Rule, Reason: res.Verdict.Reason}
 		if res.Err != nil {
 			out.Verdict = decision.Verdict{Allowed: false, Rule: res.Verdict.Rule, Reason: res.Err.Error()}
@@ -569,8 +569,9 @@ func verdictWords(v decision.Verdict, wait bool) string {
 	return "denied (" + v.Reason + ")"
 }
 
-// dryRunOf is args asking for a dry run.
-func dryRunOf(args json.RawMessage) json.RawMessage {
+// DryRunOf is args asking for a dry run of the same call; args that are
+// not an object are left for the pipeline to refuse.
+func DryRunOf(args json.RawMessage) json.RawMessage {
 	var m map[string]json.RawMessage
 	if json.Unmarshal(args, &m) != nil || m == nil {
 		return args
