@@ -250,10 +250,12 @@ func (a *App) build(ctx context.Context) error {
 	if a.billing, err = startBillingWorker(a.stream.opts, a.Billing, st, a.Params, log); err != nil {
 		return fmt.Errorf("start the billing worker: %w", err)
 	}
+	// The Slack face comes before the notifier's worker, which posts
+	// notices through it.
+	a.slackFace = newSlackFace(a.Tools, st, a.Params, a.Tenants, cfg.SlackAPIURL, log)
 	if a.notifier, err = startNotifier(a.stream.opts, a.Notify, a.Params, log); err != nil {
 		return fmt.Errorf("start the notification worker: %w", err)
 	}
-	a.slackFace = newSlackFace(a.Tools, st, a.Params, a.Tenants, cfg.SlackAPIURL, log)
 	if a.slack, err = startSlackWorker(a.stream.opts, a.slackFace, a.Params, log); err != nil {
 		return fmt.Errorf("start the Slack worker: %w", err)
 	}

@@ -47,9 +47,22 @@ func newNotifier(a *App) *notify.Notifier {
 				a.stream.relay.Nudge()
 			}
 		},
-		Now: time.Now,
-		Log: a.log,
+		// The Slack face is built after the notifier (before its
+		// worker starts): it is looked up when a notice is delivered.
+		Chat: laterChat{a},
+		Now:  time.Now,
+		Log:  a.log,
 	})
+}
+
+// laterChat posts through the app's Slack face.
+type laterChat struct{ a *App }
+
+func (c laterChat) PostText(ctx context.Context, tenantID, text string) error {
+	if c.a.slackFace == nil {
+		return fault.Unavailable("the Slack face is not running")
+	}
+	return c.a.slackFace.PostText(ctx, tenantID, text)
 }
 
 // notifySettings reads a tenant's notification parameters in its mode

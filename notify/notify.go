@@ -210,6 +210,7 @@ func (n *Notifier) Deliveries(ctx context.Context, raw []byte) (Notification, er
 	}
 	out := Notification{EventID: ce.ID, Type: ce.Type, TenantID: ce.Tenant}
 	var m message
+	decided := false
 	switch {
 	case ce.Type == EventAdminNotified:
 		var notice Notice
@@ -229,6 +230,7 @@ func (n *Notifier) Deliveries(ctx context.Context, raw []byte) (Notification, er
 			return out, nil
 		}
 		m = n.decisionMessage(mv)
+		decided = true
 		// What leaves the platform is the decision's summary: its
 		// arguments and result may hold what the tenant keeps to itself.
 		data, err := json.Marshal(m.summary)
@@ -260,8 +262,8 @@ func (n *Notifier) Deliveries(ctx context.Context, raw []byte) (Notification, er
 			return n.post(ctx, n.opt.Settings(ctx, tenantID), ce.ID, body)
 		}})
 	}
-	if n.opt.Chat != nil {
-		out.Deliveries = append(out.Deliveries, Delivery{Channel: "chat", Send: func(ctx context.Context) error {
+	if n.opt.Chat != nil && s.Has(Slack) && !decided {
+		out.Deliveries = append(out.Deliveries, Delivery{Channel: Slack, Send: func(ctx context.Context) error {
 			return n.opt.Chat.PostText(ctx, tenantID, m.text)
 		}})
 	}

@@ -131,16 +131,18 @@ func decisionEvent(t *testing.T, to decision.Status) []byte {
 }
 
 // TestADecisionNotifiesOnTheChannelsChosen: a decision in a status the
-// tenant is told of is mailed to each POD Admin and told to the chat; one
-// in another status, and an event of another kind, notify no one; a
-// webhook that refuses is not tried again, one that fails is.
+// tenant is told of is mailed to each POD Admin and posted to the webhook
+// (not to Slack, where the Slack face posts it with its buttons), while
+// what the agent tells its admins goes to Slack too; a decision in another
+// status, and an event of another kind, notify no one; a webhook that
+// refuses is not tried again, one that fails is.
 func TestADecisionNotifiesOnTheChannelsChosen(t *testing.T) {
 	ctx := context.Background()
 	var status atomic.Int32
 	status.Store(http.StatusServiceUnavailable)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(int(status.Load())) }))
 	defer srv.Close()
-	set := notify.Settings{Channels: []notify.Channel{notify.Email, notify.Webhook}, WebhookURL: srv.URL, WebhookSecret: "s",
+	set := notify.Settings{Channels: []notify.Channel{notify.Email, notify.Webhook, notify.Slack}, WebhookURL: srv.URL, WebhookSecret: "s",
 		On: []decision.Status{decision.StatusFailed}}
 	m, ch, ob := &mailer{}, &chat{}, &outbox{}
 	n := notify.New(users{{ID: "a", Email: "a@acme.test", Name: "A", Role: actor.RolePodAdmin}, {ID: "u", Email: "u@acme.test", Role: actor.RoleUser}},
@@ -148,7 +150,7 @@ func TestADecisionNotifiesOnTheChannelsChosen(t *testing.T) {
 			BaseURL: func() string { return "https://gpu.example" }})
 
 	note, err := n.Deliveries(ctx, decisionEvent(t, decision.StatusFailed))
-	if err != nil || len(note.Deliveries) != 3 || note.TenantID != "acme" {
+	if err != nil || len(note.Deliveries) != 2 || note.TenantID != "acme" {
 		t.Fatalf("deliveries: %+v %v", note, err)
 	}
 	for _, d := range note.Deliveries {
@@ -178,7 +180,22 @@ func TestADecisionNotifiesOnTheChannelsChosen(t *testing.T) {
 	if a := m.sent[0].data.(mail.AgentAction); a.Status != "failed" || a.Error != "provider said no" || a.Link != "https://gpu.example/agent/decisions/dec_1" {
 		t.Fatalf("mail data: %+v", a)
 	}
-	if len(ch.lines) != 1 || !strings.Contains(ch.lines[0], "terminate_pod") {
+	if len(ch.lines) != 0 {
+		t.Fatalf("a decision told to the chat: %q", ch.lines)
+	}
+	told, err := n.Deliveries(ctx, []byte(`{"specversion":"1.0","id":"n1","type":"`+string(notify.EventAdminNotified)+`","tenant":"acme",`+
+		`"data":{"subject":"Quota","message":"H100 quota at 90%","severity":"warning"}}`))
+	if err != nil || len(told.Deliveries) != 3 {
+		t.Fatalf("a notice: %+v %v", told, err)
+	}
+	for _, d := range told.Deliveries {
+		if d.Channel == notify.Slack {
+			if err := d.Send(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if len(ch.lines) != 1 || !strings.Contains(ch.lines[0], "H100 quota at 90%") {
 		t.Fatalf("chat: %q", ch.lines)
 	}
 

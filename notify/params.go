@@ -28,10 +28,14 @@ const (
 	Email Channel = "email"
 	// Webhook posts the event, signed, to the tenant's URL.
 	Webhook Channel = "webhook"
+	// Slack posts what the agent tells its admins (notify_admin) to the
+	// tenant's Slack channel; its decisions are posted there by the Slack
+	// face, with their buttons, whatever the channels.
+	Slack Channel = "slack"
 )
 
 // Channels lists every channel a tenant may choose.
-var Channels = []Channel{Email, Webhook}
+var Channels = []Channel{Email, Webhook, Slack}
 
 // defaultOn are the decision statuses that notify unless a tenant
 // chooses others: what waits for an admin, and what ran.
@@ -50,8 +54,9 @@ func Params() []params.Spec {
 	return []params.Spec{
 		{Key: ParamChannels, Type: params.TypeString, Default: string(Email), Affects: params.AffectsBoth, Group: "agent",
 			Description: "How the tenant's POD Admins are told what the agent does and what it has to say: a comma-separated list of " +
-				"email (every POD Admin of the tenant) and webhook (a signed POST to agent.notify_webhook_url); empty tells no one.",
-			Rules: []params.Rule{listOf("must be a comma-separated list of email and webhook", func(s string) bool {
+				"email (every POD Admin of the tenant), webhook (a signed POST to agent.notify_webhook_url) and slack (what the agent tells its " +
+				"admins, posted to slack.channel; its decisions are posted there with slack.enabled whatever this says); empty tells no one.",
+			Rules: []params.Rule{listOf("must be a comma-separated list of email, webhook and slack", func(s string) bool {
 				return slices.Contains(Channels, Channel(s))
 			})}},
 		{Key: ParamWebhookURL, Type: params.TypeURL, Affects: params.AffectsBoth, Group: "agent",

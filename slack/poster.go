@@ -17,16 +17,13 @@ import (
 // without slack.enabled, and the agent's reads, are skipped. An error means Slack or the store did
 // not answer: trying again is safe.
 func (f *Face) Show(ctx context.Context, d decision.Decision) error {
-	cfg, err := f.d.Configs(ctx, d.TenantID)
-	if err != nil {
-		return fmt.Errorf("read the Slack settings of tenant %s: %w", d.TenantID, err)
-	}
 	// A read changes nothing and waits for nobody: it is not posted.
-	if !cfg.Enabled || d.ReadOnly {
+	if d.ReadOnly {
 		return nil
 	}
-	if cfg.BotToken == "" || cfg.Channel == "" {
-		return fault.Unavailable("slack.enabled is on for tenant %s but slack.bot_token or slack.channel is empty", d.TenantID)
+	cfg, on, err := f.config(ctx, d.TenantID)
+	if err != nil || !on {
+		return err
 	}
 	_, channel, ts, err := f.d.Messages.SlackMessage(ctx, d.ID)
 	if fault.KindOf(err) == fault.KindNotFound {
@@ -85,4 +82,33 @@ func Final(err error) bool {
 		return true
 	}
 	return false
+}
+
+// PostText posts a line of text to the tenant's channel (what the agent
+// tells its admins): nothing for a tenant without slack.enabled.
+func (f *Face) PostText(ctx context.Context, tenantID, text string) error {
+	cfg, on, err := f.config(ctx, tenantID)
+	if err != nil || !on {
+		return err
+	}
+	if _, _, err := f.client(cfg.BotToken).PostMessageContext(ctx, cfg.Channel, slackgo.MsgOptionText(text, false)); err != nil {
+		return fmt.Errorf("post to Slack channel %s: %w", cfg.Channel, err)
+	}
+	return nil
+}
+
+// config is a tenant's Slack settings and whether it posts at all; on
+// without a token or channel is an error no retry heals.
+func (f *Face) config(ctx context.Context, tenantID string) (Config, bool, error) {
+	cfg, err := f.d.Configs(ctx, tenantID)
+	if err != nil {
+		return cfg, false, fmt.Errorf("read the Slack settings of tenant %s: %w", tenantID, err)
+	}
+	if !cfg.Enabled {
+		return cfg, false, nil
+	}
+	if cfg.BotToken == "" || cfg.Channel == "" {
+		return cfg, false, fault.Unavailable("slack.enabled is on for tenant %s but slack.bot_token or slack.channel is empty", tenantID)
+	}
+	return cfg, true, nil
 }
