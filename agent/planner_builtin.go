@@ -22,7 +22,11 @@ import (
 //     and deploy the cheapest available offers until N are, within $X an
 //     hour in all;
 //   - "stop pods idle for M min": stop the running pods whose last
-//     activity is older than M minutes.
+//     activity is older than M minutes;
+//   - "move a pod when a compatible offer is P % cheaper": for each
+//     running pod, find the cheapest available offer of its GPU and count
+//     that fits its vCPU, RAM and disk, and scale the pod onto it when its
+//     price is at least P % below what the pod's provider charges now.
 //
 // A goal it cannot read is named in its response.
 type Builtin struct {
@@ -32,6 +36,7 @@ type Builtin struct {
 var (
 	keepGoal = regexp.MustCompile(`(?i)keep\s+(\d+)\s*[×x*]\s*([A-Za-z0-9-]+)\s+running\s+below\s+\$?([\d.]+)\s*/\s*h`)
 	idleGoal = regexp.MustCompile(`(?i)stop\s+pods\s+idle\s+for\s+(\d+)\s*min`)
+	moveGoal = regexp.MustCompile(`(?i)move\s+(?:a\s+|the\s+)?pods?\s+when\s+a\s+compatible\s+offer\s+is\s+(\d+)\s*%\s*cheaper`)
 )
 
 // liveStates are the states of a pod that holds (or is getting) a machine.
@@ -58,7 +63,8 @@ func (b Builtin) Next(_ context.Context, p Prompt) (Answer, error) {
 		done = append(done, note)
 	}
 	if len(goals) == 0 {
-		done = append(done, "I found no goal I can pursue in "+strconv.Quote(task)+`: I understand "keep N × GPU running below $X/h" and "stop pods idle for M min"`)
+		done = append(done, "I found no goal I can pursue in "+strconv.Quote(task)+`: I understand "keep N × GPU running below $X/h", "stop pods idle for M min" `+
+			`and "move a pod when a compatible offer is P % cheaper"`)
 	}
 	return answer(Reply{Thoughts: []string{"every goal is handled"}, Headline: "report", Tool: ToolResponse,
 		Args: mustJSON(map[string]string{"text": strings.Join(done, "\n")})}), nil
@@ -112,6 +118,9 @@ type goal struct {
 	gpu     string
 	maxHour money.Amount
 	idle    time.Duration
+	// cheaper is the percent below a pod's price an offer must be for
+	// the pod to move to it.
+	cheaper int
 }
 
 // goalsOf reads the goals of the task message and the system prompt's
@@ -122,7 +131,7 @@ func goalsOf(system, task string) []goal {
 	for _, text := range append([]string{task}, strings.Split(system, "\n")...) {
 		// Most lines of the prompt are tool schemas: only a line that
 		// names a goal's verb is worth the expressions.
-		if lower := strings.ToLower(text); !strings.Contains(lower, "keep") && !strings.Contains(lower, "idle") {
+		if lower := strings.ToLower(text); !strings.Contains(lower, "keep") && !strings.Contains(lower, "idle") && !strings.Contains(lower, "cheaper") {
 			continue
 		}
 		for _, m := range keepGoal.FindAllStringSubmatch(text, -1) {
@@ -143,6 +152,14 @@ func goalsOf(system, task string) []goal {
 			seen[m[0]] = true
 			out = append(out, goal{text: m[0], idle: time.Duration(mins) * time.Minute})
 		}
+		for _, m := range moveGoal.FindAllStringSubmatch(text, -1) {
+			pct, _ := strconv.Atoi(m[1])
+			if pct < 1 || pct > 99 || seen[m[0]] {
+				continue
+			}
+			seen[m[0]] = true
+			out = append(out, goal{text: m[0], cheaper: pct})
+		}
 	}
 	return out
 }
@@ -153,6 +170,9 @@ func (b Builtin) pursue(g goal, turns []turn) (*Reply, string) {
 	if g.idle > 0 {
 		return b.stopIdle(g, turns)
 	}
+	if g.cheaper > 0 {
+		return b.moveCheaper(g, turns)
+	}
 	return b.keepRunning(g, turns)
 }
 
@@ -160,9 +180,27 @@ type podView struct {
 	ID        string       `json:"id"`
 	Name      string       `json:"name"`
 	GPU       string       `json:"gpu"`
+	GPUCount  int          `json:"gpu_count"`
+	OfferID   string       `json:"offer_id"`
+	VCPU      int          `json:"vcpu"`
+	RAMGiB    int          `json:"ram_gib"`
+	DiskGiB   int          `json:"disk_gib"`
 	State     string       `json:"state"`
 	PriceHour money.Amount `json:"price_hour"`
-	ActiveAt  *time.Time   `json:"active_at"`
+	Rate      struct {
+		ProviderHour money.Amount `json:"provider_hour"`
+	} `json:"rate"`
+	ActiveAt *time.Time `json:"active_at"`
+}
+
+// offerView is an offer as list_offers answers it.
+type offerView struct {
+	ID        string  `json:"id"`
+	Provider  string  `json:"provider"`
+	PriceHour float64 `json:"price_hour"`
+	VCPU      int     `json:"vcpu"`
+	RAMGB     float64 `json:"ram_gb"`
+	DiskGB    int     `json:"disk_gb"`
 }
 
 // lastResult is the result of the last call of tool with these
@@ -246,14 +284,7 @@ func (b Builtin) keepRunning(g goal, turns []turn) (*Reply, string) {
 			fmt.Sprintf("%d of %d %s pods are live", live+len(deployed), g.keep, g.gpu), "the cheapest available offer first"), ""
 	}
 	var page struct {
-		Offers []struct {
-			ID        string  `json:"id"`
-			Provider  string  `json:"provider"`
-			PriceHour float64 `json:"price_hour"`
-			VCPU      int     `json:"vcpu"`
-			RAMGB     float64 `json:"ram_gb"`
-			DiskGB    int     `json:"disk_gb"`
-		} `json:"offers"`
+		Offers []offerView `json:"offers"`
 	}
 	if found.failed || json.Unmarshal([]byte(found.result), &page) != nil || len(page.Offers) == 0 {
 		return nil, fmt.Sprintf("%s: no available %s offer was found", g.text, g.gpu)
@@ -274,16 +305,9 @@ func (b Builtin) keepRunning(g goal, turns []turn) (*Reply, string) {
 }
 
 func (b Builtin) stopIdle(g goal, turns []turn) (*Reply, string) {
-	listArgs := mustJSON(map[string]any{"state": "running", "limit": 500})
-	listed, ok := lastResult(turns, "list_pods", listArgs)
-	if !ok {
-		return call("list_pods", "find running pods", json.RawMessage(listArgs), "goal: "+g.text), ""
-	}
-	var pl struct {
-		Pods []podView `json:"pods"`
-	}
-	if listed.failed || json.Unmarshal([]byte(listed.result), &pl) != nil {
-		return nil, fmt.Sprintf("%s: the pods could not be listed (%s)", g.text, listed.result)
+	pods, next, note := runningPods(g, turns)
+	if next != nil || note != "" {
+		return next, note
 	}
 	now := time.Now
 	if b.Now != nil {
@@ -299,7 +323,7 @@ func (b Builtin) stopIdle(g goal, turns []turn) (*Reply, string) {
 			stopped[in.ID] = true
 		}
 	}
-	for _, p := range pl.Pods {
+	for _, p := range pods {
 		if p.State != "running" || stopped[p.ID] || p.ActiveAt == nil || now().Sub(*p.ActiveAt) < g.idle {
 			continue
 		}
@@ -307,4 +331,88 @@ func (b Builtin) stopIdle(g goal, turns []turn) (*Reply, string) {
 			fmt.Sprintf("%s has been idle since %s", p.Name, p.ActiveAt.UTC().Format(time.RFC3339))), ""
 	}
 	return nil, fmt.Sprintf("%s: %d stopped", g.text, len(stopped))
+}
+
+// runningPods answers the running pods, or the call that lists them, or
+// why they cannot be read.
+func runningPods(g goal, turns []turn) ([]podView, *Reply, string) {
+	listArgs := mustJSON(map[string]any{"state": "running", "limit": 500})
+	listed, ok := lastResult(turns, "list_pods", listArgs)
+	if !ok {
+		return nil, call("list_pods", "find running pods", json.RawMessage(listArgs), "goal: "+g.text), ""
+	}
+	var pl struct {
+		Pods []podView `json:"pods"`
+	}
+	if listed.failed || json.Unmarshal([]byte(listed.result), &pl) != nil {
+		return nil, nil, fmt.Sprintf("%s: the pods could not be listed (%s)", g.text, listed.result)
+	}
+	return pl.Pods, nil, ""
+}
+
+// moveCheaper scales each running pod onto the cheapest available offer
+// that fits it, when that offer is at least g.cheaper percent below what
+// the pod's provider charges now; pods are looked at in the order listed,
+// each once.
+func (b Builtin) moveCheaper(g goal, turns []turn) (*Reply, string) {
+	pods, next, note := runningPods(g, turns)
+	if next != nil || note != "" {
+		return next, note
+	}
+	moved := 0
+	for _, t := range turns {
+		if t.tool == "scale_pod" && !t.failed {
+			moved++
+		}
+	}
+	for _, p := range pods {
+		if p.State != "running" || p.GPUCount < 1 || scaled(turns, p.ID) {
+			continue
+		}
+		args := mustJSON(map[string]any{"gpu": p.GPU, "gpu_count": p.GPUCount, "availability": "available", "sort": "price", "limit": 20})
+		found, ok := lastResult(turns, "list_offers", args)
+		if !ok {
+			return call("list_offers", "price "+p.Name+"'s GPUs", json.RawMessage(args),
+				fmt.Sprintf("%s runs %d × %s at %s an hour from its provider", p.Name, p.GPUCount, p.GPU, p.Rate.ProviderHour)), ""
+		}
+		var page struct {
+			Offers []offerView `json:"offers"`
+		}
+		if found.failed || json.Unmarshal([]byte(found.result), &page) != nil {
+			continue
+		}
+		// The provider's price before the platform's terms, on both sides.
+		limit, err := p.Rate.ProviderHour.MulRat(int64(100-g.cheaper), 100)
+		if err != nil {
+			continue
+		}
+		for _, o := range page.Offers {
+			price, err := money.FromFloat(o.PriceHour)
+			if err != nil || o.ID == p.OfferID || o.VCPU < p.VCPU || int(o.RAMGB) < p.RAMGiB || o.DiskGB < p.DiskGiB {
+				continue
+			}
+			if price > limit {
+				break // sorted by price: none further is cheaper
+			}
+			return call("scale_pod", "move "+p.Name+" to "+o.ID, map[string]any{"id": p.ID, "offer_id": o.ID},
+				fmt.Sprintf("%s costs %s an hour where %s charges %s: at least %d %% cheaper", o.ID, price, p.Name, p.Rate.ProviderHour, g.cheaper)), ""
+		}
+	}
+	return nil, fmt.Sprintf("%s: %d moved", g.text, moved)
+}
+
+// scaled reports whether the monologue asked to scale pod id already.
+func scaled(turns []turn, id string) bool {
+	for _, t := range turns {
+		if t.tool != "scale_pod" {
+			continue
+		}
+		var in struct {
+			ID string `json:"id"`
+		}
+		if json.Unmarshal(t.args, &in) == nil && in.ID == id {
+			return true
+		}
+	}
+	return false
 }

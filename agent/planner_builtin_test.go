@@ -3,6 +3,7 @@ package agent_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -91,5 +92,66 @@ func TestTheBuiltinPlannerStaysWithinTheHourlyLimit(t *testing.T) {
 	if err != nil || out.Ending != agent.Responded || !strings.Contains(out.Response, "0 live and 1 deployed now; no more") ||
 		!strings.Contains(out.Response, "over $0.70") {
 		t.Fatalf("outcome %+v, %v", out, err)
+	}
+}
+
+// moveFleet answers the running pods and the offers of their GPU, and
+// records the scales asked for.
+type moveFleet struct {
+	mu     sync.Mutex
+	scales []string
+}
+
+func (f *moveFleet) Specs() []agent.ToolSpec {
+	return []agent.ToolSpec{{Name: "list_pods", Schema: json.RawMessage(`{}`)}, {Name: "list_offers", Schema: json.RawMessage(`{}`)},
+		{Name: "scale_pod", Schema: json.RawMessage(`{}`)}}
+}
+
+func (f *moveFleet) Call(_ context.Context, c agent.Call) (json.RawMessage, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch c.Reply.Tool {
+	case "list_pods":
+		return json.RawMessage(`{"pods":[
+			{"id":"p1","name":"train","gpu":"A100-SXM-80GB","gpu_count":1,"offer_id":"vast-a","vcpu":16,"ram_gib":64,"disk_gib":100,
+			 "state":"running","price_hour":"2.30","rate":{"provider_hour":"2.00"}},
+			{"id":"p2","name":"serve","gpu":"L4-PCIE-24GB","gpu_count":1,"offer_id":"lambda-l4","vcpu":8,"ram_gib":32,"disk_gib":50,
+			 "state":"running","price_hour":"0.69","rate":{"provider_hour":"0.60"}}]}`), nil
+	case "list_offers":
+		var in struct {
+			GPU string `json:"gpu"`
+		}
+		_ = json.Unmarshal(c.Reply.Args, &in)
+		if in.GPU == "A100-SXM-80GB" {
+			// The cheapest is too small for the pod; the next fits and is
+			// 25 % below its provider's price.
+			return json.RawMessage(`{"offers":[
+				{"id":"tiny-a","provider":"tiny","price_hour":1.10,"vcpu":4,"ram_gb":16,"disk_gb":50},
+				{"id":"runpod-a","provider":"runpod","price_hour":1.50,"vcpu":32,"ram_gb":128,"disk_gb":200},
+				{"id":"vast-a","provider":"vastai","price_hour":2.00,"vcpu":16,"ram_gb":64,"disk_gb":100}]}`), nil
+		}
+		// Only 10 % below: not enough for a 20 % goal.
+		return json.RawMessage(`{"offers":[{"id":"cheap-l4","provider":"x","price_hour":0.54,"vcpu":8,"ram_gb":32,"disk_gb":50}]}`), nil
+	case "scale_pod":
+		f.scales = append(f.scales, string(c.Reply.Args))
+		return json.RawMessage(`{"pod":{"id":"p1","state":"running"}}`), nil
+	}
+	return nil, errors.New("no such tool")
+}
+
+// TestTheBuiltinPlannerMovesAPodToACompatibleCheaperOffer: told to move
+// pods when a compatible offer is 20 % cheaper, it prices each running
+// pod's GPUs and scales only the one with an offer that fits it and is
+// cheap enough.
+func TestTheBuiltinPlannerMovesAPodToACompatibleCheaperOffer(t *testing.T) {
+	f := &moveFleet{}
+	c := agent.NewContext(agent.Config{Tenant: "acme", Model: agent.Builtin{}, Tools: f,
+		Goals: []string{"move a pod when a compatible offer is 20 % cheaper"}})
+	out, err := c.Communicate(context.Background(), "save money")
+	if err != nil || out.Ending != agent.Responded || !strings.Contains(out.Response, "20 % cheaper: 1 moved") {
+		t.Fatalf("outcome %+v, %v", out, err)
+	}
+	if len(f.scales) != 1 || f.scales[0] != `{"id":"p1","offer_id":"runpod-a"}` {
+		t.Fatalf("scales %v", f.scales)
 	}
 }
