@@ -49,12 +49,14 @@ type Waiting struct {
 
 // Call implements Tools.
 func (d Decided) Call(ctx context.Context, c Call) (json.RawMessage, error) {
-	name := c.Reply.Tool
+	// The decision is the registry call: an outside tool's is
+	// call_external_tool's, as an admin approves and replays it.
+	name, args := d.resolve(c.Reply.Tool, c.Reply.Args)
 	m, known := d.Registry.Tool(name)
 	dec := decision.Decision{TenantID: d.Actor.TenantID, TaskID: c.Task, Step: c.Iteration, Agent: c.Agent, AdminID: d.Actor.ID,
-		Thoughts: c.Reply.Thoughts, Headline: c.Reply.Headline, Tool: name, Args: c.Reply.Args, Reply: c.Raw}
+		Thoughts: c.Reply.Thoughts, Headline: c.Reply.Headline, Tool: name, Args: args, Reply: c.Raw}
 	if !known || m.ReadOnly {
-		res := d.run(ctx, name, c.Reply.Args)
+		res := d.run(ctx, name, args)
 		dec.Verdict = verdictOf(res.Verdict)
 		dec.Status, dec.Result = decision.StatusExecuted, res.output
 		if res.Err != nil {
@@ -67,7 +69,7 @@ func (d Decided) Call(ctx context.Context, c Call) (json.RawMessage, error) {
 	}
 
 	// The dry run: what the call would do and cost, or why it may not.
-	pv := d.run(ctx, name, tools.DryRunOf(c.Reply.Args))
+	pv := d.run(ctx, name, tools.DryRunOf(args))
 	dec.Preview.Destructive = m.Destructive
 	if pv.Err == nil {
 		var p tools.Preview
@@ -85,7 +87,7 @@ func (d Decided) Call(ctx context.Context, c Call) (json.RawMessage, error) {
 		return nil, fmt.Errorf("%w (decision %s, rejected)", pv.Err, cur.ID)
 	}
 
-	res := d.run(ctx, name, c.Reply.Args)
+	res := d.run(ctx, name, args)
 	v := verdictOf(res.Verdict)
 	var ref *tools.Refusal
 	switch {

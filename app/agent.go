@@ -25,7 +25,7 @@ import (
 // decision; its model and limits are read from the tenant's parameters
 // when a conversation begins, its model at every step.
 func newAgents(reg *tools.Registry, decisions *decision.Service, ps *params.Service, tenants *tenant.Service, st *store.Store,
-	log *slog.Logger) *agent.Runtime {
+	external agent.ExternalTools, log *slog.Logger) *agent.Runtime {
 	read := func(tenantID string) (*params.Snapshot, mode.Mode) {
 		m := mode.Sandbox
 		if t, err := tenants.Lookup(context.Background(), tenantID); err == nil {
@@ -49,7 +49,7 @@ func newAgents(reg *tools.Registry, decisions *decision.Service, ps *params.Serv
 					s, m := read(id)
 					return modelOf(s, m, id, log)
 				}},
-				Tools: agent.Decided{RegistryTools: agent.RegistryTools{Registry: reg, Actor: agent.For(admin)}, Decisions: decisions, Log: log,
+				Tools: agent.Decided{RegistryTools: agent.RegistryTools{Registry: reg, Actor: agent.For(admin), External: external}, Decisions: decisions, Log: log,
 					Pause: func() bool {
 						s, m := read(id)
 						return s.String(id, m, decision.ParamOnApproval) == decision.OnApprovalPause

@@ -29,6 +29,7 @@ import (
 	"github.com/gpubroker/pod/mail"
 	"github.com/gpubroker/pod/market"
 	"github.com/gpubroker/pod/mcp"
+	"github.com/gpubroker/pod/mcpclient"
 	"github.com/gpubroker/pod/mode"
 	"github.com/gpubroker/pod/notify"
 	"github.com/gpubroker/pod/params"
@@ -71,6 +72,9 @@ type App struct {
 	// each tenant on this instance.
 	Decisions *decision.Service
 	Agents    *agent.Runtime
+	// External reaches the outside MCP servers each tenant names
+	// (agent.mcp_servers) for call_external_tool and the agent.
+	External *mcpclient.Servers
 	// KeyCreated is true when this start created the local key file.
 	KeyCreated bool
 	// redis holds the shared rate counter's connections (nil without
@@ -221,7 +225,8 @@ func (a *App) build(ctx context.Context) error {
 	tools.RegisterUsage(a.Tools, tools.UsageServices{Usages: st, Ledger: st})
 	a.Pods.Notify(newPodMail(a.Mail, a.Identity, a.Params, log), tenantDuration(a.Params, a.Tenants, "pods.activation_ttl"))
 	a.Decisions = decision.NewService(st, time.Now)
-	a.Agents = newAgents(a.Tools, a.Decisions, a.Params, a.Tenants, st, log)
+	a.External = newExternal(a.Tools, a.Params, a.Tenants, cfg.Version, log)
+	a.Agents = newAgents(a.Tools, a.Decisions, a.Params, a.Tenants, st, a.External, log)
 	tools.RegisterAgent(a.Tools, tools.AgentServices{Decisions: a.Decisions, Agents: a.Agents, Params: a.Params, Budget: st})
 	tools.RegisterSlack(a.Tools, tools.SlackServices{Users: st})
 	tools.RegisterFleet(a.Tools, tools.FleetServices{Fleet: st})
@@ -267,6 +272,9 @@ func (a *App) build(ctx context.Context) error {
 func (a *App) Close() error {
 	if a.Agents != nil {
 		a.Agents.Close()
+	}
+	if a.External != nil {
+		a.External.Close()
 	}
 	for _, j := range []*job{a.idle, a.settler, a.invoicer, a.dunning} {
 		if j != nil {

@@ -1,6 +1,7 @@
 package params
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/gpubroker/pod/money"
@@ -187,5 +188,16 @@ func Platform() []Spec {
 		{Key: "agent.model_options", Type: TypeJSON, Default: "{}", Affects: AffectsBoth,
 			Description: "Extra options of every language model call as a JSON object: temperature (0 to 2) and max_tokens (the most output tokens of a reply).",
 			Rules:       []Rule{Matches("must be a JSON object", `^\s*\{`)}},
+		{Key: ParamMCPServers, Type: TypeJSON, Default: "[]", Affects: AffectsBoth, Group: "agent",
+			Description: "External MCP servers whose tools the agent may call, as a JSON list of {\"name\", \"url\"}: a name of lower-case " +
+				"letters, digits and single underscores (the agent sees each tool as <name>__<tool>) and the server's Streamable HTTP endpoint. " +
+				"The platform cannot know what an outside tool changes, so every call of one is treated as destructive: it waits for an admin " +
+				"under agent.approval destructive or always. Tokens go in agent.mcp_headers, never here.",
+			Rules: []Rule{parsedBy(fmt.Sprintf("must be a JSON list of at most %d {\"name\", \"url\"} with unique names and http(s) URLs", MaxMCPServers),
+				ParseMCPServers)}},
+		{Key: ParamMCPHeaders, Type: TypeSecret, Affects: AffectsBoth, Group: "agent",
+			Description: "HTTP headers sent to the external MCP servers of agent.mcp_servers, sealed like every secret: a JSON object of server " +
+				"name to {header: value}, e.g. {\"quota\": {\"Authorization\": \"Bearer …\"}}. Use https endpoints for servers that get a token.",
+			Rules: []Rule{parsedBy("must be a JSON object of server name to {header: value}", ParseMCPHeaders)}},
 	}
 }

@@ -2,7 +2,8 @@
 // real store on the chosen backend, parameters, tenants (default, acme,
 // beta), identity, the audit writer, the SANDBOX market of simulated
 // providers and the tools registry with the core, offer, pod, fleet,
-// mail, billing (the mock payment processor), Slack and notify toolsets,
+// mail, billing (the mock payment processor), Slack, notify and external
+// (the tenants' outside MCP servers, through package mcpclient) toolsets,
 // plus a token table standing in for sign-in where a test does not need
 // real tokens.
 package platformtest
@@ -24,6 +25,7 @@ import (
 	"github.com/gpubroker/pod/fault"
 	"github.com/gpubroker/pod/mail"
 	"github.com/gpubroker/pod/market"
+	"github.com/gpubroker/pod/mcpclient"
 	"github.com/gpubroker/pod/mode"
 	"github.com/gpubroker/pod/notify"
 	"github.com/gpubroker/pod/params"
@@ -82,8 +84,11 @@ type Platform struct {
 	// Billing runs plans, payment setup and subscriptions; SANDBOX
 	// tenants without Stripe keys pay the mock processor.
 	Billing *billing.Service
-	Tokens  Tokens
-	Clock   *Clock
+	// External reaches the MCP servers each tenant names in
+	// agent.mcp_servers (call_external_tool calls through it).
+	External *mcpclient.Servers
+	Tokens   Tokens
+	Clock    *Clock
 }
 
 // simNow is the simulated time of every test platform in this process.
@@ -166,7 +171,17 @@ func New(t testing.TB, backend string) *Platform {
 			return notify.SettingsFrom(ps.Snapshot(), tenantID, tn.Mode)
 		}})
 	tools.RegisterNotify(reg, tools.NotifyServices{Notifier: notifier})
-	return &Platform{Store: st, Params: ps, Tenants: ts, Audit: w, Identity: id, Registry: reg, Market: mkt, Mail: ms, Billing: bs,
+	external := mcpclient.New(mcpclient.Options{Timeout: 10 * time.Second, Version: "test",
+		Servers: func(ctx context.Context, tenantID string) ([]mcpclient.Server, error) {
+			tn, err := ts.Lookup(ctx, tenantID)
+			if err != nil {
+				return nil, err
+			}
+			return mcpclient.ServersFrom(ps.Snapshot(), tenantID, tn.Mode)
+		}})
+	t.Cleanup(external.Close)
+	tools.RegisterExternal(reg, tools.ExternalServices{Servers: external})
+	return &Platform{Store: st, Params: ps, Tenants: ts, Audit: w, Identity: id, Registry: reg, Market: mkt, Mail: ms, Billing: bs, External: external,
 		Tokens: Tokens{"op": Operator, "acme-admin": AcmeAdmin, "acme-user": AcmeUser, "acme-pro": AcmePro, "beta-admin": BetaAdmin},
 		Clock:  clock}
 }

@@ -22,6 +22,7 @@ const (
 	ToolsetSignup     Toolset = "signup"     // registration and email verification, open to visitors
 	ToolsetAgent      Toolset = "agent"      // the procurement agent: its decisions, control and budget
 	ToolsetNotify     Toolset = "notify"     // what the agent tells the tenant's admins
+	ToolsetExternal   Toolset = "external"   // tools of the external MCP servers a tenant names
 )
 
 // listed is a tool definition with its input and output types erased, so
