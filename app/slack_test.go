@@ -105,9 +105,11 @@ func slackPlatform(ctx context.Context, t *testing.T, backoff time.Duration) (*A
 	}
 	api := newSlackAPI(t)
 	face := newSlackFace(a.Tools, a.Store, a.Params, a.Tenants, api.srv.GetAPIURL(), a.log)
-	w, err := startSlackWorker(a.stream.opts, face, a.Params, a.log)
+	var w *slackWorker
 	if backoff > 0 {
 		w, err = startSlackWorkerWith(a.stream.opts, face, a.Params, a.log, 50, backoff)
+	} else {
+		w, err = startSlackWorker(a.stream.opts, face, a.Params, a.log)
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -174,22 +176,38 @@ func TestTheSlackWorkerPostsADecisionThenUpdatesItsMessage(t *testing.T) {
 
 // TestTheSlackWorkerPostsOnceSlackIsBack: while Slack answers 503 the
 // worker keeps trying; once it is back the decision is posted, once, and
-// its message updated to the status it reached meanwhile.
+// its message updated to the status it reached meanwhile (awaiting
+// approval, with its buttons).
 func TestTheSlackWorkerPostsOnceSlackIsBack(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	_, api, ds := slackPlatform(ctx, t, 20*time.Millisecond)
 	api.down.Store(true)
 	propose(ctx, t, ds)
-	waitFor(ctx, t, "three tries while Slack is down", func() bool { return api.refused.Load() >= 3 })
+	// The wait between tries doubles from 20 ms: Slack comes back after
+	// the first refusal, before the waits grow long on a loaded machine.
+	waitFor(ctx, t, "a try while Slack is down", func() bool { return api.refused.Load() >= 1 })
 	if posts, _ := api.calls(); len(posts) != 0 {
 		t.Fatalf("posted while down: %v", posts)
 	}
 	api.down.Store(false)
-	waitFor(ctx, t, "the post once Slack is back", func() bool { posts, updates := api.calls(); return len(posts) == 1 && len(updates) == 1 })
+	// Delivery is at least once: a redelivered event may render the same
+	// revision again, but the decision is posted once and its message
+	// ends showing where the decision is.
+	shown := func() bool {
+		posts, updates := api.calls()
+		return len(posts) == 1 && len(updates) > 0 && strings.Contains(updates[len(updates)-1].Get("blocks"), "gpubroker_approve")
+	}
+	for !shown() {
+		if ctx.Err() != nil {
+			posts, updates := api.calls()
+			t.Fatalf("once Slack is back: %d posts, %d updates after %d refusals", len(posts), len(updates), api.refused.Load())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	time.Sleep(200 * time.Millisecond)
-	if posts, updates := api.calls(); len(posts) != 1 || len(updates) != 1 {
-		t.Fatalf("%d posts and %d updates; want one post, then its update to awaiting approval", len(posts), len(updates))
+	if posts, _ := api.calls(); len(posts) != 1 {
+		t.Fatalf("%d posts; want one", len(posts))
 	}
 }
 
