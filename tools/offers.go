@@ -281,7 +281,7 @@ func RegisterOffers(r *Registry, s OfferServices) {
 		s.Now = r.deps.Now
 	}
 	registerToolset(r, ToolsetOffers,
-		listOffers(s), getOffer(s), compareOffers(s), providerHealth(s), priceHistory(s))
+		listOffers(s), getOffer(s), compareOffers(s), providerHealth(s), priceHistory(s), marketOverview(s))
 }
 
 func listOffers(s OfferServices) Def[ListOffersInput, market.Page] {
