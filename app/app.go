@@ -41,6 +41,7 @@ import (
 	"github.com/gpubroker/pod/store"
 	"github.com/gpubroker/pod/tenant"
 	"github.com/gpubroker/pod/tools"
+	"github.com/gpubroker/pod/web"
 )
 
 // App is the running platform.
@@ -75,6 +76,8 @@ type App struct {
 	// External reaches the outside MCP servers each tenant names
 	// (agent.mcp_servers) for call_external_tool and the agent.
 	External *mcpclient.Servers
+	// Web serves the pages.
+	Web *web.Pages
 	// KeyCreated is true when this start created the local key file.
 	KeyCreated bool
 	// redis holds the shared rate counter's connections (nil without
@@ -233,6 +236,9 @@ func (a *App) build(ctx context.Context) error {
 	a.Notify = newNotifier(a)
 	tools.RegisterNotify(a.Tools, tools.NotifyServices{Notifier: a.Notify})
 	a.MCP = mcp.NewServer(a.Tools, cfg.Version, log)
+	if a.Web, err = web.New(web.Deps{Tools: a.Tools, VisitorTenant: tenant.DefaultID, Log: log, Now: time.Now}); err != nil {
+		return err
+	}
 	if a.stream, err = openStream(cfg, st, a.Params, log); err != nil {
 		return err
 	}
@@ -329,13 +335,15 @@ func (a *App) closeRedis() {
 
 // Handler is the platform's HTTP handler: health, the REST face under
 // /api/v1, sign-in with Google and GitHub under /auth/oauth, Stripe's
-// webhooks under /webhooks/stripe and the MCP face at /mcp.
+// webhooks under /webhooks/stripe, the MCP face at /mcp, Slack's
+// interactions under /slack/interactions and the web pages.
 func (a *App) Handler() http.Handler {
 	return api.NewRouter(api.Deps{Log: a.log, Health: a.Store, Tools: a.Tools, Auth: a.Identity, Sessions: a.Identity, OAuth: a.Identity,
 		Webhooks: a.Billing, AgentStream: agentStream{hub: a.Agents.Stream},
 		Version: a.cfg.Version,
 		Mount: func(r chi.Router) {
 			r.With(api.Authenticate(a.Identity, a.log)).Handle("/mcp", mcp.HTTPHandler(a.MCP))
+			a.Web.Mount(r)
 			interactions := slackInteractions(a.slackFace)
 			r.Method(http.MethodPost, "/slack/interactions", interactions)
 			r.Method(http.MethodPost, "/slack/interactions/{tenant}", interactions)

@@ -1,0 +1,218 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/gpubroker/pod/actor"
+	"github.com/gpubroker/pod/audit"
+	"github.com/gpubroker/pod/fault"
+	"github.com/gpubroker/pod/money"
+	"github.com/gpubroker/pod/tools"
+)
+
+//go:embed templates/*.html
+var templateFiles embed.FS
+
+//go:embed static
+var staticFiles embed.FS
+
+// Caller runs a tool call through the guarded pipeline; the tools
+// registry is one.
+type Caller interface {
+	Call(ctx context.Context, req tools.Request) tools.Result
+}
+
+// Deps are what the pages need.
+type Deps struct {
+	Tools Caller
+	// VisitorTenant is the tenant visitors who have not signed in browse.
+	VisitorTenant string
+	Log           *slog.Logger
+	Now           func() time.Time
+}
+
+// Pages serves the web face.
+type Pages struct {
+	d     Deps
+	pages map[string]*template.Template
+}
+
+// New parses the templates: a page that does not parse stops start-up.
+func New(d Deps) (*Pages, error) {
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	p := &Pages{d: d, pages: map[string]*template.Template{}}
+	funcs := p.funcs()
+	names, err := fs.Glob(templateFiles, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range names {
+		page := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
+		if page == "layout" {
+			continue
+		}
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", n)
+		if err != nil {
+			return nil, fmt.Errorf("parse page %s: %w", page, err)
+		}
+		p.pages[page] = t
+	}
+	return p, nil
+}
+
+// Mount routes the pages and their assets on r.
+func (p *Pages) Mount(r chi.Router) {
+	static, _ := fs.Sub(staticFiles, "static")
+	assets := http.StripPrefix("/static/", http.FileServer(http.FS(static)))
+	r.Group(func(r chi.Router) {
+		r.Use(secure)
+		r.Handle("/static/*", cacheAssets(assets))
+		r.Get("/", p.landing)
+		r.Get("/plans", p.plans)
+	})
+}
+
+// secure sets the headers every page and asset carries: nothing runs or
+// loads from another origin, the page is not framed, and types are not
+// guessed.
+func secure(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "+
+			"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// cacheAssets lets browsers keep the embedded assets for an hour.
+func cacheAssets(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// visitor is the caller of a page from someone not signed in.
+func (p *Pages) visitor(r *http.Request) actor.Actor {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	return actor.Anonymous(p.d.VisitorTenant, host)
+}
+
+// call runs a tool for a page as who, decoding its output into out.
+func (p *Pages) call(r *http.Request, who actor.Actor, tool string, in any, out any) error {
+	raw, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	res := p.d.Tools.Call(r.Context(), tools.Request{Actor: who, Face: audit.FaceWeb, Tool: tool, Input: raw})
+	if res.Err != nil {
+		return res.Err
+	}
+	b, err := json.Marshal(res.Output)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, out)
+}
+
+// view is what every page's layout reads beside the page's own data.
+type view struct {
+	Title string
+	// Nav names the page the navigation marks current.
+	Nav  string
+	Data any
+}
+
+// render writes page with data, or the error page when it cannot.
+func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, page string, v view) {
+	t, ok := p.pages[page]
+	if !ok {
+		p.fail(w, r, fmt.Errorf("no page %s", page))
+		return
+	}
+	var b bytes.Buffer
+	if err := t.ExecuteTemplate(&b, "layout.html", v); err != nil {
+		p.fail(w, r, fmt.Errorf("render %s: %w", page, err))
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = b.WriteTo(w)
+}
+
+// fail answers the error page: what went wrong in words a visitor can
+// act on, the details only in the log.
+func (p *Pages) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status, msg := http.StatusInternalServerError, "Something went wrong on our side. Please try again in a moment."
+	var fe *fault.Error
+	if errors.As(err, &fe) {
+		switch fe.Kind {
+		case fault.KindNotFound:
+			status, msg = http.StatusNotFound, "There is no such page."
+		case fault.KindUnavailable:
+			status, msg = http.StatusServiceUnavailable, "This is not available right now. Please try again in a moment."
+		}
+	}
+	if status >= 500 {
+		p.d.Log.ErrorContext(r.Context(), "page failed", "path", r.URL.Path, "err", err)
+	}
+	t := p.pages["error"]
+	var b bytes.Buffer
+	if t == nil || t.ExecuteTemplate(&b, "layout.html", view{Title: http.StatusText(status), Data: msg}) != nil {
+		http.Error(w, msg, status)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = b.WriteTo(w)
+}
+
+func (p *Pages) funcs() template.FuncMap {
+	return template.FuncMap{
+		// hourly shows an offer's price per hour (USD, as providers
+		// quote it).
+		"hourly": func(usd float64) string {
+			a, err := money.FromFloat(usd)
+			if err != nil {
+				return "—"
+			}
+			return a.String() + "/h"
+		},
+		"usd": func(a money.Amount) string { return a.String() },
+		// ago says how long ago t was, roughly.
+		"ago": func(t time.Time) string {
+			d := p.d.Now().Sub(t)
+			switch {
+			case d < time.Minute:
+				return "just now"
+			case d < time.Hour:
+				return fmt.Sprintf("%d min ago", int(d.Minutes()))
+			}
+			return t.UTC().Format("2 Jan 15:04 UTC")
+		},
+	}
+}

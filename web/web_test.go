@@ -1,0 +1,113 @@
+package web_test
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/gpubroker/pod/platformtest"
+	"github.com/gpubroker/pod/web"
+)
+
+func server(t *testing.T) *httptest.Server {
+	t.Helper()
+	p := platformtest.New(t, "sqlite")
+	pages, err := web.New(web.Deps{Tools: p.Registry, VisitorTenant: "acme", Log: slog.New(slog.NewTextHandler(os.Stderr, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := chi.NewRouter()
+	pages.Mount(r)
+	srv := httptest.NewServer(r)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func get(t *testing.T, srv *httptest.Server, path string) (*http.Response, string) {
+	t.Helper()
+	resp, err := srv.Client().Get(srv.URL + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+// external finds any URL of another origin a page would load or send to.
+var external = regexp.MustCompile(`(?i)(src|href|action)="(https?:)?//`)
+
+// TestTheLandingPageShowsTheCheapestOfferPerGPUAndTheWaysIn: the front
+// page is one document in English with its landmarks, the hero and its
+// two calls to action, a row per popular GPU with the cheapest price
+// now, the providers as badges, and nothing from another origin; the
+// headers allow nothing but our origin.
+func TestTheLandingPageShowsTheCheapestOfferPerGPUAndTheWaysIn(t *testing.T) {
+	srv := server(t)
+	resp, body := get(t, srv, "/")
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("status %d, type %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	csp := resp.Header.Get("Content-Security-Policy")
+	if !strings.Contains(csp, "default-src 'self'") || !strings.Contains(csp, "frame-ancestors 'none'") {
+		t.Fatalf("CSP %q", csp)
+	}
+	for _, want := range []string{`<html lang="en">`, `<header class="site-header">`, `<nav aria-label="Main">`, `<main id="main"`, `<footer`,
+		`href="#main">Skip to content`, `>Get started</a>`, `>View pricing</a>`, `<tr data-gpu="H100-SXM-80GB">`, `class="badge"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the landing page lacks %s", want)
+		}
+	}
+	prices := regexp.MustCompile(`<td class="price">\$[0-9.,]+/h</td>`).FindAllString(body, -1)
+	if len(prices) < 5 {
+		t.Errorf("%d GPUs priced on the landing page", len(prices))
+	}
+	if m := external.FindString(body); m != "" {
+		t.Errorf("the page reaches another origin: %s", m)
+	}
+}
+
+// TestThePlansPageComparesThePlansAndKeepsTheChoice: FREE, PRO and
+// ENTERPRISE with their prices, PRO marked, each choice leading to
+// registration with the plan (and the annual interval when shown), and
+// the comparison table.
+func TestThePlansPageComparesThePlansAndKeepsTheChoice(t *testing.T) {
+	srv := server(t)
+	resp, body := get(t, srv, "/plans")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	for _, want := range []string{`id="plan-free"`, `id="plan-pro"`, `id="plan-enterprise"`, `class="plan recommended"`,
+		`href="/register?plan=pro"`, `<table class="compare">`, `data-shown="monthly"`, `src="/static/plans.js"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the plans page lacks %s", want)
+		}
+	}
+	_, body = get(t, srv, "/plans?interval=annual")
+	if !strings.Contains(body, `data-shown="annual"`) || !strings.Contains(body, `href="/register?plan=pro&amp;interval=annual"`) {
+		t.Error("the annual view does not keep the interval")
+	}
+}
+
+// TestAssetsAreServedFromTheBinaryAndAnUnknownPageIsNotFound.
+func TestAssetsAreServedFromTheBinaryAndAnUnknownPageIsNotFound(t *testing.T) {
+	srv := server(t)
+	for path, typ := range map[string]string{"/static/app.css": "text/css", "/static/plans.js": "text/javascript", "/static/mark.svg": "image/svg+xml"} {
+		resp, body := get(t, srv, path)
+		if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), typ) || body == "" {
+			t.Errorf("%s: %d %s", path, resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+	}
+	resp, body := get(t, srv, "/static/nothing.css")
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("a missing asset: %d", resp.StatusCode)
+	}
+	_ = body
+}
