@@ -20,10 +20,17 @@ test: test-deps
 
 ## test-deps: what the end-to-end tests drive, installed only when missing
 ## (a stamp file makes a second run a no-op): the MCP client's npm packages,
-## and stripe-mock, which the billing tests start on loopback themselves
+## stripe-mock, which the billing tests start on loopback themselves, and
+## Chromium for the browser tests
 MCPCLIENT := e2e/mcpclient
 STRIPE_MOCK_VERSION ?= v0.203.0
-test-deps: $(MCPCLIENT)/node_modules/.installed stripe-mock
+test-deps: $(MCPCLIENT)/node_modules/.installed stripe-mock chromium
+
+# chromium drives the browser tests (e2e/browser); Debian's package.
+.PHONY: chromium
+chromium:
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || { \
+		echo "installing chromium"; apt-get update -qq && apt-get install -y -qq chromium; }
 
 .PHONY: stripe-mock
 stripe-mock:

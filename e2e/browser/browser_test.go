@@ -1,0 +1,192 @@
+package browser_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/gpubroker/pod/app"
+)
+
+// widths are the screens every page is checked and photographed at.
+var widths = []int64{375, 768, 1280}
+
+// chromium finds the browser: CHROMIUM, else chromium on the PATH.
+// Without one the tests are skipped, except under CI=true, where a
+// missing browser is a failure.
+func chromium(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("chromium is required under CI=true: make test-deps installs it")
+	}
+	t.Skip("no chromium: make test-deps installs it")
+	return ""
+}
+
+// platform starts a seeded platform on loopback and answers its URL.
+func platform(t *testing.T) string {
+	t.Helper()
+	ctx := context.Background()
+	a, err := app.New(ctx, app.Config{DataDir: t.TempDir()}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.Close() })
+	if _, err := a.Seed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(a.Handler())
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// browser is a headless Chromium tab; problems collects what its console
+// reported as errors or warnings, and its uncaught exceptions (a script
+// error, a load the policy refused).
+type browser struct {
+	ctx      context.Context
+	mu       sync.Mutex
+	problems []string
+}
+
+func newBrowser(t *testing.T) *browser {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium(t)), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelTab := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancelTab(); cancelAlloc() })
+	b := &browser{ctx: ctx}
+	messages := chromedp.Console(ctx)
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	go func() {
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			if m.Type == chromedp.ConsoleError || m.Type == chromedp.ConsoleWarning || m.IsException() {
+				b.mu.Lock()
+				b.problems = append(b.problems, m.String())
+				b.mu.Unlock()
+			}
+		}
+	}()
+	return b
+}
+
+// do runs steps, each bounded in time.
+func (b *browser) do(t *testing.T, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// eval answers a JavaScript expression's value in the page.
+func eval[T any](t *testing.T, b *browser, expr string) T {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		t.Fatalf("%s: %v", expr, err)
+	}
+	return v
+}
+
+// noProblems fails the test with what the page's console reported.
+func (b *browser) noProblems(t *testing.T, page string) {
+	t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.problems) > 0 {
+		t.Errorf("%s: %s", page, strings.Join(b.problems, "; "))
+	}
+	b.problems = nil
+}
+
+// shot photographs the whole page at the tab's width into
+// screenshots/<name>-<width>.png.
+func (b *browser) shot(t *testing.T, name string, width int64) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll("screenshots", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join("screenshots", fmt.Sprintf("%s-%d.png", name, width)), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// fits checks the page does not scroll sideways at the tab's width (a
+// table may scroll within its own region).
+func (b *browser) fits(t *testing.T, page string, width int64) {
+	t.Helper()
+	if eval[bool](t, b, `document.documentElement.scrollWidth > window.innerWidth + 1`) {
+		t.Errorf("%s scrolls sideways at %d px", page, width)
+	}
+}
+
+// TestTheFrontPageAndThePlansInABrowser: at each width the front page
+// shows the cheapest offer of the popular GPUs and the providers, its
+// first Tab reaches the skip link, and it fits the screen; the plans page
+// switches to annual prices in place and keeps the interval in each
+// choice; no page reports a script error or a refused load.
+func TestTheFrontPageAndThePlansInABrowser(t *testing.T) {
+	url := platform(t)
+	b := newBrowser(t)
+	for _, w := range widths {
+		b.do(t, chromedp.EmulateViewport(w, 900), chromedp.Navigate(url+"/"), chromedp.WaitVisible(chromedp.CSS("table.prices")))
+		if rows := eval[int](t, b, `document.querySelectorAll("table.prices td.price:not(.muted)").length`); rows < 5 {
+			t.Errorf("%d px: %d GPUs priced on the front page", w, rows)
+		}
+		b.do(t, chromedp.KeyEvent("\t"))
+		if focused := eval[string](t, b, `document.activeElement.textContent.trim()`); focused != "Skip to content" {
+			t.Errorf("%d px: the first Tab reaches %q, not the skip link", w, focused)
+		}
+		b.fits(t, "the front page", w)
+		b.noProblems(t, "the front page")
+		b.shot(t, "landing", w)
+
+		b.do(t, chromedp.Navigate(url+"/plans"), chromedp.WaitVisible(chromedp.CSS(".plans")),
+			chromedp.Click(chromedp.CSS(`.interval a[data-interval="annual"]`)))
+		shown := eval[string](t, b, `document.querySelector(".plans").dataset.shown`)
+		href := eval[string](t, b, `document.querySelector(".plan.recommended a[data-plan]").href`)
+		price := eval[string](t, b, `document.querySelector(".plan.recommended .amount.annual .figure").innerText`)
+		visible := eval[bool](t, b, `document.querySelector(".plan.recommended .amount.annual").offsetParent !== null`)
+		if shown != "annual" || !strings.HasSuffix(href, "/register?plan=pro&interval=annual") || price != "$290.00" || !visible {
+			t.Errorf("%d px: after Annual the plans show %q (visible %v), PRO leads to %q at %q", w, shown, visible, href, price)
+		}
+		b.fits(t, "the plans page", w)
+		b.noProblems(t, "the plans page")
+		b.shot(t, "plans", w)
+	}
+}
