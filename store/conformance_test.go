@@ -54,6 +54,7 @@ func TestConformance(t *testing.T) {
 		{"SlackSignaturesAreNewOnceWithinTheWindow", testSlackSignatures},
 		{"UsersAreLinkedToOneSlackUserPerTenant", testSlackUsers},
 		{"TheFleetIsCountedByOfferAndStateAndSummedByHourToTheSecond", testFleet},
+		{"BrowserSessionsLiveUntilTheyExpireAndRenewOnce", testBrowserSessions},
 	}
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		for _, c := range cases {
