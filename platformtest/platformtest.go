@@ -87,8 +87,10 @@ type Platform struct {
 	// External reaches the MCP servers each tenant names in
 	// agent.mcp_servers (call_external_tool calls through it).
 	External *mcpclient.Servers
-	Tokens   Tokens
-	Clock    *Clock
+	// Sealer seals with the platform's local key.
+	Sealer secrets.Sealer
+	Tokens Tokens
+	Clock  *Clock
 }
 
 // simNow is the simulated time of every test platform in this process.
@@ -181,7 +183,7 @@ func New(t testing.TB, backend string) *Platform {
 		}})
 	t.Cleanup(external.Close)
 	tools.RegisterExternal(reg, tools.ExternalServices{Servers: external})
-	return &Platform{Store: st, Params: ps, Tenants: ts, Audit: w, Identity: id, Registry: reg, Market: mkt, Mail: ms, Billing: bs, External: external,
+	return &Platform{Store: st, Params: ps, Tenants: ts, Audit: w, Identity: id, Registry: reg, Market: mkt, Mail: ms, Billing: bs, External: external, Sealer: secrets.NewEnvelope(lk),
 		Tokens: Tokens{"op": Operator, "acme-admin": AcmeAdmin, "acme-user": AcmeUser, "acme-pro": AcmePro, "beta-admin": BetaAdmin},
 		Clock:  clock}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/gpubroker/pod/audit"
 	"github.com/gpubroker/pod/fault"
 	"github.com/gpubroker/pod/money"
+	"github.com/gpubroker/pod/secrets"
 	"github.com/gpubroker/pod/tools"
 )
 
@@ -41,8 +42,13 @@ type Deps struct {
 	Tools Caller
 	// VisitorTenant is the tenant visitors who have not signed in browse.
 	VisitorTenant string
-	Log           *slog.Logger
-	Now           func() time.Time
+	// Identity signs people in; Sessions keeps their browsers' sessions,
+	// whose refresh tokens Sealer seals. Without them no one signs in.
+	Identity Identity
+	Sessions SessionStore
+	Sealer   secrets.Sealer
+	Log      *slog.Logger
+	Now      func() time.Time
 }
 
 // Pages serves the web face.
@@ -86,8 +92,18 @@ func (p *Pages) Mount(r chi.Router) {
 	r.Group(func(r chi.Router) {
 		r.Use(secure)
 		r.Handle("/static/*", cacheAssets(assets))
-		r.Get("/", p.landing)
-		r.Get("/plans", p.plans)
+		r.Group(func(r chi.Router) {
+			r.Use(p.withSession)
+			r.Get("/", p.landing)
+			r.Get("/plans", p.plans)
+			r.Get("/signin", p.signinForm)
+			r.Post("/signin", p.signin)
+			r.Post("/signout", p.signout)
+			r.Get("/register", p.registerForm)
+			r.Post("/register", p.register)
+			r.Get("/verify-email", p.verifyForm)
+			r.Post("/verify-email", p.verify)
+		})
 	})
 }
 
@@ -111,6 +127,15 @@ func cacheAssets(next http.Handler) http.Handler {
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		next.ServeHTTP(w, r)
 	})
+}
+
+// caller is who a page calls the tools as: the signed-in user, or the
+// visitor.
+func (p *Pages) caller(r *http.Request) actor.Actor {
+	if s, ok := user(r); ok {
+		return s.actor
+	}
+	return p.visitor(r)
 }
 
 // visitor is the caller of a page from someone not signed in.
@@ -145,6 +170,10 @@ type view struct {
 	// Nav names the page the navigation marks current.
 	Nav  string
 	Data any
+	// User is who is signed in (empty for a visitor); CSRF the token its
+	// forms carry.
+	User string
+	CSRF string
 }
 
 // render writes page with data, or the error page when it cannot.
@@ -153,6 +182,10 @@ func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, page 
 	if !ok {
 		p.fail(w, r, fmt.Errorf("no page %s", page))
 		return
+	}
+	v.CSRF = p.csrfToken(w, r)
+	if s, ok := user(r); ok {
+		v.User = s.email
 	}
 	var b bytes.Buffer
 	if err := t.ExecuteTemplate(&b, "layout.html", v); err != nil {
@@ -176,6 +209,9 @@ func (p *Pages) fail(w http.ResponseWriter, r *http.Request, err error) {
 		case fault.KindUnavailable:
 			status, msg = http.StatusServiceUnavailable, "This is not available right now. Please try again in a moment."
 		}
+	}
+	if errors.Is(err, errCSRF) {
+		status, msg = http.StatusForbidden, errCSRF.Error()
 	}
 	if status >= 500 {
 		p.d.Log.ErrorContext(r.Context(), "page failed", "path", r.URL.Path, "err", err)

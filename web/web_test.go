@@ -18,8 +18,17 @@ import (
 
 func server(t *testing.T) *httptest.Server {
 	t.Helper()
+	srv, _ := serverOf(t)
+	return srv
+}
+
+// serverOf serves the pages of a test platform (visitors in acme, a
+// SANDBOX tenant) on loopback, on the platform's clock.
+func serverOf(t *testing.T) (*httptest.Server, *platformtest.Platform) {
+	t.Helper()
 	p := platformtest.New(t, "sqlite")
-	pages, err := web.New(web.Deps{Tools: p.Registry, VisitorTenant: "acme", Log: slog.New(slog.NewTextHandler(os.Stderr, nil))})
+	pages, err := web.New(web.Deps{Tools: p.Registry, VisitorTenant: "acme", Identity: p.Identity, Sessions: p.Store, Sealer: p.Sealer,
+		Now: p.Clock.Now, Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +36,7 @@ func server(t *testing.T) *httptest.Server {
 	pages.Mount(r)
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
-	return srv
+	return srv, p
 }
 
 func get(t *testing.T, srv *httptest.Server, path string) (*http.Response, string) {
