@@ -15,7 +15,7 @@ func (p *Pages) landing(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var ov tools.MarketOverview
-	if err := p.call(r, p.visitor(r), tools.ToolMarketOverview, struct{}{}, &ov); err != nil {
+	if err := p.call(r, p.caller(r), tools.ToolMarketOverview, struct{}{}, &ov); err != nil {
 		p.fail(w, r, err)
 		return
 	}
@@ -35,7 +35,7 @@ type plansView struct {
 // with the plan kept.
 func (p *Pages) plans(w http.ResponseWriter, r *http.Request) {
 	var ps billing.Plans
-	if err := p.call(r, p.visitor(r), tools.ToolListPlans, struct{}{}, &ps); err != nil {
+	if err := p.call(r, p.caller(r), tools.ToolListPlans, struct{}{}, &ps); err != nil {
 		p.fail(w, r, err)
 		return
 	}
