@@ -105,7 +105,7 @@ type Options struct {
 	Origins []string
 	// Replay is how many events a channel keeps for resume (1024).
 	Replay int
-	// Queue is how many frames a connection may have waiting (256);
+	// Queue is how many frames a connection may have waiting (64);
 	// one more drops it.
 	Queue int
 	// ReadLimit bounds a client's frame (16 KiB).
@@ -155,7 +155,7 @@ func NewHub(opt Options) *Hub {
 		opt.Replay = 1024
 	}
 	if opt.Queue <= 0 {
-		opt.Queue = 256
+		opt.Queue = 64
 	}
 	if opt.ReadLimit <= 0 {
 		opt.ReadLimit = 16 << 10
