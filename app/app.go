@@ -98,6 +98,8 @@ type App struct {
 	// the worker that posts them from the agent topic.
 	slackFace *slack.Face
 	slack     *slackWorker
+	// realtime is the WebSocket hub at /ws and what feeds it.
+	realtime *realtimeFace
 	// Notify tells the tenants' admins what the agent does and says;
 	// notifier delivers it.
 	Notify   *notify.Notifier
@@ -271,6 +273,9 @@ func (a *App) build(ctx context.Context) error {
 	if a.slack, err = startSlackWorker(a.stream.opts, a.slackFace, a.Params, log); err != nil {
 		return fmt.Errorf("start the Slack worker: %w", err)
 	}
+	if a.realtime, err = startRealtime(a); err != nil {
+		return fmt.Errorf("start the realtime face: %w", err)
+	}
 	return nil
 }
 
@@ -296,6 +301,9 @@ func (a *App) Close() error {
 	}
 	if a.billing != nil {
 		a.billing.Close()
+	}
+	if a.realtime != nil {
+		a.realtime.Close()
 	}
 	if a.slack != nil {
 		a.slack.Close()
@@ -345,6 +353,7 @@ func (a *App) Handler() http.Handler {
 		Mount: func(r chi.Router) {
 			r.With(api.Authenticate(a.Identity, a.log)).Handle("/mcp", mcp.HTTPHandler(a.MCP))
 			a.Web.Mount(r)
+			r.Handle("/ws", a.realtime.Hub)
 			interactions := slackInteractions(a.slackFace)
 			r.Method(http.MethodPost, "/slack/interactions", interactions)
 			r.Method(http.MethodPost, "/slack/interactions/{tenant}", interactions)

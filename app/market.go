@@ -32,14 +32,21 @@ func newMarket(a *App) (*market.Market, error) {
 	}
 	sims := sandbox.Providers(entries, sandbox.Options{Machines: a.Store, Behaviour: behaviour})
 	set := market.SettingsFrom(a.Params.Snapshot())
+	// The stream opens after the market: a committed price event nudges
+	// the relay once it runs.
+	nudge := func() {
+		if a.stream != nil {
+			a.stream.relay.Nudge()
+		}
+	}
 	sbx := market.NewAggregator(sandbox.Adapters(sims), market.Options{Mode: "sandbox", Settings: set,
-		Recorder: a.Store, Logger: a.log.With("mode", "sandbox")})
+		Recorder: newPriceRecorder(a.Store, "", nudge), Logger: a.log.With("mode", "sandbox")})
 	return market.New(sbx, market.LiveBuilder{
 		Build: func(ctx context.Context, tenantID string) (*market.Aggregator, error) {
 			snap := a.Params.Snapshot()
 			ads := liveAdapters(snap, tenantID, &http.Client{Timeout: market.SettingsFrom(snap).Timeout})
 			return market.NewAggregator(ads, market.Options{Mode: "live", Settings: market.SettingsFrom(snap),
-				Recorder: a.Store, Logger: a.log.With("mode", "live", "tenant", tenantID)}), nil
+				Recorder: newPriceRecorder(a.Store, tenantID, nudge), Logger: a.log.With("mode", "live", "tenant", tenantID)}), nil
 		},
 		Credentials: func(ctx context.Context, tenantID string) string {
 			return liveKey(ctx, a.Tenants, a.Params.Snapshot(), tenantID)

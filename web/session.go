@@ -244,3 +244,21 @@ func (p *Pages) checkCSRF(r *http.Request) bool {
 	}
 	return want != "" && sent != "" && subtle.ConstantTimeCompare([]byte(sent), []byte(want)) == 1
 }
+
+// SessionActor is who the request's session cookie signs in, for another
+// face on the same origin (the WebSocket hub): false when the request
+// carries no live session.
+func (p *Pages) SessionActor(r *http.Request) (actor.Actor, bool, error) {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil || c.Value == "" || p.d.Sessions == nil {
+		return actor.Actor{}, false, nil
+	}
+	s, err := p.resume(r.Context(), sessionID(c.Value))
+	switch {
+	case fault.KindOf(err) == fault.KindNotFound || fault.KindOf(err) == fault.KindUnauthenticated:
+		return actor.Actor{}, false, nil
+	case err != nil:
+		return actor.Actor{}, false, err
+	}
+	return s.actor, true, nil
+}
