@@ -71,9 +71,10 @@ func next(r *http.Request) string {
 
 // account pages' data: the form and where to go next.
 type accountView struct {
-	Form form
-	Next string
-	Plan string
+	Form     form
+	Next     string
+	Plan     string
+	Interval string
 }
 
 func (p *Pages) signinForm(w http.ResponseWriter, r *http.Request) {
@@ -133,7 +134,7 @@ func (p *Pages) registerForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.render(w, r, http.StatusOK, "register", view{Title: "Create your account", Nav: "register",
-		Data: accountView{Form: newForm(r, "email", "name"), Plan: r.FormValue("plan")}})
+		Data: accountView{Form: newForm(r, "email", "name"), Plan: r.FormValue("plan"), Interval: r.FormValue("interval")}})
 }
 
 // register opens an account through the register tool; in SANDBOX,
@@ -151,7 +152,7 @@ func (p *Pages) register(w http.ResponseWriter, r *http.Request) {
 	if err := p.call(r, p.visitor(r), tools.ToolRegister, in, &reg); err != nil {
 		f.refuse(err)
 		p.render(w, r, http.StatusUnprocessableEntity, "register", view{Title: "Create your account", Nav: "register",
-			Data: accountView{Form: f, Plan: r.FormValue("plan")}})
+			Data: accountView{Form: f, Plan: r.FormValue("plan"), Interval: r.FormValue("interval")}})
 		return
 	}
 	if reg.Status == "confirmed" {
@@ -160,7 +161,7 @@ func (p *Pages) register(w http.ResponseWriter, r *http.Request) {
 				p.fail(w, r, err)
 				return
 			}
-			http.Redirect(w, r, "/", http.StatusSeeOther)
+			http.Redirect(w, r, afterRegistering(r), http.StatusSeeOther)
 			return
 		}
 	}
@@ -198,4 +199,17 @@ func (p *Pages) verify(w http.ResponseWriter, r *http.Request) {
 		v.Verified = &out
 	}
 	p.render(w, r, status, "verify", view{Title: "Confirm your address", Data: v})
+}
+
+// afterRegistering is where a new account goes: to pay for the plan it
+// chose, or the front page for FREE or none.
+func afterRegistering(r *http.Request) string {
+	plan, interval := r.PostFormValue("plan"), r.PostFormValue("interval")
+	if plan == "" || plan == "free" {
+		return "/"
+	}
+	if interval == "" {
+		interval = "monthly"
+	}
+	return "/billing/pay?plan=" + url.QueryEscape(plan) + "&interval=" + url.QueryEscape(interval)
 }

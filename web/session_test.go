@@ -153,3 +153,47 @@ func TestSignInRefusesAWrongPasswordAndRenewsTheSessionAsItAges(t *testing.T) {
 		t.Fatal("signed out once the access token aged")
 	}
 }
+
+var setupInput = regexp.MustCompile(`name="setup_intent_id" value="([^"]+)"`)
+
+// TestANewAccountPaysForItsPlanWithATestCard: registering with PRO leads
+// to the payment page, which names the SANDBOX test cards; a declined
+// card is shown beside the field and another can be tried; 4242 saves the
+// card and subscribes. A visitor is sent to sign in first.
+func TestANewAccountPaysForItsPlanWithATestCard(t *testing.T) {
+	srv, _ := serverOf(t)
+	anon := browserClient(t)
+	if resp, _ := post(t, anon, srv.URL, "/billing/pay", url.Values{}); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("a visitor's payment without a token: %d", resp.StatusCode)
+	}
+	resp, err := anon.Get(srv.URL + "/billing/pay?plan=pro&interval=annual")
+	if err != nil || resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/signin?next=") {
+		t.Fatalf("a visitor on the payment page: %v %v", resp, err)
+	}
+
+	c := browserClient(t)
+	_, _, token := page(t, c, srv.URL, "/register?plan=pro&interval=annual")
+	resp, _ = post(t, c, srv.URL, "/register", url.Values{"csrf": {token}, "name": {"Cy"}, "email": {"cy@example.com"},
+		"password": {"quiet-harbor-lantern-42"}, "plan": {"pro"}, "interval": {"annual"}})
+	where := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || where != "/billing/pay?plan=pro&interval=annual" {
+		t.Fatalf("after registering with PRO: %d %s", resp.StatusCode, where)
+	}
+	status, body, token := page(t, c, srv.URL, where)
+	m := setupInput.FindStringSubmatch(body)
+	if status != http.StatusOK || m == nil || !strings.Contains(body, "4242 4242 4242 4242") || !strings.Contains(body, "4000 0000 0000 0002") ||
+		!strings.Contains(body, "$290.00") {
+		t.Fatalf("the payment page: %d\n%s", status, body)
+	}
+	resp, body = post(t, c, srv.URL, "/billing/pay", url.Values{"csrf": {token}, "setup_intent_id": {m[1]}, "plan": {"pro"}, "interval": {"annual"},
+		"card_number": {"4000 0000 0000 0002"}})
+	m = setupInput.FindStringSubmatch(body)
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="card-error"`) || m == nil {
+		t.Fatalf("a declined card: %d\n%s", resp.StatusCode, body)
+	}
+	resp, body = post(t, c, srv.URL, "/billing/pay", url.Values{"csrf": {token}, "setup_intent_id": {m[1]}, "plan": {"pro"}, "interval": {"annual"},
+		"card_number": {"4242 4242 4242 4242"}})
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "You are on pro") {
+		t.Fatalf("paying with 4242: %d\n%s", resp.StatusCode, body)
+	}
+}

@@ -103,6 +103,8 @@ func (p *Pages) Mount(r chi.Router) {
 			r.Post("/register", p.register)
 			r.Get("/verify-email", p.verifyForm)
 			r.Post("/verify-email", p.verify)
+			r.Get("/billing/pay", p.payForm)
+			r.Post("/billing/pay", p.pay)
 		})
 	})
 }

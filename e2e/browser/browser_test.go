@@ -122,6 +122,18 @@ func eval[T any](t *testing.T, b *browser, expr string) T {
 	return v
 }
 
+// until waits for a JavaScript condition to hold in the page.
+func (b *browser) until(t *testing.T, cond string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !eval[bool](t, b, cond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("never: %s", cond)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // noProblems fails the test with what the page's console reported.
 func (b *browser) noProblems(t *testing.T, page string) {
 	t.Helper()
@@ -236,6 +248,38 @@ func TestRegisteringAndSigningInInABrowser(t *testing.T) {
 		b.do(t, chromedp.SendKeys(chromedp.CSS("#password"), "quiet-harbor-lantern-42"), chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
 			chromedp.WaitVisible(chromedp.CSS(".who")))
 		b.noProblems(t, "registration and sign-in")
+		b.do(t, chromedp.Click(chromedp.CSS(`form[action="/signout"] button`)), chromedp.WaitVisible(chromedp.CSS(`a[href="/signin"]`)))
+	}
+}
+
+// TestPayingForAPlanInABrowser: choosing PRO on the plans page leads
+// through registration to the payment page, which names the SANDBOX test
+// cards; a declined card is shown clearly and another one tried; 4242
+// subscribes.
+func TestPayingForAPlanInABrowser(t *testing.T) {
+	url := platform(t)
+	b := newBrowser(t)
+	for i, w := range widths {
+		b.do(t, chromedp.EmulateViewport(w, 900), chromedp.Navigate(url+"/plans"), chromedp.WaitVisible(chromedp.CSS(".plans")),
+			chromedp.Click(chromedp.CSS(`.plan.recommended a[data-plan]`)), chromedp.WaitVisible(chromedp.CSS("#name")),
+			chromedp.SendKeys(chromedp.CSS("#name"), "Cy"), chromedp.SendKeys(chromedp.CSS("#email"), fmt.Sprintf("cy%d@example.com", i)),
+			chromedp.SendKeys(chromedp.CSS("#password"), "quiet-harbor-lantern-42"), chromedp.Click(chromedp.CSS(`button[type="submit"]`)))
+		b.until(t, `document.getElementById("card_number") !== null`)
+		b.fits(t, "the payment page", w)
+		b.shot(t, "pay", w)
+		b.do(t, chromedp.SendKeys(chromedp.CSS("#card_number"), "4000 0000 0000 0002"),
+			chromedp.Click(chromedp.CSS(`form[action="/billing/pay"] button`)))
+		b.until(t, `document.getElementById("card-error") !== null`)
+		b.shot(t, "pay-declined", w)
+		eval[string](t, b, `document.getElementById("card_number").value = ""`)
+		b.do(t, chromedp.SendKeys(chromedp.CSS("#card_number"), "4242 4242 4242 4242"),
+			chromedp.Click(chromedp.CSS(`form[action="/billing/pay"] button`)))
+		b.until(t, `document.getElementById("card_number") === null && document.querySelector("h1") !== null`)
+		if h1 := eval[string](t, b, `document.querySelector("h1").innerText`); h1 != "You are on pro" {
+			t.Errorf("%d px: after 4242 the page says %q", w, h1)
+		}
+		b.noProblems(t, "the payment")
+		b.shot(t, "paid", w)
 		b.do(t, chromedp.Click(chromedp.CSS(`form[action="/signout"] button`)), chromedp.WaitVisible(chromedp.CSS(`a[href="/signin"]`)))
 	}
 }
