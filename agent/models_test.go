@@ -166,17 +166,10 @@ func TestAnAnthropicModelStepsThroughToolUseBlocks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &desk{}
-	out, err := agent.NewContext(agent.Config{Tenant: "acme", Model: m, Tools: d}).Communicate(context.Background(), "cheapest H100?")
-	if err != nil || out.Ending != agent.Responded || out.Response != "lambda-h100 at $2.49/h" {
-		t.Fatalf("outcome %+v, %v", out, err)
-	}
+	out := askCheapestH100(t, m, "lambda-h100 at $2.49/h")
 	// 1203 × 0.80 = 962.4 → 962, 77 × 4 = 308, 1500 × 0.80 = 1200, 41 × 4 = 164 micro-dollars.
 	if out.InputTokens != 2703 || out.OutputTokens != 118 || out.Cost != 2634*money.Micro {
 		t.Fatalf("usage %d in, %d out, cost %s", out.InputTokens, out.OutputTokens, out.Cost)
-	}
-	if len(d.calls) != 1 || d.calls[0] != `list_offers {"gpu":"H100"}` {
-		t.Fatalf("calls %v", d.calls)
 	}
 	first := s.request(t, 0)
 	tools, _ := first["tools"].([]any)
@@ -222,17 +215,10 @@ func TestAnOllamaModelAnswersTheJSONReply(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &desk{}
-	out, err := agent.NewContext(agent.Config{Tenant: "acme", Model: m, Tools: d}).Communicate(context.Background(), "cheapest H100?")
-	if err != nil || out.Ending != agent.Responded || out.Response != "lambda-h100" {
-		t.Fatalf("outcome %+v, %v", out, err)
-	}
+	out := askCheapestH100(t, m, "lambda-h100")
 	// 300 × 0.1 = 30, 25 × 0.2 = 5, 410 × 0.1 = 41, 18 × 0.2 = 3.6 → 4 micro-dollars.
 	if out.InputTokens != 710 || out.OutputTokens != 43 || out.Cost != 80*money.Micro {
 		t.Fatalf("usage %d in, %d out, cost %s", out.InputTokens, out.OutputTokens, out.Cost)
-	}
-	if len(d.calls) != 1 || d.calls[0] != `list_offers {"gpu":"H100"}` {
-		t.Fatalf("calls %v", d.calls)
 	}
 	second := s.request(t, 1)
 	msgs, _ := second["messages"].([]any)
@@ -271,16 +257,9 @@ func TestABedrockAnthropicModelStepsThroughInvokeModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &desk{}
-	out, err := agent.NewContext(agent.Config{Tenant: "acme", Model: m, Tools: d}).Communicate(context.Background(), "cheapest H100?")
-	if err != nil || out.Ending != agent.Responded || out.Response != "lambda-h100" {
-		t.Fatalf("outcome %+v, %v", out, err)
-	}
+	out := askCheapestH100(t, m, "lambda-h100")
 	if out.InputTokens != 1900 || out.OutputTokens != 90 || out.Cost != (1900+90*5)*money.Micro {
 		t.Fatalf("usage %d in, %d out, cost %s", out.InputTokens, out.OutputTokens, out.Cost)
-	}
-	if len(d.calls) != 1 || d.calls[0] != `list_offers {"gpu":"H100"}` {
-		t.Fatalf("calls %v", d.calls)
 	}
 	first := s.request(t, 0)
 	tools, _ := first["tools"].([]any)
@@ -497,4 +476,19 @@ func TestPricesCostTokensInIntegerMicros(t *testing.T) {
 			}
 		})
 	}
+}
+
+// askCheapestH100 runs the task the model tests give, and checks that it
+// listed H100 offers once and answered want.
+func askCheapestH100(t *testing.T, m agent.Model, want string) agent.Outcome {
+	t.Helper()
+	d := &desk{}
+	out, err := agent.NewContext(agent.Config{Tenant: "acme", Model: m, Tools: d}).Communicate(context.Background(), "cheapest H100?")
+	if err != nil || out.Ending != agent.Responded || out.Response != want {
+		t.Fatalf("outcome %+v, %v", out, err)
+	}
+	if len(d.calls) != 1 || d.calls[0] != `list_offers {"gpu":"H100"}` {
+		t.Fatalf("calls %v", d.calls)
+	}
+	return out
 }
