@@ -21,6 +21,7 @@ import (
 	"github.com/gpubroker/pod/audit"
 	"github.com/gpubroker/pod/fault"
 	"github.com/gpubroker/pod/money"
+	"github.com/gpubroker/pod/policies"
 	"github.com/gpubroker/pod/secrets"
 	"github.com/gpubroker/pod/tools"
 )
@@ -210,6 +211,15 @@ func (p *Pages) fail(w http.ResponseWriter, r *http.Request, err error) {
 			status, msg = http.StatusNotFound, "There is no such page."
 		case fault.KindUnavailable:
 			status, msg = http.StatusServiceUnavailable, "This is not available right now. Please try again in a moment."
+		}
+	}
+	var ref *tools.Refusal
+	if errors.As(err, &ref) {
+		switch ref.Verdict.Rule {
+		case policies.RuleRate:
+			status, msg = http.StatusTooManyRequests, "Too many requests from here just now. Please try again in a minute."
+		default:
+			status, msg = http.StatusForbidden, ref.Verdict.Reason
 		}
 	}
 	if errors.Is(err, errCSRF) {
