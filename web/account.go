@@ -59,14 +59,14 @@ func (f *form) refuse(err error) {
 	f.Error = err.Error()
 }
 
-// next is where to go after signing in: a path of ours, or the front
-// page.
+// next is where to go after signing in: a path of ours, or the
+// dashboard.
 func next(r *http.Request) string {
 	n := r.FormValue("next")
 	if u, err := url.Parse(n); err == nil && strings.HasPrefix(n, "/") && !strings.HasPrefix(n, "//") && u.Host == "" {
 		return n
 	}
-	return "/"
+	return "/dashboard"
 }
 
 // account pages' data: the form and where to go next.
@@ -206,7 +206,7 @@ func (p *Pages) verify(w http.ResponseWriter, r *http.Request) {
 func afterRegistering(r *http.Request) string {
 	plan, interval := r.PostFormValue("plan"), r.PostFormValue("interval")
 	if plan == "" || plan == "free" {
-		return "/"
+		return "/dashboard"
 	}
 	if interval == "" {
 		interval = "monthly"

@@ -145,7 +145,7 @@ func TestSignInRefusesAWrongPasswordAndRenewsTheSessionAsItAges(t *testing.T) {
 	}
 	resp, _ = post(t, c, srv.URL, "/signin", url.Values{"csrf": {token}, "email": {"bo@example.com"}, "password": {"quiet-harbor-lantern-42"},
 		"next": {"//elsewhere.example/"}})
-	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/dashboard" {
 		t.Fatalf("signing in with another site as next: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	p.Clock.Advance(20 * time.Minute)

@@ -104,6 +104,7 @@ func (p *Pages) Mount(r chi.Router) {
 			r.Post("/register", p.register)
 			r.Get("/verify-email", p.verifyForm)
 			r.Post("/verify-email", p.verify)
+			r.Get("/dashboard", p.dashboard)
 			r.Get("/billing/pay", p.payForm)
 			r.Post("/billing/pay", p.pay)
 		})
@@ -251,6 +252,13 @@ func (p *Pages) funcs() template.FuncMap {
 			return a.String() + "/h"
 		},
 		"usd": func(a money.Amount) string { return a.String() },
+		// offerProvider is the provider of an offer id (<provider>-<…>).
+		"offerProvider": func(offerID string) string {
+			id, _, _ := strings.Cut(offerID, "-")
+			return id
+		},
+		// hours shows seconds of running time in hours, to the tenth.
+		"hours": func(seconds int64) string { return fmt.Sprintf("%d.%d h", seconds/3600, seconds%3600/360) },
 		// ago says how long ago t was, roughly.
 		"ago": func(t time.Time) string {
 			d := p.d.Now().Sub(t)

@@ -15,7 +15,12 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/gpubroker/pod/actor"
 	"github.com/gpubroker/pod/app"
+	"github.com/gpubroker/pod/audit"
+	"github.com/gpubroker/pod/params"
+	"github.com/gpubroker/pod/pods"
+	"github.com/gpubroker/pod/tools"
 )
 
 // widths are the screens every page is checked and photographed at.
@@ -44,6 +49,13 @@ func chromium(t *testing.T) string {
 // platform starts a seeded platform on loopback and answers its URL.
 func platform(t *testing.T) string {
 	t.Helper()
+	url, _ := platformApp(t)
+	return url
+}
+
+// platformApp is platform, with the app for a test to act on.
+func platformApp(t *testing.T) (string, *app.App) {
+	t.Helper()
 	ctx := context.Background()
 	a, err := app.New(ctx, app.Config{DataDir: t.TempDir()}, slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -55,7 +67,7 @@ func platform(t *testing.T) string {
 	}
 	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(srv.Close)
-	return srv.URL
+	return srv.URL, a
 }
 
 // browser is a headless Chromium tab; problems collects what its console
@@ -236,8 +248,9 @@ func TestRegisteringAndSigningInInABrowser(t *testing.T) {
 		if v := eval[int](t, b, `document.getElementById("strength").value`); v < 3 {
 			t.Errorf("%d px: a strong password meters %d", w, v)
 		}
-		b.do(t, chromedp.Click(chromedp.CSS(`button[type="submit"]`)), chromedp.WaitVisible(chromedp.CSS(".who")))
-		if who := eval[string](t, b, `document.querySelector(".who").innerText`); who != email {
+		b.do(t, chromedp.Click(chromedp.CSS(`form[action="/register"] button`)))
+		b.until(t, `document.querySelector(".who") !== null`)
+		if who := eval[string](t, b, `document.querySelector(".who").textContent`); who != email {
 			t.Errorf("%d px: signed in as %q", w, who)
 		}
 		b.do(t, chromedp.Click(chromedp.CSS(`form[action="/signout"] button`)), chromedp.WaitVisible(chromedp.CSS(`a[href="/signin"]`)),
@@ -245,8 +258,8 @@ func TestRegisteringAndSigningInInABrowser(t *testing.T) {
 			chromedp.SendKeys(chromedp.CSS("#email"), email), chromedp.SendKeys(chromedp.CSS("#password"), "not-the-password-1"),
 			chromedp.Click(chromedp.CSS(`button[type="submit"]`)), chromedp.WaitVisible(chromedp.CSS(".alert")))
 		b.shot(t, "signin-refused", w)
-		b.do(t, chromedp.SendKeys(chromedp.CSS("#password"), "quiet-harbor-lantern-42"), chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
-			chromedp.WaitVisible(chromedp.CSS(".who")))
+		b.do(t, chromedp.SendKeys(chromedp.CSS("#password"), "quiet-harbor-lantern-42"), chromedp.Click(chromedp.CSS(`form[action="/signin"] button`)))
+		b.until(t, `document.querySelector(".who") !== null`)
 		b.noProblems(t, "registration and sign-in")
 		b.do(t, chromedp.Click(chromedp.CSS(`form[action="/signout"] button`)), chromedp.WaitVisible(chromedp.CSS(`a[href="/signin"]`)))
 	}
@@ -282,4 +295,59 @@ func TestPayingForAPlanInABrowser(t *testing.T) {
 		b.shot(t, "paid", w)
 		b.do(t, chromedp.Click(chromedp.CSS(`form[action="/signout"] button`)), chromedp.WaitVisible(chromedp.CSS(`a[href="/signin"]`)))
 	}
+}
+
+// TestADashboardSeesItsPodChangeWithoutReloading: a person's dashboard
+// lists their pod; when the pod moves (terminated through the tools, as
+// another tab or the agent might), its state changes on the open page over
+// the WebSocket, and the page was not reloaded.
+func TestADashboardSeesItsPodChangeWithoutReloading(t *testing.T) {
+	url, a := platformApp(t)
+	ctx := context.Background()
+	if _, err := a.Params.Set(ctx, actor.System("test"), params.SetRequest{Key: "plans.free.gpu_classes", Value: "*", Confirm: "global"}); err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t)
+	b.do(t, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(url+"/register"), chromedp.WaitVisible(chromedp.CSS("#name")),
+		chromedp.SendKeys(chromedp.CSS("#name"), "Di"), chromedp.SendKeys(chromedp.CSS("#email"), "di@example.com"),
+		chromedp.SendKeys(chromedp.CSS("#password"), "quiet-harbor-lantern-42"), chromedp.Click(chromedp.CSS(`form[action="/register"] button`)))
+	b.until(t, `document.querySelector(".who") !== null`)
+	u, err := a.Store.UserByEmail(ctx, "di@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	di := actor.Actor{Kind: actor.KindUser, ID: u.ID, TenantID: u.TenantID, Role: u.Role}
+	call := func(tool, input string) tools.Result {
+		t.Helper()
+		res := a.Tools.Call(ctx, tools.Request{Actor: di, Face: audit.FaceDirect, Tool: tool, Input: []byte(input)})
+		if res.Err != nil {
+			t.Fatalf("%s: %v", tool, res.Err)
+		}
+		return res
+	}
+	pod := call(tools.ToolConfigurePod, `{"name":"train","gpu":"L4-PCIE-24GB","gpu_count":1,"provider":"auto","vcpu":4,"ram_gib":16,"disk_gib":50,`+
+		`"image":"cuda-12.4-base","pricing":"on_demand"}`).Output.(tools.PodQuote).Pod
+	call(tools.ToolDeployPod, `{"id":"`+pod.ID+`"}`)
+	for {
+		p, err := a.Pods.Get(ctx, di.TenantID, pod.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.State == pods.Ready {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cell := `document.querySelector('tr[data-pod="` + pod.ID + `"] [data-state]')`
+	b.do(t, chromedp.Navigate(url+"/dashboard"))
+	b.until(t, cell+` !== null && `+cell+`.textContent === "ready" && document.getElementById("live-status").textContent.startsWith("Live")`)
+	eval[int](t, b, `window.notReloaded = 1`)
+	b.shot(t, "dashboard", 1280)
+	call(tools.ToolTerminatePod, `{"id":"`+pod.ID+`"}`)
+	b.until(t, `["terminating", "terminated"].includes(`+cell+`.textContent)`)
+	if !eval[bool](t, b, `window.notReloaded === 1`) {
+		t.Error("the dashboard reloaded to show the change")
+	}
+	b.noProblems(t, "the dashboard")
+	b.shot(t, "dashboard-live", 1280)
 }
