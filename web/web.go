@@ -105,6 +105,7 @@ func (p *Pages) Mount(r chi.Router) {
 			r.Get("/verify-email", p.verifyForm)
 			r.Post("/verify-email", p.verify)
 			r.Get("/dashboard", p.dashboard)
+			r.Get("/mailbox", p.mailbox)
 			r.Get("/billing/pay", p.payForm)
 			r.Post("/billing/pay", p.pay)
 		})
@@ -251,7 +252,8 @@ func (p *Pages) funcs() template.FuncMap {
 			}
 			return a.String() + "/h"
 		},
-		"usd": func(a money.Amount) string { return a.String() },
+		"usd":      func(a money.Amount) string { return a.String() },
+		"mailLink": mailLink,
 		// offerProvider is the provider of an offer id (<provider>-<…>).
 		"offerProvider": func(offerID string) string {
 			id, _, _ := strings.Cut(offerID, "-")

@@ -120,3 +120,18 @@ func TestAssetsAreServedFromTheBinaryAndAnUnknownPageIsNotFound(t *testing.T) {
 	}
 	_ = body
 }
+
+// TestAMailedLinkToOurPagesOpensOnThisOrigin: the mailbox keeps a link to
+// the activation or verification page on the origin the person is on;
+// any other link is left as it is.
+func TestAMailedLinkToOurPagesOpensOnThisOrigin(t *testing.T) {
+	for raw, want := range map[string]string{
+		"http://127.0.0.1:8080/pods/pod_1/activate?token=abc": "/pods/pod_1/activate?token=abc",
+		"https://pod.example/verify-email?token=x%2By":        "/verify-email?token=x%2By",
+		"https://docs.example/guide":                          "https://docs.example/guide",
+	} {
+		if got := web.MailLink(raw); got != want {
+			t.Errorf("MailLink(%q) = %q, want %q", raw, got, want)
+		}
+	}
+}

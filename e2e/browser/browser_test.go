@@ -350,4 +350,14 @@ func TestADashboardSeesItsPodChangeWithoutReloading(t *testing.T) {
 	}
 	b.noProblems(t, "the dashboard")
 	b.shot(t, "dashboard-live", 1280)
+
+	// The pod's activation mail waits in the SANDBOX mailbox, its link
+	// opening on this origin.
+	for _, w := range widths {
+		b.do(t, chromedp.EmulateViewport(w, 900), chromedp.Navigate(url+"/mailbox"))
+		b.until(t, `document.querySelector('.mail[data-kind="activation"] a[href^="/pods/"][href*="/activate?token="]') !== null`)
+		b.fits(t, "the mailbox", w)
+		b.shot(t, "mailbox", w)
+	}
+	b.noProblems(t, "the mailbox")
 }

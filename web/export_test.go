@@ -1,0 +1,4 @@
+package web
+
+// MailLink is mailLink, for the tests.
+var MailLink = mailLink
