@@ -186,6 +186,8 @@ type Filter struct {
 	TaskID   string
 	// MinCost keeps decisions whose preview costs at least this much.
 	MinCost money.Amount
+	// Changes keeps the calls that change something, leaving out reads.
+	Changes bool
 	// After is the id of the last decision of the previous page.
 	After string
 	// Limit is at most 500 (and 500 when out of range).

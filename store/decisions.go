@@ -103,6 +103,9 @@ func (s *Store) ListDecisions(ctx context.Context, f decision.Filter) ([]decisio
 	if f.TaskID != "" {
 		add("task_id = $%d", f.TaskID)
 	}
+	if f.Changes {
+		q += " AND read_only = FALSE"
+	}
 	if f.MinCost > 0 {
 		add("cost_micros >= $%d", f.MinCost.Micros())
 	}

@@ -166,30 +166,19 @@ func listDecisions(s AgentServices) Def[ListDecisionsInput, DecisionList] {
 			if limit == 0 {
 				limit = 50
 			}
-			out := DecisionList{Decisions: []decision.Decision{}}
-			after := in.After
-			// Reads are filtered here, so a page may take a few queries.
-			for len(out.Decisions) < limit {
-				page, err := s.Decisions.List(ctx, decision.Filter{TenantID: c.Tenant.ID, Status: in.Status, Tool: in.Tool, TaskID: in.Task,
-					MinCost: in.MinCost, After: after, Limit: limit})
-				if err != nil {
-					return DecisionList{}, err
-				}
-				for _, d := range page {
-					if in.Reads || !d.ReadOnly {
-						d.Reply = ""
-						out.Decisions = append(out.Decisions, d)
-					}
-					after = d.ID
-					if len(out.Decisions) == limit {
-						break
-					}
-				}
-				if len(page) < limit {
-					return out, nil
-				}
+			list, err := s.Decisions.List(ctx, decision.Filter{TenantID: c.Tenant.ID, Status: in.Status, Tool: in.Tool, TaskID: in.Task,
+				MinCost: in.MinCost, Changes: !in.Reads, After: in.After, Limit: limit})
+			if err != nil {
+				return DecisionList{}, err
 			}
-			out.Next = after
+			out := DecisionList{Decisions: make([]decision.Decision, len(list))}
+			for i, d := range list {
+				d.Reply = ""
+				out.Decisions[i] = d
+			}
+			if len(list) == limit {
+				out.Next = list[len(list)-1].ID
+			}
 			return out, nil
 		},
 	}
@@ -378,13 +367,8 @@ func overrideDecision(r *Registry, s AgentServices) Def[OverrideDecisionInput, O
 				fault.KindOf(err) != fault.KindConflict {
 				return Override{}, fmt.Errorf("drop the held call of decision %s: %w", d.ID, err)
 			}
-			res := r.Call(ctx, Request{Actor: c.Actor, Face: c.Face, RequestID: c.RequestID, Tool: call.Tool, Input: call.Args})
-			o := ApprovalOutcome{Approval: approval.Approval{State: approval.Executed}}
-			if res.Err == nil {
-				o.Approval.Result = resultOf(r, call.Tool, res.Output)
-			}
-			d, err = s.finish(ctx, c, d, o, res.Err)
-			return Override{Decision: d, Result: res.Output}, err
+			d, out, err := s.runAs(ctx, r, c, d, call)
+			return Override{Decision: d, Result: out}, err
 		},
 	}
 }
@@ -446,12 +430,8 @@ func (s AgentServices) revert(ctx context.Context, r *Registry, c *Call, d decis
 	if undo, err = s.move(ctx, c, undo, decision.StatusApproved, decision.Change{}); err != nil {
 		return Override{}, err
 	}
-	res := r.Call(ctx, Request{Actor: c.Actor, Face: c.Face, RequestID: c.RequestID, Tool: call.Tool, Input: call.Args})
-	o := ApprovalOutcome{Approval: approval.Approval{State: approval.Executed}}
-	if res.Err == nil {
-		o.Approval.Result = resultOf(r, call.Tool, res.Output)
-	}
-	if undo, err = s.finish(ctx, c, undo, o, res.Err); err != nil {
+	undo, out, err := s.runAs(ctx, r, c, undo, call)
+	if err != nil {
 		return Override{}, err
 	}
 	if undo.Status != decision.StatusExecuted {
@@ -464,16 +444,19 @@ func (s AgentServices) revert(ctx context.Context, r *Registry, c *Call, d decis
 	if s.Agents != nil {
 		s.Agents.Told(d)
 	}
-	return Override{Decision: d, Revert: &undo, Result: res.Output}, nil
+	return Override{Decision: d, Revert: &undo, Result: out}, nil
 }
 
-// resultOf is a call's output as its audit record keeps it.
-func resultOf(r *Registry, tool string, out any) json.RawMessage {
-	if e := r.tools[tool]; e != nil && e.result != nil {
-		out = e.result(out)
+// runAs runs call as the admin of c, through the pipeline, and moves d
+// (overridden, or the approved compensating call) to what came of it.
+func (s AgentServices) runAs(ctx context.Context, r *Registry, c *Call, d decision.Decision, call decision.Override) (decision.Decision, any, error) {
+	res := r.Call(ctx, Request{Actor: c.Actor, Face: c.Face, RequestID: c.RequestID, Tool: call.Tool, Input: call.Args})
+	o := ApprovalOutcome{Approval: approval.Approval{State: approval.Executed}}
+	if e := r.tools[call.Tool]; res.Err == nil && e != nil {
+		o.Approval.Result = e.audited(res.Output)
 	}
-	b, _ := json.Marshal(out)
-	return b
+	d, err := s.finish(ctx, c, d, o, res.Err)
+	return d, res.Output, err
 }
 
 // Replay is the output of replay_decision: the recorded step re-run with
@@ -626,16 +609,11 @@ func agentStatus(r *Registry, s AgentServices) Def[struct{}, AgentStatus] {
 				return out, err
 			}
 			out.Waiting = len(waiting)
-			recent, err := s.Decisions.List(ctx, decision.Filter{TenantID: c.Tenant.ID, Limit: 50})
-			if err != nil {
+			if out.Recent, err = s.Decisions.List(ctx, decision.Filter{TenantID: c.Tenant.ID, Changes: true, Limit: 10}); err != nil {
 				return out, err
 			}
-			out.Recent = []decision.Decision{}
-			for _, d := range recent {
-				if !d.ReadOnly && len(out.Recent) < 10 {
-					d.Reply = ""
-					out.Recent = append(out.Recent, d)
-				}
+			for i := range out.Recent {
+				out.Recent[i].Reply = ""
 			}
 			return out, nil
 		},

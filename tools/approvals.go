@@ -113,11 +113,7 @@ func (r *Registry) decide(ctx context.Context, c *Call, id, note string, approve
 	if res.Err != nil {
 		o.Error = res.Err.Error()
 	} else if e := r.tools[a.Tool]; e != nil {
-		out := res.Output
-		if e.result != nil {
-			out = e.result(out)
-		}
-		o.Result = audit.JSON(out)
+		o.Result = e.audited(res.Output)
 	}
 	// The call ran: its outcome is recorded even if the approver went away.
 	if err := r.deps.Approvals.FinishApproval(context.WithoutCancel(ctx), o); err != nil {

@@ -99,6 +99,15 @@ type entry struct {
 	compensate func(input, output json.RawMessage) (Undo, bool, error)
 }
 
+// audited is a call's output as its audit record (and a held call's
+// outcome) keeps it: the tool's AuditResult of it, or itself.
+func (e *entry) audited(out any) json.RawMessage {
+	if e.result != nil {
+		out = e.result(out)
+	}
+	return audit.JSON(out)
+}
+
 // Registry holds every tool and runs calls through the one pipeline.
 type Registry struct {
 	deps   Deps
@@ -525,11 +534,7 @@ func (r *Registry) audit(req Request, c *Call, e *entry, in any, ap *approved, r
 	if res.Err != nil {
 		rec.Error = res.Err.Error()
 	} else if e != nil && !e.meta.ReadOnly && !c.DryRun {
-		out := res.Output
-		if e.result != nil {
-			out = e.result(out)
-		}
-		rec.Result = audit.JSON(out)
+		rec.Result = e.audited(res.Output)
 	}
 	if c.DryRun {
 		rec.Verdict += "+dry_run"

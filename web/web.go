@@ -22,6 +22,7 @@ import (
 	"github.com/gpubroker/pod/fault"
 	"github.com/gpubroker/pod/money"
 	"github.com/gpubroker/pod/policies"
+	"github.com/gpubroker/pod/providers"
 	"github.com/gpubroker/pod/secrets"
 	"github.com/gpubroker/pod/tools"
 )
@@ -252,13 +253,9 @@ func (p *Pages) funcs() template.FuncMap {
 			}
 			return a.String() + "/h"
 		},
-		"usd":      func(a money.Amount) string { return a.String() },
-		"mailLink": mailLink,
-		// offerProvider is the provider of an offer id (<provider>-<…>).
-		"offerProvider": func(offerID string) string {
-			id, _, _ := strings.Cut(offerID, "-")
-			return id
-		},
+		"usd":           func(a money.Amount) string { return a.String() },
+		"mailLink":      mailLink,
+		"offerProvider": providers.ProviderOfOffer,
 		// hours shows seconds of running time in hours, to the tenth.
 		"hours": func(seconds int64) string { return fmt.Sprintf("%d.%d h", seconds/3600, seconds%3600/360) },
 		// ago says how long ago t was, roughly.
