@@ -10,7 +10,11 @@ import (
 	"time"
 
 	"github.com/gpubroker/pod/agent"
+	"github.com/gpubroker/pod/audit"
+	"github.com/gpubroker/pod/market"
+	"github.com/gpubroker/pod/money"
 	"github.com/gpubroker/pod/platformtest"
+	"github.com/gpubroker/pod/tools"
 )
 
 // TestTheBuiltinPlannerKeepsPodsRunningWithinTheBudget: told to keep two
@@ -87,11 +91,25 @@ func (f *idleFleet) Call(_ context.Context, c agent.Call) (json.RawMessage, erro
 func TestTheBuiltinPlannerStaysWithinTheHourlyLimit(t *testing.T) {
 	p := platformtest.New(t, "sqlite")
 	tl := agent.RegistryTools{Registry: p.Registry, Actor: agent.For(platformtest.AcmeAdmin)}
+	// The simulated prices move with the clock: the limit is set from
+	// the cheapest available L4 now, room for one pod with the platform's
+	// markup but not for two.
+	res := p.Registry.Call(context.Background(), tools.Request{Actor: platformtest.AcmeAdmin, Face: audit.FaceDirect, Tool: tools.ToolListOffers,
+		Input: []byte(`{"gpu":"L4-PCIE-24GB","gpu_count":1,"availability":"available","sort":"price","limit":1}`)})
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	cheapest, err := money.FromFloat(res.Output.(market.Page).Offers[0].PriceHour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	limit, _ := cheapest.MulRat(18, 10)
+	goal := "keep 2 × L4 running below $" + limit.Decimal() + "/h"
 	c := agent.NewContext(agent.Config{Tenant: "acme", Model: agent.Builtin{}, Tools: tl})
-	out, err := c.Communicate(context.Background(), "keep 2 × L4 running below $0.70/h")
+	out, err := c.Communicate(context.Background(), goal)
 	if err != nil || out.Ending != agent.Responded || !strings.Contains(out.Response, "0 live and 1 deployed now; no more") ||
-		!strings.Contains(out.Response, "over $0.70") {
-		t.Fatalf("outcome %+v, %v", out, err)
+		!strings.Contains(out.Response, "over "+limit.String()) {
+		t.Fatalf("%s: outcome %+v, %v", goal, out, err)
 	}
 }
 

@@ -575,7 +575,20 @@ func lifecycle(s PodServices, m pods.Machines, name, title, desc, path string, t
 			if err != nil {
 				return pods.Pod{}, err
 			}
-			return run(ctx, c.Actor, p, m)
+			// A worker may move the pod (pending → provisioning) between
+			// the read and the move: the move is made again on the pod as
+			// it is now, a few times, and refused only if that move is.
+			for attempt := 1; ; attempt++ {
+				out, err := run(ctx, c.Actor, p, m)
+				if fault.KindOf(err) != fault.KindConflict || attempt == 3 {
+					return out, err
+				}
+				now, gerr := s.Pods.Get(ctx, c.Tenant.ID, in.ID)
+				if gerr != nil || now.Revision == p.Revision {
+					return out, err
+				}
+				p = now
+			}
 		},
 	}
 }
