@@ -120,11 +120,8 @@ func TestBreakerOpensFailsFastAndProbesAfterCooldown(t *testing.T) {
 	if h, _ := a.ProviderHealth("p"); h.Breaker != BreakerOpen {
 		t.Fatalf("breaker %s after 3 failures", h.Breaker)
 	}
-	start := time.Now()
+	// The provider is not asked again: the refusal is the breaker's own.
 	err := a.RefreshProvider(ctx, "p")
-	if took := time.Since(start); took > time.Millisecond {
-		t.Errorf("an open breaker took %v to refuse", took)
-	}
 	if !errors.Is(err, providers.ErrCircuitOpen) || p.calls.Load() != 3 {
 		t.Fatalf("open breaker: err %v, calls %d", err, p.calls.Load())
 	}
@@ -211,9 +208,10 @@ func TestSnapshotIsServedStaleWhileRevalidating(t *testing.T) {
 	clk.add(2 * time.Minute)
 	price.Store(200)
 	blockNext.Store(true)
-	start := time.Now()
+	// The refresh is held until release closes below: had Snapshot waited
+	// for it, it would not return here.
 	s := a.Snapshot(ctx)
-	if time.Since(start) > 50*time.Millisecond || s.Offers[0].PriceHour != 1 {
+	if s.Offers[0].PriceHour != 1 {
 		t.Fatalf("a stale snapshot must be served at once: price %v", s.Offers[0].PriceHour)
 	}
 	close(release)
