@@ -21,6 +21,7 @@ import (
 const (
 	ToolConfigurePod = "configure_pod"
 	ToolQuotePod     = "quote_pod"
+	ToolEstimatePod  = "estimate_pod"
 	ToolListPods     = "list_pods"
 	ToolGetPod       = "get_pod"
 	ToolPodEvents    = "pod_events"
@@ -47,7 +48,7 @@ func RegisterPods(r *Registry, s PodServices) {
 		s.Offers.Now = r.deps.Now
 	}
 	m := s.Machines(r.deps.Tenants)
-	registerToolset(r, ToolsetPods, append([]listed{configurePod(s), quotePod(s), deployPod(s), listPods(s), getPod(s), podEvents(s),
+	registerToolset(r, ToolsetPods, append([]listed{configurePod(s), estimatePod(s), quotePod(s), deployPod(s), listPods(s), getPod(s), podEvents(s),
 		activatePod(s, m), podHeartbeat(s), scalePod(s)}, podLifecycle(s, m)...)...)
 }
 
@@ -292,6 +293,77 @@ func configurePod(s PodServices) Def[ConfigurePodInput, PodQuote] {
 				}
 			}
 			return PodQuote{Pod: p, Estimate: e, Offer: o}, err
+		},
+	}
+}
+
+// EstimatePodInput is the input of estimate_pod: a configuration, whose
+// name may still be empty.
+type EstimatePodInput struct {
+	TenantRef
+	pods.Config
+}
+
+// Validate implements Validator: the configuration's rules, the name's
+// aside.
+func (in *EstimatePodInput) Validate() error {
+	cfg := in.Config
+	if cfg.Name == "" {
+		cfg.Name = "estimate"
+	}
+	return cfg.Validate()
+}
+
+// MachineLimits are the machines a provider sells: what a configuration on it
+// may ask for.
+type MachineLimits struct {
+	Provider  string   `json:"provider"`
+	GPUCounts []int    `json:"gpu_counts"`
+	VCPU      Range    `json:"vcpu"`
+	RAMGiB    Range    `json:"ram_gib"`
+	DiskGiB   Range    `json:"disk_gib"`
+	Regions   []string `json:"regions"`
+}
+
+// Range is an inclusive range of sizes.
+type Range struct {
+	Min int `json:"min"`
+	Max int `json:"max"`
+}
+
+// EstimateOutput is the output of estimate_pod.
+type EstimateOutput struct {
+	Estimate pods.Estimate   `json:"estimate"`
+	Offer    providers.Offer `json:"offer"`
+	// Limits bound the configuration on the offer's provider.
+	Limits MachineLimits `json:"limits"`
+}
+
+func estimatePod(s PodServices) Def[EstimatePodInput, EstimateOutput] {
+	return Def[EstimatePodInput, EstimateOutput]{
+		Name: ToolEstimatePod, Title: "Estimate a pod", Group: ToolsetPods, MinRole: actor.RoleUser, ReadOnly: true,
+		Description: "Price a configuration without saving it, as configure_pod would: the offer it would run on (offer_id, or the best-ranked " +
+			"of provider auto or the provider named), its cost per hour, day and 30-day month on the caller's plan, and the limits of " +
+			"that provider's machines (GPU counts, vCPU, RAM, disk, regions). The name may be left empty.",
+		Method: http.MethodGet, Path: "/pods/estimate",
+		Handle: func(ctx context.Context, c *Call, in *EstimatePodInput) (EstimateOutput, error) {
+			e, o, err := s.quote(ctx, c, c.Actor.ID, in.Config)
+			if err != nil {
+				return EstimateOutput{}, err
+			}
+			out := EstimateOutput{Estimate: e, Offer: o, Limits: MachineLimits{Provider: o.Provider}}
+			agg, err := s.Offers.Markets.For(ctx, c.Tenant.ID, c.Tenant.Mode == mode.Live)
+			if err != nil {
+				return out, err
+			}
+			if ad, ok := agg.Adapter(o.Provider); ok {
+				if sh, ok := ad.(providers.Shaper); ok {
+					l := sh.Shapes()
+					out.Limits = MachineLimits{Provider: o.Provider, GPUCounts: l.GPUCounts, VCPU: Range(l.VCPU), RAMGiB: Range(l.RAMGiB),
+						DiskGiB: Range(l.DiskGiB), Regions: l.Regions}
+				}
+			}
+			return out, nil
 		},
 	}
 }

@@ -3,6 +3,7 @@ package tools_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -187,5 +188,46 @@ func TestAUsersPlanBoundsTheirGPUsPodsAndMarkup(t *testing.T) {
 				t.Fatalf("a deploy within the plan: %v", res.Err)
 			}
 		})
+	}
+}
+
+// TestAnEstimatePricesAConfigurationWithoutSavingIt: estimate_pod answers
+// what configure_pod would save — the same offer and cost — with the
+// limits of that provider's machines, saves no draft and writes no audit
+// record; a configuration beyond the provider is refused by field as when
+// configuring, and a name may still be empty.
+func TestAnEstimatePricesAConfigurationWithoutSavingIt(t *testing.T) {
+	p := platformtest.New(t, "sqlite")
+	ctx := context.Background()
+	call := func(tool, input string) tools.Result {
+		return p.Registry.Call(ctx, tools.Request{Actor: platformtest.AcmeUser, Face: audit.FaceDirect, Tool: tool, Input: []byte(input)})
+	}
+	const cfg = `"gpu":"H100-SXM-80GB","gpu_count":1,"provider":"lambda","vcpu":8,"ram_gib":64,"disk_gib":100,"image":"cuda-12.4-base","pricing":"on_demand"`
+	res := call(tools.ToolEstimatePod, `{`+cfg+`}`)
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	est := res.Output.(tools.EstimateOutput)
+	l := est.Limits
+	if l.Provider != "lambda" || !slices.Equal(l.GPUCounts, []int{1, 8}) || l.VCPU.Max != 240 || l.RAMGiB.Max == 0 || l.DiskGiB.Max == 0 ||
+		!slices.Contains(l.Regions, "europe-central-1") {
+		t.Fatalf("limits %+v", l)
+	}
+	if day, _ := est.Estimate.Hour.MulRat(24, 1); est.Estimate.Hour <= 0 || est.Estimate.Day != day || est.Offer.Provider != "lambda" {
+		t.Fatalf("estimate %+v on %+v", est.Estimate, est.Offer)
+	}
+	if list := call(tools.ToolListPods, `{}`); len(list.Output.(tools.PodList).Pods) != 0 {
+		t.Fatalf("an estimate saved a pod: %+v", list.Output)
+	}
+	saved := call(tools.ToolConfigurePod, `{"name":"p",`+cfg+`}`)
+	if saved.Err != nil {
+		t.Fatal(saved.Err)
+	}
+	if q := saved.Output.(tools.PodQuote); q.Estimate != est.Estimate || q.Offer.ID != est.Offer.ID {
+		t.Fatalf("configured %+v on %s; estimated %+v on %s", q.Estimate, q.Offer.ID, est.Estimate, est.Offer.ID)
+	}
+	res = call(tools.ToolEstimatePod, `{"gpu":"H100-SXM-80GB","gpu_count":3,"provider":"lambda","vcpu":500,"ram_gib":64,"disk_gib":100,"image":"cuda-12.4-base","pricing":"on_demand"}`)
+	if fe, ok := fault.As(res.Err); !ok || fe.Kind != fault.KindInvalid || len(fe.Problems) != 2 {
+		t.Fatalf("beyond lambda: %v", res.Err)
 	}
 }
