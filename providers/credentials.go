@@ -41,6 +41,17 @@ var Supported = []Provider{
 	{ID: "kubernetes", Name: "Kubernetes (own cluster)", Credentials: []string{"api_server", "api_token", "namespace"}},
 }
 
+// Name is what people call provider id; the id itself when it is not
+// one of Supported.
+func Name(id string) string {
+	for _, p := range Supported {
+		if p.ID == id {
+			return p.Name
+		}
+	}
+	return id
+}
+
 // CredentialGroup is the parameter group holding one provider's
 // credentials: "provider:<id>".
 func CredentialGroup(id string) string { return "provider:" + id }

@@ -335,7 +335,7 @@ func getOffer(s OfferServices) Def[OfferInput, OfferDetail] {
 			if m, ok := providers.LookupGPU(o.GPU); ok {
 				d.Model = &m
 			}
-			d.ProviderName = providerName(o.Provider)
+			d.ProviderName = providers.Name(o.Provider)
 			d.ProviderHealth, _ = agg.ProviderHealth(o.Provider)
 			if s.Prices != nil {
 				pts, err := s.Prices.PriceHistory(ctx, market.PriceQuery{Mode: modeKey(c.Tenant.Mode), OfferID: o.ID,
@@ -472,14 +472,5 @@ func (s OfferServices) current(ctx context.Context, c *Call) (*market.Aggregator
 
 // modeKey is how price points record a mode.
 func modeKey(m mode.Mode) string { return strings.ToLower(string(m)) }
-
-func providerName(id string) string {
-	for _, p := range providers.Supported {
-		if p.ID == id {
-			return p.Name
-		}
-	}
-	return id
-}
 
 func round4(v float64) float64 { return math.Round(v*1e4) / 1e4 }

@@ -88,7 +88,7 @@ func overviewOf(offers []providers.Offer, taken time.Time) MarketOverview {
 	for i := range out.GPUs {
 		if c := out.GPUs[i].Cheapest; c != nil {
 			cp := *c
-			out.GPUs[i].Cheapest, out.GPUs[i].ProviderName = &cp, providerName(c.Provider)
+			out.GPUs[i].Cheapest, out.GPUs[i].ProviderName = &cp, providers.Name(c.Provider)
 		}
 	}
 	for _, p := range providers.Supported {

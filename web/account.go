@@ -59,6 +59,13 @@ func (f *form) refuse(err error) {
 	f.Error = err.Error()
 }
 
+// badInput reports whether err refuses what was entered (the form's to
+// show), not the page.
+func badInput(err error) bool {
+	k := fault.KindOf(err)
+	return k == fault.KindInvalid || k == fault.KindMalformed
+}
+
 // next is where to go after signing in: a path of ours, or the
 // dashboard.
 func next(r *http.Request) string {

@@ -106,6 +106,7 @@ func (p *Pages) Mount(r chi.Router) {
 			r.Get("/verify-email", p.verifyForm)
 			r.Post("/verify-email", p.verify)
 			r.Get("/dashboard", p.dashboard)
+			r.Get("/offers", p.browse)
 			r.Get("/mailbox", p.mailbox)
 			r.Get("/billing/pay", p.payForm)
 			r.Post("/billing/pay", p.pay)
@@ -242,6 +243,9 @@ func (p *Pages) fail(w http.ResponseWriter, r *http.Request, err error) {
 	_, _ = b.WriteTo(w)
 }
 
+// numberField is one number input of a form, for the number partial.
+type numberField struct{ Name, Label, Step, Min, Value, Error string }
+
 func (p *Pages) funcs() template.FuncMap {
 	return template.FuncMap{
 		// hourly shows an offer's price per hour (USD, as providers
@@ -256,6 +260,11 @@ func (p *Pages) funcs() template.FuncMap {
 		"usd":           func(a money.Amount) string { return a.String() },
 		"mailLink":      mailLink,
 		"offerProvider": providers.ProviderOfOffer,
+		"providerName":  providers.Name,
+		// field is what the number partial reads of one form field.
+		"field": func(f form, name, label, step, min string) numberField {
+			return numberField{Name: name, Label: label, Step: step, Min: min, Value: f.Values[name], Error: f.Errors[name]}
+		},
 		// hours shows seconds of running time in hours, to the tenth.
 		"hours": func(seconds int64) string { return fmt.Sprintf("%d.%d h", seconds/3600, seconds%3600/360) },
 		// ago says how long ago t was, roughly.
