@@ -1,19 +1,44 @@
-// Live pod states on the dashboard: one WebSocket to /ws (signed in by
-// the session cookie), a subscription per pod row, each pod event
-// updating its row's state in place. A lost connection is retried, and
-// resumes from the last event seen on each pod.
-const rows = new Map();
-for (const row of document.querySelectorAll("table[data-live] tr[data-pod]")) {
-  rows.set("pod:" + row.dataset.pod, row);
+// Live pod states: one WebSocket to /ws (signed in by the session
+// cookie), a subscription per element naming a pod (a dashboard row, a
+// pod's page), each pod event changing the element in place: its state
+// badge, its progress steps, and which of its parts show (data-when lists
+// the states a part belongs to). A state the page cannot show in place
+// (data-reload-on) reloads it. A lost connection is retried, and resumes
+// from the last event seen on each pod.
+const pods = new Map();
+for (const el of document.querySelectorAll("[data-pod]")) {
+  pods.set("pod:" + el.dataset.pod, el);
 }
 const status = document.getElementById("live-status");
 const last = new Map();
+const order = ["pending", "provisioning", "ready", "running"];
+
+function show(el, state) {
+  const was = el.dataset.podState;
+  const badge = el.querySelector("[data-state]");
+  if (badge) {
+    badge.textContent = state;
+    badge.className = "state state-" + state;
+  }
+  el.dataset.podState = state;
+  for (const part of el.querySelectorAll("[data-when]")) {
+    part.hidden = !part.dataset.when.split(" ").includes(state);
+  }
+  const at = order.indexOf(state);
+  for (const li of el.querySelectorAll("[data-step]")) {
+    const i = order.indexOf(li.dataset.step);
+    li.className = i < at ? "done" : i === at ? "now" : "";
+    if (i === at) li.setAttribute("aria-current", "step");
+    else li.removeAttribute("aria-current");
+  }
+  if (state !== was && (el.dataset.reloadOn || "").split(" ").includes(state)) location.reload();
+}
 
 function connect(delay) {
-  if (rows.size === 0) return;
+  if (pods.size === 0) return;
   const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws");
   ws.addEventListener("open", () => {
-    for (const channel of rows.keys()) {
+    for (const channel of pods.keys()) {
       const msg = { type: "subscribe", channel };
       if (last.has(channel)) msg.after = last.get(channel);
       ws.send(JSON.stringify(msg));
@@ -24,13 +49,10 @@ function connect(delay) {
   ws.addEventListener("message", (e) => {
     const m = JSON.parse(e.data);
     if (m.type === "refetch") { location.reload(); return; }
-    if (m.type !== "event" || !rows.has(m.channel)) return;
+    if (m.type !== "event" || !pods.has(m.channel)) return;
     last.set(m.channel, m.id);
     const state = m.data && m.data.pod && m.data.pod.state;
-    if (!state) return;
-    const cell = rows.get(m.channel).querySelector("[data-state]");
-    cell.textContent = state;
-    cell.className = "state state-" + state;
+    if (state) show(pods.get(m.channel), state);
   });
   ws.addEventListener("close", () => {
     if (status) status.textContent = "Reconnecting…";
@@ -38,3 +60,17 @@ function connect(delay) {
   });
 }
 connect(1000);
+
+// Copy buttons: data-copy names the element whose text is copied.
+for (const button of document.querySelectorAll("button[data-copy]")) {
+  button.addEventListener("click", async () => {
+    const text = document.getElementById(button.dataset.copy).textContent;
+    const said = document.getElementById("copy-status");
+    try {
+      await navigator.clipboard.writeText(text);
+      if (said) said.textContent = "Copied.";
+    } catch {
+      if (said) said.textContent = "Select the text and copy it: this browser did not allow the copy.";
+    }
+  });
+}
