@@ -36,6 +36,8 @@ type browseView struct {
 	Next, First string
 	// Spot says the prices shown are the interruptible ones.
 	Spot bool
+	// Scored says the offers are ranked by TOPSIS, whose score is shown.
+	Scored bool
 }
 
 // sortLabels say what each sort key orders by.
@@ -96,6 +98,7 @@ func (p *Pages) browse(w http.ResponseWriter, r *http.Request) {
 	}
 	in["limit"] = 25
 	v.Spot = v.Form.Values["pricing"] == "spot"
+	v.Scored = v.Form.Values["sort"] == string(market.SortTOPSIS)
 	status := http.StatusOK
 	if len(v.Form.Errors) == 0 {
 		if err := p.call(r, s.actor, tools.ToolListOffers, in, &v.Page); err != nil {

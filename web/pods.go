@@ -232,7 +232,7 @@ func (p *Pages) estimate(w http.ResponseWriter, r *http.Request) {
 	e := est.Estimate
 	writeJSON(w, http.StatusOK, estimateAnswer{EstimateOutput: &est, Shown: map[string]string{"hour": e.Hour.String(), "day": e.Day.String(),
 		"month": e.Month.String(), "provider_hour": e.ProviderHour.String(), "markup_hour": e.MarkupHour.String(),
-		"storage_hour": e.StorageHour.String()}})
+		"storage_hour": e.StorageHour.String(), "provider": providers.Name(est.Offer.Provider)}})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -54,13 +54,13 @@ async function reprice() {
     return;
   }
   for (const dd of document.querySelectorAll("[data-cost]")) dd.textContent = answer.shown[dd.dataset.cost] || "";
-  status.textContent = "On " + answer.offer.provider + " in " + answer.offer.region + ".";
+  status.textContent = "On " + answer.shown.provider + " in " + answer.offer.region + ".";
   const l = answer.limits;
   if (l && l.vcpu && l.vcpu.max) {
     bound("vcpu", l.vcpu);
     bound("ram_gib", l.ram_gib);
     bound("disk_gib", l.disk_gib);
-    limits.textContent = `${l.provider} sells ${l.vcpu.min}–${l.vcpu.max} vCPU, ${l.ram_gib.min}–${l.ram_gib.max} GiB RAM and ${l.disk_gib.min}–${l.disk_gib.max} GiB disk.`;
+    limits.textContent = `${answer.shown.provider} sells ${l.vcpu.min}–${l.vcpu.max} vCPU, ${l.ram_gib.min}–${l.ram_gib.max} GiB RAM and ${l.disk_gib.min}–${l.disk_gib.max} GiB disk.`;
     regions.replaceChildren(...(l.regions || []).map((r) => Object.assign(document.createElement("option"), { value: r })));
   }
 }
