@@ -91,6 +91,8 @@ func New(d Deps) (*Pages, error) {
 func (p *Pages) Mount(r chi.Router) {
 	static, _ := fs.Sub(staticFiles, "static")
 	assets := http.StripPrefix("/static/", http.FileServer(http.FS(static)))
+	// A path no face serves is answered with the not-found page.
+	r.NotFound(secure(p.withSession(http.HandlerFunc(p.notFound))).ServeHTTP)
 	r.Group(func(r chi.Router) {
 		r.Use(secure)
 		r.Handle("/static/*", cacheAssets(assets))
@@ -244,8 +246,12 @@ func (p *Pages) fail(w http.ResponseWriter, r *http.Request, err error) {
 		p.d.Log.ErrorContext(r.Context(), "page failed", "path", r.URL.Path, "err", err)
 	}
 	t := p.pages["error"]
+	v := view{Title: http.StatusText(status), Data: msg, CSRF: p.csrfToken(w, r)}
+	if s, ok := user(r); ok {
+		v.User = s.email
+	}
 	var b bytes.Buffer
-	if t == nil || t.ExecuteTemplate(&b, "layout.html", view{Title: http.StatusText(status), Data: msg}) != nil {
+	if t == nil || t.ExecuteTemplate(&b, "layout.html", v) != nil {
 		http.Error(w, msg, status)
 		return
 	}

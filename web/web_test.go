@@ -114,11 +114,23 @@ func TestAssetsAreServedFromTheBinaryAndAnUnknownPageIsNotFound(t *testing.T) {
 			t.Errorf("%s: %d %s", path, resp.StatusCode, resp.Header.Get("Content-Type"))
 		}
 	}
-	resp, body := get(t, srv, "/static/nothing.css")
+	resp, _ := get(t, srv, "/static/nothing.css")
 	if resp.StatusCode != http.StatusNotFound {
 		t.Errorf("a missing asset: %d", resp.StatusCode)
 	}
-	_ = body
+	resp, body := get(t, srv, "/no/such/page")
+	if resp.StatusCode != http.StatusNotFound || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") ||
+		!strings.Contains(body, "There is no such page.") || resp.Header.Get("Content-Security-Policy") == "" {
+		t.Errorf("an unknown page: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	// Signed in, the error page still says who is.
+	c := signedIn(t, srv, "eve@example.com")
+	if status, body, _ := page(t, c, srv.URL, "/no/such/page"); status != http.StatusNotFound || !strings.Contains(body, "eve@example.com") {
+		t.Errorf("an unknown page, signed in: %d", status)
+	}
+	if status, body, _ := page(t, c, srv.URL, "/pods/pod_nobody"); status != http.StatusNotFound || !strings.Contains(body, "eve@example.com") {
+		t.Errorf("a pod that is not there, signed in: %d", status)
+	}
 }
 
 // TestAMailedLinkToOurPagesOpensOnThisOrigin: the mailbox keeps a link to
