@@ -24,6 +24,16 @@ type OAuth interface {
 // callback can tell that browser's return from one begun elsewhere.
 const oauthCookie = "gpb_oauth_state"
 
+// oauthToCookie remembers that a sign-in was begun from the web pages
+// (start?to=web), so its callback hands the tokens to them.
+const oauthToCookie = "gpb_oauth_to"
+
+// OAuthPages finish a sign-in begun from the web pages: a browser
+// session and the dashboard, or the sign-in page saying what failed.
+type OAuthPages interface {
+	FinishOAuth(w http.ResponseWriter, r *http.Request, t auth.Tokens, err error)
+}
+
 // oauthPath is where the OAuth routes live, and the only path the state
 // cookie is sent to.
 const oauthPath = "/auth/oauth/"
@@ -41,6 +51,10 @@ func mountOAuth(r chi.Router, o OAuth, d Deps) {
 		}
 		http.SetCookie(w, &http.Cookie{Name: oauthCookie, Value: flow.State, Path: oauthPath,
 			MaxAge: int(time.Until(flow.ExpiresAt) / time.Second), HttpOnly: true, Secure: flow.Secure, SameSite: http.SameSiteLaxMode})
+		if r.URL.Query().Get("to") == "web" && d.OAuthPages != nil {
+			http.SetCookie(w, &http.Cookie{Name: oauthToCookie, Value: "web", Path: oauthPath,
+				MaxAge: int(time.Until(flow.ExpiresAt) / time.Second), HttpOnly: true, Secure: flow.Secure, SameSite: http.SameSiteLaxMode})
+		}
 		w.Header().Set("Cache-Control", "no-store")
 		http.Redirect(w, r, flow.URL, http.StatusFound)
 	})
@@ -52,10 +66,16 @@ func mountOAuth(r chi.Router, o OAuth, d Deps) {
 			cb.CookieState = c.Value
 		}
 		// The state is spent whatever the outcome.
-		http.SetCookie(w, &http.Cookie{Name: oauthCookie, Path: oauthPath, MaxAge: -1, HttpOnly: true,
-			Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+		for _, name := range []string{oauthCookie, oauthToCookie} {
+			http.SetCookie(w, &http.Cookie{Name: name, Path: oauthPath, MaxAge: -1, HttpOnly: true,
+				Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+		}
 		w.Header().Set("Cache-Control", "no-store")
 		tokens, err := o.OAuthFinish(withIP(r), cb)
+		if c, cerr := r.Cookie(oauthToCookie); cerr == nil && c.Value == "web" && d.OAuthPages != nil {
+			d.OAuthPages.FinishOAuth(w, r, tokens, err)
+			return
+		}
 		if err != nil {
 			writeProblem(w, r, d.Log, err)
 			return

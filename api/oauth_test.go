@@ -24,6 +24,7 @@ import (
 	"github.com/gpubroker/pod/fault"
 	"github.com/gpubroker/pod/platformtest"
 	"github.com/gpubroker/pod/secrets"
+	"github.com/gpubroker/pod/web"
 )
 
 // person is someone with an account at a fake provider.
@@ -238,8 +239,12 @@ func newOAuthPlatform(t *testing.T, maxFailures int) *oauthPlatform {
 		OAuth:      func() auth.OAuthConfig { return auth.OAuthConfig{Google: o.google.app(), GitHub: o.github.app()} },
 		LoginLimit: func() (int, time.Duration) { return maxFailures, 15 * time.Minute }})
 	t.Cleanup(o.id.Close)
+	pages, err := web.New(web.Deps{Tools: pf.Registry, VisitorTenant: "acme", Identity: o.id, Sessions: pf.Store, Sealer: pf.Sealer})
+	if err != nil {
+		t.Fatal(err)
+	}
 	o.srv.Config.Handler = api.NewRouter(api.Deps{Health: pf.Store, Tools: pf.Registry, Auth: either{pf.Tokens, o.id},
-		Sessions: o.id, OAuth: o.id, VisitorTenant: "acme"})
+		Sessions: o.id, OAuth: o.id, OAuthPages: pages, VisitorTenant: "acme", Mount: pages.Mount})
 	o.rest = &platform{srv: o.srv, st: pf.Store, params: pf.Params, audit: pf.Audit}
 	return o
 }
@@ -554,5 +559,64 @@ func TestOAuthFailuresLockTheAddressOut(t *testing.T) {
 	_, err := o.id.Login(auth.WithClientIP(context.Background(), "127.0.0.1"), "nobody@example.com", "whatever-it-is", "")
 	if fault.KindOf(err) != fault.KindRateLimited {
 		t.Fatalf("a password sign-in from the address: %v", err)
+	}
+}
+
+// TestOAuthSignInFromTheWebPages: the sign-in and registration pages
+// offer the providers set up; a sign-in begun there ends signed in to the
+// pages (a session cookie, the dashboard), and a refused one on the
+// sign-in page saying why; begun elsewhere, the callback still answers
+// tokens.
+func TestOAuthSignInFromTheWebPages(t *testing.T) {
+	o := newOAuthPlatform(t, 10)
+	b := newBrowser()
+	for _, page := range []string{"/signin", "/register"} {
+		res, err := b.Get(o.srv.URL + page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		for _, p := range []string{"google", "github"} {
+			if !strings.Contains(string(body), `href="/auth/oauth/`+p+`/start?to=web"`) {
+				t.Errorf("%s offers no sign-in with %s", page, p)
+			}
+		}
+	}
+
+	o.google.signsIn(person{Sub: "4242", Email: "eli@example.com", Verified: true, Name: "Eli"})
+	res, err := b.Get(o.srv.URL + "/auth/oauth/google/start?to=web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || b.last.Path != "/dashboard" || !strings.Contains(string(body), "eli@example.com") {
+		t.Fatalf("after the callback: %d at %s", res.StatusCode, b.last)
+	}
+	u, _ := url.Parse(o.srv.URL)
+	var session bool
+	for _, c := range b.Jar.Cookies(u) {
+		session = session || c.Name == "gb_session"
+	}
+	if !session {
+		t.Fatal("no session cookie after signing in from the pages")
+	}
+
+	b = newBrowser()
+	o.github.signsIn(person{Sub: "9", Login: "nova", Email: "nova@example.com", Verified: false})
+	res, err = b.Get(o.srv.URL + "/auth/oauth/github/start?to=web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusForbidden || !strings.Contains(string(body), `class="alert"`) || !strings.Contains(string(body), "not verified") {
+		t.Fatalf("a refused sign-in from the pages: %d\n%s", res.StatusCode, body)
+	}
+
+	o.google.signsIn(person{Sub: "4242", Email: "eli@example.com", Verified: true, Name: "Eli"})
+	if code, tokens := o.signIn(t, "google"); code != 200 || tokens["access_token"] == nil {
+		t.Fatalf("a sign-in begun elsewhere: %d %v", code, tokens)
 	}
 }

@@ -43,6 +43,8 @@ type Deps struct {
 	Sessions Sessions
 	// OAuth serves sign-in with Google and GitHub (optional).
 	OAuth OAuth
+	// OAuthPages finish the sign-ins begun from the web pages (optional).
+	OAuthPages OAuthPages
 	// Webhooks takes the payment processor's events (optional).
 	Webhooks Webhooks
 	// AgentStream streams the agent's steps at GET /api/v1/agent/stream

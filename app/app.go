@@ -348,7 +348,7 @@ func (a *App) closeRedis() {
 // interactions under /slack/interactions and the web pages.
 func (a *App) Handler() http.Handler {
 	return api.NewRouter(api.Deps{Log: a.log, Health: a.Store, Tools: a.Tools, Auth: a.Identity, Sessions: a.Identity, OAuth: a.Identity,
-		Webhooks: a.Billing, AgentStream: agentStream{hub: a.Agents.Stream},
+		OAuthPages: a.Web, Webhooks: a.Billing, AgentStream: agentStream{hub: a.Agents.Stream},
 		Version: a.cfg.Version,
 		Mount: func(r chi.Router) {
 			r.With(api.Authenticate(a.Identity, a.log)).Handle("/mcp", mcp.HTTPHandler(a.MCP))

@@ -137,6 +137,18 @@ func (s *Service) oauthConfig(provider string) (*oauth2.Config, OAuthClient, err
 		RedirectURL: s.link("/auth/oauth/" + provider + "/callback")}, c, nil
 }
 
+// OAuthProviders lists the providers a person can sign in with here now:
+// those whose app is set up, none under Cognito.
+func (s *Service) OAuthProviders() []string {
+	var out []string
+	for _, p := range []string{ProviderGoogle, ProviderGitHub} {
+		if _, _, err := s.oauthConfig(p); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // OAuthStart begins a sign-in with provider (authorization code with
 // PKCE): the verifier is kept here under the hash of a random state, and
 // the browser is sent to the provider with the state and the verifier's

@@ -82,11 +82,55 @@ type accountView struct {
 	Next     string
 	Plan     string
 	Interval string
+	// OAuth are the providers to sign in with, when set up.
+	OAuth []option
+}
+
+// oauthNames are what people call the sign-in providers.
+var oauthNames = map[string]string{auth.ProviderGoogle: "Google", auth.ProviderGitHub: "GitHub"}
+
+// oauth lists the sign-in providers set up now.
+func (p *Pages) oauth() []option {
+	var out []option
+	for _, id := range p.d.Identity.OAuthProviders() {
+		out = append(out, option{id, oauthNames[id]})
+	}
+	return out
+}
+
+// FinishOAuth ends a sign-in with a provider begun from these pages: a
+// session and the dashboard, or the sign-in page saying what went wrong.
+func (p *Pages) FinishOAuth(w http.ResponseWriter, r *http.Request, t auth.Tokens, err error) {
+	if err == nil {
+		err = p.start(w, r, t)
+	}
+	if err == nil {
+		http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
+		return
+	}
+	status := http.StatusUnauthorized
+	switch fault.KindOf(err) {
+	case fault.KindForbidden:
+		status = http.StatusForbidden
+	case fault.KindMalformed, fault.KindInvalid:
+		status = http.StatusBadRequest
+	case fault.KindRateLimited:
+		status = http.StatusTooManyRequests
+	case fault.KindUnavailable:
+		status = http.StatusServiceUnavailable
+	case fault.KindUnauthenticated:
+	default:
+		p.fail(w, r, err)
+		return
+	}
+	f := form{Values: map[string]string{}, Errors: map[string]string{}}
+	f.Error = "Signing in with the provider did not work: " + err.Error()
+	p.render(w, r, status, "signin", view{Title: "Sign in", Nav: "signin", Data: accountView{Form: f, Next: "/dashboard", OAuth: p.oauth()}})
 }
 
 func (p *Pages) signinForm(w http.ResponseWriter, r *http.Request) {
 	p.render(w, r, http.StatusOK, "signin", view{Title: "Sign in", Nav: "signin",
-		Data: accountView{Form: newForm(r, "email"), Next: next(r)}})
+		Data: accountView{Form: newForm(r, "email"), Next: next(r), OAuth: p.oauth()}})
 }
 
 // signin signs a person in with email and password (and the code of
@@ -113,7 +157,7 @@ func (p *Pages) signin(w http.ResponseWriter, r *http.Request) {
 			p.fail(w, r, err)
 			return
 		}
-		p.render(w, r, http.StatusUnauthorized, "signin", view{Title: "Sign in", Nav: "signin", Data: accountView{Form: f, Next: next(r)}})
+		p.render(w, r, http.StatusUnauthorized, "signin", view{Title: "Sign in", Nav: "signin", Data: accountView{Form: f, Next: next(r), OAuth: p.oauth()}})
 		return
 	}
 	if err := p.start(w, r, t); err != nil {
@@ -141,7 +185,7 @@ func (p *Pages) registerForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.render(w, r, http.StatusOK, "register", view{Title: "Create your account", Nav: "register",
-		Data: accountView{Form: newForm(r, "email", "name"), Plan: r.FormValue("plan"), Interval: r.FormValue("interval")}})
+		Data: accountView{Form: newForm(r, "email", "name"), Plan: r.FormValue("plan"), Interval: r.FormValue("interval"), OAuth: p.oauth()}})
 }
 
 // register opens an account through the register tool; in SANDBOX,
@@ -159,7 +203,7 @@ func (p *Pages) register(w http.ResponseWriter, r *http.Request) {
 	if err := p.call(r, p.visitor(r), tools.ToolRegister, in, &reg); err != nil {
 		f.refuse(err)
 		p.render(w, r, http.StatusUnprocessableEntity, "register", view{Title: "Create your account", Nav: "register",
-			Data: accountView{Form: f, Plan: r.FormValue("plan"), Interval: r.FormValue("interval")}})
+			Data: accountView{Form: f, Plan: r.FormValue("plan"), Interval: r.FormValue("interval"), OAuth: p.oauth()}})
 		return
 	}
 	if reg.Status == "confirmed" {

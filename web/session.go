@@ -23,6 +23,8 @@ type Identity interface {
 	Refresh(ctx context.Context, refreshToken string) (auth.Tokens, error)
 	Logout(ctx context.Context, refreshToken string) error
 	VerifyAccessToken(ctx context.Context, raw string) (actor.Actor, auth.Claims, error)
+	// OAuthProviders are the providers people can sign in with here.
+	OAuthProviders() []string
 }
 
 // SessionStore keeps browser sessions; the store implements it.
