@@ -109,6 +109,8 @@ func (p *Pages) Mount(r chi.Router) {
 			r.Get("/mailbox", p.mailbox)
 			r.Get("/billing/pay", p.payForm)
 			r.Post("/billing/pay", p.pay)
+			r.Get("/offers/{id}", p.offer)
+			r.Get("/offers/{id}/prices", p.offerPrices)
 		})
 	})
 }
@@ -206,6 +208,22 @@ func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, page 
 // fail answers the error page: what went wrong in words a visitor can
 // act on, the details only in the log.
 func (p *Pages) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status, msg := failure(err)
+	if status >= 500 {
+		p.d.Log.ErrorContext(r.Context(), "page failed", "path", r.URL.Path, "err", err)
+	}
+	p.errorPage(w, status, msg)
+}
+
+// badRequest answers the error page for a request the page cannot read,
+// saying what to ask for instead.
+func (p *Pages) badRequest(w http.ResponseWriter, r *http.Request, msg string) {
+	p.d.Log.DebugContext(r.Context(), "bad request", "path", r.URL.Path, "msg", msg)
+	p.errorPage(w, http.StatusBadRequest, msg)
+}
+
+// failure is the status and the words a page answers err with.
+func failure(err error) (int, string) {
 	status, msg := http.StatusInternalServerError, "Something went wrong on our side. Please try again in a moment."
 	var fe *fault.Error
 	if errors.As(err, &fe) {
@@ -214,6 +232,8 @@ func (p *Pages) fail(w http.ResponseWriter, r *http.Request, err error) {
 			status, msg = http.StatusNotFound, "There is no such page."
 		case fault.KindUnavailable:
 			status, msg = http.StatusServiceUnavailable, "This is not available right now. Please try again in a moment."
+		case fault.KindInvalid, fault.KindMalformed:
+			status, msg = http.StatusBadRequest, "This request cannot be answered: "+problems(fe)+"."
 		}
 	}
 	var ref *tools.Refusal
@@ -228,9 +248,23 @@ func (p *Pages) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, errCSRF) {
 		status, msg = http.StatusForbidden, errCSRF.Error()
 	}
-	if status >= 500 {
-		p.d.Log.ErrorContext(r.Context(), "page failed", "path", r.URL.Path, "err", err)
+	return status, msg
+}
+
+// problems says what is wrong with an input, field by field.
+func problems(fe *fault.Error) string {
+	if len(fe.Problems) == 0 {
+		return fe.Message
 	}
+	out := make([]string, len(fe.Problems))
+	for i, pr := range fe.Problems {
+		out[i] = ruleName.ReplaceAllString(pr.Message, "")
+	}
+	return strings.Join(out, "; ")
+}
+
+// errorPage answers the error page with status and msg.
+func (p *Pages) errorPage(w http.ResponseWriter, status int, msg string) {
 	t := p.pages["error"]
 	var b bytes.Buffer
 	if t == nil || t.ExecuteTemplate(&b, "layout.html", view{Title: http.StatusText(status), Data: msg}) != nil {
