@@ -111,6 +111,8 @@ func (p *Pages) Mount(r chi.Router) {
 			r.Post("/billing/pay", p.pay)
 			r.Get("/offers/{id}", p.offer)
 			r.Get("/offers/{id}/prices", p.offerPrices)
+			r.Get("/billing", p.billing)
+			r.Post("/billing/credits", p.buyCredits)
 		})
 	})
 }

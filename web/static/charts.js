@@ -10,6 +10,20 @@ export function dollars(micros) {
   return micros == null ? "—" : money.format(micros / 1e6);
 }
 
+// dollarTicks labels a money axis's ticks with as many decimals as their
+// step needs (a month of cents, or of thousands of dollars).
+export function dollarTicks(u, vals) {
+  const step = vals.length > 1 ? Math.abs(vals[1] - vals[0]) : Math.abs(vals[0] || 1);
+  const decimals = step >= 1 ? 0 : Math.min(6, Math.max(2, Math.ceil(-Math.log10(step) - 1e-9)));
+  return vals.map((v) => "$" + v.toFixed(decimals));
+}
+
+// tickSize is the width a value axis needs for its longest label.
+export function tickSize(u, values) {
+  const longest = values ? Math.max(0, ...values.map((v) => String(v).length)) : 5;
+  return Math.ceil(longest * 7.5) + 20;
+}
+
 // palette reads the colour tokens the charts draw with.
 export function palette() {
   const s = getComputedStyle(document.documentElement);

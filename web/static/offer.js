@@ -3,7 +3,7 @@
 // between 24 hours, 7 days and 30 days, which fetches that range and
 // draws it without reloading. Without scripts the switch's links reload
 // the page with the range asked for.
-import { axis, dollars, mount, readJSON } from "./charts.js";
+import { axis, dollarTicks, dollars, mount, readJSON, tickSize } from "./charts.js";
 
 const el = document.getElementById("price-chart");
 let data = readJSON("price-data");
@@ -19,7 +19,7 @@ function build(s) {
     const spot = [...s.spot, s.spot[s.spot.length - 1]].map((v) => (v == null ? null : v / 1e6));
     // A few observations are marked, so that a price seen once shows.
     const few = (u, si, i0, i1) => i1 - i0 < 60;
-    const series = [{}, {
+    const series = [{ label: "Time" }, {
       label: "On demand", stroke: p.series[0], width: 2, paths: uPlot.paths.stepped({ align: 1 }),
       value: (u, v) => (v == null ? "—" : dollars(v * 1e6) + "/h"), points: { show: few, size: 7 },
     }];
@@ -37,7 +37,7 @@ function build(s) {
           x: { time: true, range: () => [s.from, s.to] },
           y: { range: (u, min, max) => { const pad = Math.max((max - min) * 0.25, max * 0.05, 0.01); return [Math.max(0, min - pad), max + pad]; } },
         },
-        axes: [axis(p), axis(p, { size: 64, values: (u, vals) => vals.map((v) => "$" + v.toFixed(v < 10 ? 2 : 0)) })],
+        axes: [axis(p), axis(p, { size: tickSize, values: dollarTicks })],
         series,
         legend: { live: true },
         cursor: { drag: { x: false, y: false } },
