@@ -5,7 +5,7 @@ LDFLAGS  := -s -w -X main.version=$(VERSION)
 BIN      := bin/gpubroker
 STATICCHECK_VERSION ?= v0.8.2
 
-.PHONY: run build test test-deps bench fuzz lint fmt clean
+.PHONY: run build test test-deps bench fuzz lint fmt clean vendor-web
 
 ## run: start the whole platform in SANDBOX mode on embedded defaults (SQLite under ./data)
 run: build
@@ -62,6 +62,18 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+## vendor-web: refresh the browser libraries the pages serve from our own
+## origin (uPlot, at the version web/vendor-src pins) into web/static/vendor;
+## the copies are committed, so building and testing need no npm
+VENDOR_SRC := web/vendor-src
+UPLOT_DIR  := web/static/vendor/uplot
+vendor-web:
+	cd $(VENDOR_SRC) && npm ci --no-audit --no-fund
+	mkdir -p $(UPLOT_DIR)
+	cp $(VENDOR_SRC)/node_modules/uplot/dist/uPlot.iife.min.js $(VENDOR_SRC)/node_modules/uplot/dist/uPlot.min.css \
+		$(VENDOR_SRC)/node_modules/uplot/LICENSE $(UPLOT_DIR)/
+	node -p 'require("./$(VENDOR_SRC)/node_modules/uplot/package.json").version' > $(UPLOT_DIR)/VERSION
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

@@ -318,8 +318,9 @@ func listOffers(s OfferServices) Def[ListOffersInput, market.Page] {
 func getOffer(s OfferServices) Def[OfferInput, OfferDetail] {
 	return Def[OfferInput, OfferDetail]{
 		Name: ToolGetOffer, Title: "Get an offer", Group: ToolsetOffers, MinRole: actor.RoleUser, ReadOnly: true, OpenWorld: true,
+		Public: true,
 		Description: "Show one offer with its price per GPU hour, performance, price/performance, GPU model, " +
-			"its provider's health and its recent prices.",
+			"its provider's health and its recent prices. Open to visitors who have not signed in.",
 		Method: http.MethodGet, Path: "/offers/{id}",
 		Handle: func(ctx context.Context, c *Call, in *OfferInput) (OfferDetail, error) {
 			agg, snap, err := s.current(ctx, c)
@@ -416,9 +417,9 @@ func providerHealth(s OfferServices) Def[ProviderHealthInput, ProviderList] {
 
 func priceHistory(s OfferServices) Def[PriceHistoryInput, PriceSeries] {
 	return Def[PriceHistoryInput, PriceSeries]{
-		Name: ToolPriceHistory, Title: "Price history", Group: ToolsetOffers, MinRole: actor.RoleUser, ReadOnly: true,
+		Name: ToolPriceHistory, Title: "Price history", Group: ToolsetOffers, MinRole: actor.RoleUser, ReadOnly: true, Public: true,
 		Description: "Prices of one offer, or of every offer of a GPU model, over the last hours, from stored snapshots " +
-			"of the tenant's mode; with the lowest, highest and latest price.",
+			"of the tenant's mode; with the lowest, highest and latest price. Open to visitors who have not signed in.",
 		Method: http.MethodGet, Path: "/prices",
 		Handle: func(ctx context.Context, c *Call, in *PriceHistoryInput) (PriceSeries, error) {
 			hours, limit := in.Hours, in.Limit

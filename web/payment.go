@@ -18,6 +18,9 @@ type payView struct {
 	Form     form
 	// Mock is the SANDBOX processor: a test card number is typed here.
 	Mock bool
+	// Stripe takes the payment method in Stripe Elements, with the
+	// setup's publishable key and client secret.
+	Stripe bool
 }
 
 // signedInOr sends a visitor to sign in first, coming back here after.
@@ -65,6 +68,12 @@ func (p *Pages) payPage(w http.ResponseWriter, r *http.Request, status int, f fo
 		return
 	}
 	v.Mock = v.Setup.Backend == billing.BackendMock
+	v.Stripe = v.Setup.Backend == billing.BackendStripe && v.Setup.PublishableKey != "" && v.Setup.ClientSecret != ""
+	if v.Stripe {
+		// Only this page loads Stripe.js; every other keeps our origin's
+		// policy.
+		w.Header().Set("Content-Security-Policy", stripePolicy)
+	}
 	p.render(w, r, status, "pay", view{Title: "Pay for " + plan.Name, Data: v})
 }
 
@@ -72,8 +81,9 @@ func (p *Pages) payForm(w http.ResponseWriter, r *http.Request) {
 	p.payPage(w, r, http.StatusOK, newForm(r))
 }
 
-// pay confirms the setup with the card given (SANDBOX) and subscribes;
-// a declined card is shown and can be tried again with another.
+// pay confirms the setup with the card given (SANDBOX), or the one Stripe
+// Elements confirmed in the browser, and subscribes; a declined card is
+// shown and can be tried again with another.
 func (p *Pages) pay(w http.ResponseWriter, r *http.Request) {
 	if !p.checkCSRF(r) {
 		p.fail(w, r, errCSRF)

@@ -235,13 +235,6 @@ func (p *Pages) estimate(w http.ResponseWriter, r *http.Request) {
 		"storage_hour": e.StorageHour.String(), "provider": providers.Name(est.Offer.Provider)}})
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
 // step is one stage of a pod's way to running, as the pod page shows it.
 type step struct {
 	State pods.State
@@ -350,17 +343,10 @@ func refusalText(err error) string {
 		return "This waits for an admin's approval (" + ref.Verdict.Reason + "); the pod moves once it is approved."
 	}
 	var fe *fault.Error
-	if !errors.As(err, &fe) || len(fe.Problems) == 0 {
+	if !errors.As(err, &fe) {
 		return err.Error()
 	}
-	msgs := make([]string, len(fe.Problems))
-	for i, pr := range fe.Problems {
-		msgs[i] = ruleName.ReplaceAllString(pr.Message, "")
-		if pr.Field != "" {
-			msgs[i] = pr.Field + ": " + msgs[i]
-		}
-	}
-	return strings.Join(msgs, "; ")
+	return problems(fe)
 }
 
 // refusalStatus is the page's status for a refused action.

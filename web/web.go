@@ -123,9 +123,26 @@ func (p *Pages) Mount(r chi.Router) {
 			r.Get("/mailbox", p.mailbox)
 			r.Get("/billing/pay", p.payForm)
 			r.Post("/billing/pay", p.pay)
+			r.Get("/offers/{id}", p.offer)
+			r.Get("/offers/{id}/prices", p.offerPrices)
+			r.Get("/billing", p.billing)
+			r.Post("/billing/credits", p.buyCredits)
 		})
 	})
 }
+
+// policy is the Content-Security-Policy of every page and asset: nothing
+// runs or loads from another origin.
+const policy = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; " +
+	"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+
+// stripePolicy widens policy for the one page that takes a payment method
+// with Stripe Elements: Stripe.js from js.stripe.com, its fields in frames
+// of js.stripe.com (and hooks.stripe.com for a bank's or 3-D Secure's
+// step), and its calls to api.stripe.com.
+const stripePolicy = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self' https://js.stripe.com; " +
+	"frame-src https://js.stripe.com https://hooks.stripe.com; connect-src 'self' https://api.stripe.com; " +
+	"frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 
 // secure sets the headers every page and asset carries: nothing runs or
 // loads from another origin, the page is not framed, and types are not
@@ -133,8 +150,7 @@ func (p *Pages) Mount(r chi.Router) {
 func secure(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "+
-			"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+		h.Set("Content-Security-Policy", policy)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "same-origin")
 		next.ServeHTTP(w, r)
@@ -220,6 +236,22 @@ func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, page 
 // fail answers the error page: what went wrong in words a visitor can
 // act on, the details only in the log.
 func (p *Pages) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status, msg := failure(err)
+	if status >= 500 {
+		p.d.Log.ErrorContext(r.Context(), "page failed", "path", r.URL.Path, "err", err)
+	}
+	p.errorPage(w, r, status, msg)
+}
+
+// badRequest answers the error page for a request the page cannot read,
+// saying what to ask for instead.
+func (p *Pages) badRequest(w http.ResponseWriter, r *http.Request, msg string) {
+	p.d.Log.DebugContext(r.Context(), "bad request", "path", r.URL.Path, "msg", msg)
+	p.errorPage(w, r, http.StatusBadRequest, msg)
+}
+
+// failure is the status and the words a page answers err with.
+func failure(err error) (int, string) {
 	status, msg := http.StatusInternalServerError, "Something went wrong on our side. Please try again in a moment."
 	var fe *fault.Error
 	if errors.As(err, &fe) {
@@ -228,6 +260,8 @@ func (p *Pages) fail(w http.ResponseWriter, r *http.Request, err error) {
 			status, msg = http.StatusNotFound, "There is no such page."
 		case fault.KindUnavailable:
 			status, msg = http.StatusServiceUnavailable, "This is not available right now. Please try again in a moment."
+		case fault.KindInvalid, fault.KindMalformed:
+			status, msg = http.StatusBadRequest, "This request cannot be answered: "+problems(fe)+"."
 		}
 	}
 	var ref *tools.Refusal
@@ -242,9 +276,26 @@ func (p *Pages) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, errCSRF) {
 		status, msg = http.StatusForbidden, errCSRF.Error()
 	}
-	if status >= 500 {
-		p.d.Log.ErrorContext(r.Context(), "page failed", "path", r.URL.Path, "err", err)
+	return status, msg
+}
+
+// problems says what is wrong with an input, field by field.
+func problems(fe *fault.Error) string {
+	if len(fe.Problems) == 0 {
+		return fe.Message
 	}
+	out := make([]string, len(fe.Problems))
+	for i, pr := range fe.Problems {
+		out[i] = ruleName.ReplaceAllString(pr.Message, "")
+		if pr.Field != "" {
+			out[i] = pr.Field + ": " + out[i]
+		}
+	}
+	return strings.Join(out, "; ")
+}
+
+// errorPage answers the error page with status and msg.
+func (p *Pages) errorPage(w http.ResponseWriter, r *http.Request, status int, msg string) {
 	t := p.pages["error"]
 	v := view{Title: http.StatusText(status), Data: msg, CSRF: p.csrfToken(w, r)}
 	if s, ok := user(r); ok {
