@@ -74,7 +74,7 @@ func TestTheLandingPageShowsTheCheapestOfferPerGPUAndTheWaysIn(t *testing.T) {
 			t.Errorf("the landing page lacks %s", want)
 		}
 	}
-	prices := regexp.MustCompile(`<td class="price">\$[0-9.,]+/h</td>`).FindAllString(body, -1)
+	prices := regexp.MustCompile(`<td class="price"><a href="/offers/[a-z0-9-]+" aria-label="[^"]+">\$[0-9.,]+/h</a></td>`).FindAllString(body, -1)
 	if len(prices) < 5 {
 		t.Errorf("%d GPUs priced on the landing page", len(prices))
 	}
