@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/gpubroker/pod/actor"
@@ -26,6 +28,15 @@ func (b *browser) journeyShots(t *testing.T, name string) {
 		b.shot(t, name, w)
 	}
 	b.noProblems(t, name)
+}
+
+// darkScheme makes the tab prefer the dark colour scheme.
+func darkScheme() chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, target *chromedp.Target) error {
+		_, err := cdp.Call(ctx, target, emulation.SetEmulatedMedia,
+			emulation.SetEmulatedMediaParams{Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}})
+		return err
+	})
 }
 
 // path is the tab's location path.
@@ -94,6 +105,23 @@ func TestTheUserJourneysInABrowser(t *testing.T) {
 		// Signed in, the person lands on the dashboard, not the payment
 		// page, and deploys on the card saved in journey 1.
 		deployAndActivate(t, b, a, url, "2", false)
+
+		// The same pages in the dark scheme keep their contrast and
+		// their charts follow the tokens.
+		b.do(t, darkScheme())
+		for _, page := range []struct{ path, name, ready string }{
+			{b.path(t), "dark-pod", `document.getElementById("ssh-command") !== null`},
+			{"/dashboard", "dark-dashboard", `document.querySelector("tr[data-pod]") !== null`},
+			{"/offers", "dark-browse", `document.querySelector("tr[data-offer]") !== null`},
+			{"/billing", "dark-billing", `document.querySelector(".uplot canvas") !== null`},
+		} {
+			b.do(t, chromedp.Navigate(url+page.path))
+			b.until(t, page.ready)
+			if bg := eval[string](t, b, `getComputedStyle(document.documentElement).backgroundColor`); bg != "rgb(13, 17, 23)" {
+				t.Errorf("%s: the dark scheme's background is %s", page.path, bg)
+			}
+			b.journeyShots(t, page.name)
+		}
 	})
 }
 
