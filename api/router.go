@@ -85,7 +85,7 @@ func NewRouter(d Deps) http.Handler {
 					writeJSON(w, http.StatusOK, map[string]any{"tools": d.Tools.Visible(a)})
 				})
 				if d.AgentStream != nil {
-					r.Get("/agent/stream", stream(d.AgentStream, d.Log))
+					r.Get("/agent/stream", Stream(d.AgentStream, d.Log))
 				}
 				mountTools(r, d, false)
 			})

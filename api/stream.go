@@ -27,9 +27,10 @@ type EventSource interface {
 // it open and a client that went away is noticed.
 const streamPing = 15 * time.Second
 
-// stream serves a tenant's events to its POD Admins as server-sent
-// events (text/event-stream) until the client goes away.
-func stream(src EventSource, log *slog.Logger) http.HandlerFunc {
+// Stream serves a tenant's events to its POD Admins as server-sent
+// events (text/event-stream) until the client goes away; the caller is
+// the context's actor.
+func Stream(src EventSource, log *slog.Logger) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		a, _ := actor.From(r.Context())
 		if a.Role != actor.RolePodAdmin {

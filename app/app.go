@@ -239,7 +239,8 @@ func (a *App) build(ctx context.Context) error {
 	tools.RegisterNotify(a.Tools, tools.NotifyServices{Notifier: a.Notify})
 	a.MCP = mcp.NewServer(a.Tools, cfg.Version, log)
 	if a.Web, err = web.New(web.Deps{Tools: a.Tools, VisitorTenant: tenant.DefaultID, Identity: a.Identity, Sessions: st,
-		Sealer: a.Sealer, Log: log, Now: time.Now}); err != nil {
+		Sealer: a.Sealer, Log: log, Now: time.Now, AdminMFA: tools.ParamLimits{Params: a.Params}.MFARequired,
+		AgentStream: api.Stream(agentStream{hub: a.Agents.Stream}, log)}); err != nil {
 		return err
 	}
 	if a.stream, err = openStream(cfg, st, a.Params, log); err != nil {

@@ -27,7 +27,7 @@ import (
 	"github.com/gpubroker/pod/tools"
 )
 
-//go:embed templates/*.html
+//go:embed templates/*.html templates/admin/*.html
 var templateFiles embed.FS
 
 //go:embed static
@@ -51,6 +51,12 @@ type Deps struct {
 	Sealer   secrets.Sealer
 	Log      *slog.Logger
 	Now      func() time.Time
+	// AdminMFA says whether POD Admins must have signed in with a second
+	// factor (auth.mfa_required_for_admins); nil means they need not.
+	AdminMFA func() bool
+	// AgentStream serves the agent's steps to the console as server-sent
+	// events, the caller in the request's context; nil leaves it out.
+	AgentStream http.Handler
 }
 
 // Pages serves the web face.
@@ -73,12 +79,20 @@ func New(d Deps) (*Pages, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, n := range names {
+	admin, err := fs.Glob(templateFiles, "templates/admin/*.html")
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range append(names, admin...) {
 		page := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
-		if page == "layout" {
+		files := []string{"templates/layout.html", n}
+		switch {
+		case page == "layout" || page == "admin/nav":
 			continue
+		case strings.HasPrefix(page, "admin/"):
+			files = append(files, "templates/admin/nav.html")
 		}
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", n)
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFiles, files...)
 		if err != nil {
 			return nil, fmt.Errorf("parse page %s: %w", page, err)
 		}
@@ -120,6 +134,7 @@ func (p *Pages) Mount(r chi.Router) {
 			r.Post("/pods/{id}/scale", p.podAction(tools.ToolScalePod, scaleInput))
 			r.Get("/pods/{id}/activate", p.activateForm)
 			r.Post("/pods/{id}/activate", p.podAction(tools.ToolActivatePod, activateInput))
+			r.Route("/admin", p.mountAdmin)
 			r.Get("/mailbox", p.mailbox)
 			r.Get("/billing/pay", p.payForm)
 			r.Post("/billing/pay", p.pay)
@@ -210,6 +225,9 @@ type view struct {
 	// forms carry.
 	User string
 	CSRF string
+	// Admin says the signed-in person is a POD Admin (the console is
+	// theirs).
+	Admin bool
 }
 
 // render writes page with data, or the error page when it cannot.
@@ -221,7 +239,7 @@ func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, page 
 	}
 	v.CSRF = p.csrfToken(w, r)
 	if s, ok := user(r); ok {
-		v.User = s.email
+		v.User, v.Admin = s.email, s.actor.Role == actor.RolePodAdmin
 	}
 	var b bytes.Buffer
 	if err := t.ExecuteTemplate(&b, "layout.html", v); err != nil {
@@ -299,7 +317,7 @@ func (p *Pages) errorPage(w http.ResponseWriter, r *http.Request, status int, ms
 	t := p.pages["error"]
 	v := view{Title: http.StatusText(status), Data: msg, CSRF: p.csrfToken(w, r)}
 	if s, ok := user(r); ok {
-		v.User = s.email
+		v.User, v.Admin = s.email, s.actor.Role == actor.RolePodAdmin
 	}
 	var b bytes.Buffer
 	if t == nil || t.ExecuteTemplate(&b, "layout.html", v) != nil {
@@ -329,6 +347,9 @@ func (p *Pages) funcs() template.FuncMap {
 		"mailLink":      mailLink,
 		"offerProvider": providers.ProviderOfOffer,
 		"providerName":  providers.Name,
+		// list makes a partial's arguments of several values.
+		"list":   func(v ...any) []any { return v },
+		"indent": indent,
 		// field is what the number partial reads of one form field.
 		"field": func(f form, name, label, step, min string) numberField {
 			return numberField{Name: name, Label: label, Step: step, Min: min, Value: f.Values[name], Error: f.Errors[name]}
