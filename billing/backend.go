@@ -105,6 +105,15 @@ type CardConfirmer interface {
 	ConfirmSetup(ctx context.Context, customer, setupIntent, cardNumber string) (PaymentMethod, error)
 }
 
+// SetupReader reads a SetupIntent back from the processor, with the
+// payment method it saved. Only Stripe implements it: there the browser
+// confirms the setup (Stripe.js), and the server learns the outcome by
+// asking Stripe, never from what the browser says.
+type SetupReader interface {
+	// ReadSetup reads setup intent id; an unknown one is not found.
+	ReadSetup(ctx context.Context, id string) (SetupIntent, error)
+}
+
 // CustomerRequest is who a customer is made for.
 type CustomerRequest struct {
 	TenantID string
@@ -120,12 +129,31 @@ func customerKey(tenantID, userID string) string {
 }
 
 // SetupIntent is a started setup: the browser (Stripe.js) confirms it
-// with the client secret.
+// with the client secret. Read back (SetupReader), it says how that went.
 type SetupIntent struct {
 	ID           string
 	ClientSecret string
 	Types        []string
+	// Status, Customer and PaymentMethod are known when it is read back:
+	// a succeeded setup has saved PaymentMethod for Customer.
+	Status        SetupStatus
+	Customer      string
+	PaymentMethod PaymentMethod
+	// LastError is the processor's word on the last failed attempt (a
+	// declined card), if any.
+	LastError string
 }
+
+// SetupStatus is where a SetupIntent stands, in Stripe's words.
+type SetupStatus string
+
+// The setup statuses the platform tells apart.
+const (
+	SetupSucceeded             SetupStatus = "succeeded"
+	SetupRequiresPaymentMethod SetupStatus = "requires_payment_method"
+	SetupRequiresAction        SetupStatus = "requires_action"
+	SetupProcessing            SetupStatus = "processing"
+)
 
 // ProductSpec is a product to ensure.
 type ProductSpec struct {

@@ -267,12 +267,19 @@ func fetchPaymentMethod(ctx context.Context, s *Service, ev *received) error {
 	return nil
 }
 
-// savePaymentMethod makes the saved payment method its user's default.
+// savePaymentMethod makes the saved payment method its user's default,
+// as ConfirmSetup does (saveDefault): when the payment page confirmed it
+// first, nothing changes.
 func savePaymentMethod(ctx context.Context, s *Service, ev *received) error {
-	pm := ev.pm
-	pm.TenantID, pm.UserID, pm.Mode, pm.Default, pm.CreatedAt = ev.TenantID, ev.UserID, ev.mode, true, s.clock()
-	ev.detail = "payment method " + pm.ID + " is the default"
-	return s.repo.PutPaymentMethod(ctx, pm)
+	_, changed, err := s.saveDefault(ctx, ev.tenant(), ev.UserID, ev.pm)
+	if err != nil {
+		return err
+	}
+	if !changed {
+		return ev.ignore("payment method " + ev.pm.ID + " is the default already")
+	}
+	ev.detail = "payment method " + ev.pm.ID + " is the default"
+	return nil
 }
 
 // subscriptionOf finds our subscription the processor knows as

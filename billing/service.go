@@ -205,31 +205,41 @@ func (s *Service) StartSetup(ctx context.Context, t tenant.Tenant, userID string
 	return out, nil
 }
 
-// confirmer is the tenant's backend when it takes test card numbers (the
-// Mock). With Stripe a card number is refused before anything reads it.
-func (s *Service) confirmer(t tenant.Tenant) (CardConfirmer, error) {
-	b, _, err := s.backend(t)
+// confirmer is how the tenant's backend confirms a setup: with a test
+// card number (the Mock), or by reading back the setup the browser
+// confirmed (Stripe). A card number is refused before anything reads it
+// unless the backend takes one, and the Mock needs one.
+func (s *Service) confirmer(t tenant.Tenant, cardNumber string) (Backend, Choice, error) {
+	b, choice, err := s.backend(t)
 	if err != nil {
-		return nil, err
+		return nil, choice, err
 	}
-	cc, ok := b.(CardConfirmer)
-	if !ok {
-		return nil, fault.Forbidden("card numbers are never accepted while %s serves tenant %s: confirm the setup in the browser with "+
-			"Stripe.js and the client secret start_payment_setup answered, so the card goes to Stripe alone", b.Kind(), t.ID)
+	_, takesCards := b.(CardConfirmer)
+	switch {
+	case cardNumber != "" && !takesCards:
+		return nil, choice, fault.Forbidden("card numbers are never accepted while %s serves tenant %s: confirm the setup in the browser with "+
+			"Stripe.js and the client secret start_payment_setup answered, so the card goes to Stripe alone, then confirm_payment_setup "+
+			"with its setup_intent_id and no card_number", b.Kind(), t.ID)
+	case cardNumber == "" && takesCards:
+		return nil, choice, fault.Invalid("card_number", "give a test card number such as 4242 4242 4242 4242: the %s backend takes the card here", b.Kind())
 	}
-	return cc, nil
+	return b, choice, nil
 }
 
 // PreviewConfirm says what ConfirmSetup would do, refusing as it would
-// when the backend takes no card numbers.
-func (s *Service) PreviewConfirm(ctx context.Context, t tenant.Tenant, userID, setupIntent string) (string, error) {
-	if _, err := s.confirmer(t); err != nil {
+// when the card number does not suit the backend.
+func (s *Service) PreviewConfirm(ctx context.Context, t tenant.Tenant, userID, setupIntent, cardNumber string) (string, error) {
+	b, _, err := s.confirmer(t, cardNumber)
+	if err != nil {
 		return "", err
 	}
 	if _, err := s.repo.BillingCustomer(ctx, t.ID, userID, t.Mode); err != nil {
 		return "", s.noCustomer(err)
 	}
-	return fmt.Sprintf("confirm setup intent %s with the test card and save it as your default payment method", setupIntent), nil
+	if _, ok := b.(CardConfirmer); ok {
+		return fmt.Sprintf("confirm setup intent %s with the test card and save it as your default payment method", setupIntent), nil
+	}
+	return fmt.Sprintf("read setup intent %s back from %s and, when it succeeded for you, save its payment method as your default", setupIntent, b.Kind()), nil
 }
 
 func (s *Service) noCustomer(err error) error {
@@ -239,28 +249,109 @@ func (s *Service) noCustomer(err error) error {
 	return err
 }
 
-// ConfirmSetup confirms the user's setup intent with a test card number,
-// as Stripe.js would in the browser, and saves the card as their default
-// payment method. Only the Mock takes card numbers; a declined card is an
-// invalid card_number carrying the decline code.
+// ConfirmSetup saves the payment method of the user's setup intent as
+// their default. With the Mock it confirms the setup with a test card
+// number, as Stripe.js would in the browser; a declined card is an
+// invalid card_number carrying the decline code. With Stripe the browser
+// confirmed it already and no card number is taken: the setup intent is
+// read back from Stripe, and saved only when it succeeded for the user's
+// own customer; anything else is an invalid setup_intent saying why. The
+// setup_intent.succeeded webhook saves the same method through the same
+// path, whichever comes first: the second changes nothing.
 func (s *Service) ConfirmSetup(ctx context.Context, t tenant.Tenant, userID, setupIntent, cardNumber string) (PaymentMethod, error) {
-	cc, err := s.confirmer(t)
+	b, choice, err := s.confirmer(t, cardNumber)
 	if err != nil {
 		return PaymentMethod{}, err
 	}
 	c, err := s.repo.BillingCustomer(ctx, t.ID, userID, t.Mode)
-	if err != nil || c.Backend != BackendMock {
+	if err != nil {
 		return PaymentMethod{}, s.noCustomer(err)
 	}
-	pm, err := cc.ConfirmSetup(ctx, c.ID, setupIntent, cardNumber)
-	if err != nil {
-		return PaymentMethod{}, declined(err, "card_number", "the card")
+	if c.Backend != b.Kind() || c.Account != choice.Account(t.ID) {
+		return PaymentMethod{}, s.noCustomer(fault.NotFound("customer of user", userID))
 	}
-	pm.TenantID, pm.UserID, pm.Mode, pm.Backend, pm.Default, pm.CreatedAt = t.ID, userID, t.Mode, BackendMock, true, s.clock()
-	if err := s.repo.PutPaymentMethod(ctx, pm); err != nil {
+	var pm PaymentMethod
+	switch bb := b.(type) {
+	case CardConfirmer:
+		if pm, err = bb.ConfirmSetup(ctx, c.ID, setupIntent, cardNumber); err != nil {
+			return PaymentMethod{}, declined(err, "card_number", "the card")
+		}
+		pm.Backend = b.Kind()
+	case SetupReader:
+		if pm, err = s.succeededSetup(ctx, bb, c, setupIntent); err != nil {
+			return PaymentMethod{}, err
+		}
+	default:
+		return PaymentMethod{}, fault.Unavailable("%s cannot confirm a payment setup", b.Kind())
+	}
+	pm, _, err = s.saveDefault(ctx, t, userID, pm)
+	return pm, err
+}
+
+// succeededSetup reads setup intent id back and answers the payment method
+// it saved, refusing (an invalid setup_intent) one that Stripe does not
+// know, that belongs to another customer than c, or that has not
+// succeeded. Whose it is comes first: nothing is said of another
+// customer's setup.
+func (s *Service) succeededSetup(ctx context.Context, r SetupReader, c Customer, id string) (PaymentMethod, error) {
+	refuse := func(format string, args ...any) error {
+		return &fault.Error{Kind: fault.KindInvalid, Message: "the payment setup was not saved",
+			Problems: []fault.Problem{{Field: "setup_intent", Message: fmt.Sprintf(format, args...)}}}
+	}
+	si, err := r.ReadSetup(ctx, id)
+	switch {
+	case fault.KindOf(err) == fault.KindNotFound:
+		return PaymentMethod{}, refuse("Stripe knows no setup intent %q: give the setup_intent_id start_payment_setup answered", id)
+	case err != nil:
 		return PaymentMethod{}, err
+	case si.Customer != c.ID:
+		return PaymentMethod{}, refuse("setup intent %s was not started for you: nothing was saved; start your own with start_payment_setup", id)
 	}
-	return pm, nil
+	why := ""
+	if si.LastError != "" {
+		why = " (" + si.LastError + ")"
+	}
+	switch si.Status {
+	case SetupSucceeded:
+	case SetupRequiresPaymentMethod:
+		return PaymentMethod{}, refuse("the payment method was declined%s: setup intent %s is %s; try another one", why, id, si.Status)
+	case SetupRequiresAction:
+		return PaymentMethod{}, refuse("setup intent %s is %s: finish the bank's check (3-D Secure or the bank's page) in the browser, then confirm again", id, si.Status)
+	case SetupProcessing:
+		return PaymentMethod{}, refuse("setup intent %s is %s: the bank has not confirmed it yet; it is saved when Stripe reports it succeeded", id, si.Status)
+	default:
+		return PaymentMethod{}, refuse("setup intent %s is %s, not succeeded: start a new setup", id, si.Status)
+	}
+	if si.PaymentMethod.ID == "" {
+		return PaymentMethod{}, refuse("setup intent %s succeeded but saved no payment method", id)
+	}
+	return si.PaymentMethod, nil
+}
+
+// saveDefault makes pm, which the processor saved for the user, their
+// default payment method. It is the one way a saved method is recorded,
+// from a confirmation or a webhook: a method that is the default already
+// is left as it is, so the page's confirmation and Stripe's
+// setup_intent.succeeded, whichever comes second, change nothing. changed
+// reports whether it wrote; the answer is the method as stored.
+func (s *Service) saveDefault(ctx context.Context, t tenant.Tenant, userID string, pm PaymentMethod) (out PaymentMethod, changed bool, err error) {
+	pm.TenantID, pm.UserID, pm.Mode, pm.Default, pm.CreatedAt = t.ID, userID, t.Mode, true, s.clock()
+	err = s.repo.InTx(ctx, func(ctx context.Context) error {
+		cur, err := s.repo.DefaultPaymentMethod(ctx, t.ID, userID, t.Mode)
+		switch {
+		case err == nil && cur.ID == pm.ID:
+			out = cur
+			return nil
+		case err != nil && fault.KindOf(err) != fault.KindNotFound:
+			return err
+		}
+		out, changed = pm, true
+		return s.repo.PutPaymentMethod(ctx, pm)
+	})
+	if err != nil {
+		return PaymentMethod{}, false, err
+	}
+	return out, changed, nil
 }
 
 // Subscribed is a subscription made or changed, and the role its user

@@ -164,7 +164,7 @@ func TestCardNumbersAreNeverTakenWithStripe(t *testing.T) {
 	if fault.KindOf(err) != fault.KindForbidden || !strings.Contains(err.Error(), "Stripe.js") {
 		t.Fatalf("confirm with Stripe = %v", err)
 	}
-	if _, err := f.svc.PreviewConfirm(context.Background(), f.sandbox, "ana", "seti_1"); fault.KindOf(err) != fault.KindForbidden {
+	if _, err := f.svc.PreviewConfirm(context.Background(), f.sandbox, "ana", "seti_1", "4242424242424242"); fault.KindOf(err) != fault.KindForbidden {
 		t.Fatalf("preview with Stripe = %v", err)
 	}
 	if len(f.rec.reqs) != 0 {

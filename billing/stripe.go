@@ -368,12 +368,40 @@ func FromStripeInvoice(in *stripe.Invoice) (Invoice, error) {
 	return out, nil
 }
 
+// ReadSetup implements SetupReader, expanding the payment method so its
+// brand and last four digits come in the same answer.
+func (s *Stripe) ReadSetup(ctx context.Context, id string) (SetupIntent, error) {
+	p := &stripe.SetupIntentParams{Params: stripeParams(ctx, "")}
+	p.AddExpand("payment_method")
+	si, err := s.api.SetupIntents.Get(id, p)
+	if err != nil {
+		return SetupIntent{}, stripeError("read setup intent "+id, err)
+	}
+	out := SetupIntent{ID: si.ID, Types: si.PaymentMethodTypes, Status: SetupStatus(si.Status), Customer: customerID(si.Customer)}
+	if si.PaymentMethod != nil {
+		out.PaymentMethod = fromStripePaymentMethod(si.PaymentMethod)
+	}
+	if si.LastSetupError != nil {
+		out.LastError = si.LastSetupError.Msg
+		if si.LastSetupError.DeclineCode != "" {
+			out.LastError += " (" + string(si.LastSetupError.DeclineCode) + ")"
+		}
+	}
+	return out, nil
+}
+
 // PaymentMethod implements Backend.
 func (s *Stripe) PaymentMethod(ctx context.Context, id string) (PaymentMethod, error) {
 	pm, err := s.api.PaymentMethods.Get(id, &stripe.PaymentMethodParams{Params: stripeParams(ctx, "")})
 	if err != nil {
 		return PaymentMethod{}, stripeError("read payment method "+id, err)
 	}
+	return fromStripePaymentMethod(pm), nil
+}
+
+// fromStripePaymentMethod is what the platform keeps of a payment
+// method: its type, and the brand and last four digits its owner sees.
+func fromStripePaymentMethod(pm *stripe.PaymentMethod) PaymentMethod {
 	out := PaymentMethod{ID: pm.ID, Backend: BackendStripe, Type: string(pm.Type)}
 	switch {
 	case pm.Card != nil:
@@ -383,7 +411,7 @@ func (s *Stripe) PaymentMethod(ctx context.Context, id string) (PaymentMethod, e
 	case pm.USBankAccount != nil:
 		out.Brand, out.Last4 = pm.USBankAccount.BankName, pm.USBankAccount.Last4
 	}
-	return out, nil
+	return out
 }
 
 // PayInvoice implements Backend with Stripe's pay invoice call: a card

@@ -147,6 +147,37 @@ func TestStripeReadsAPaymentMethodsBrandAndLastFour(t *testing.T) {
 	}
 }
 
+// TestStripeReadsASetupIntentBackWithItsPaymentMethod: against
+// stripe-mock, a SetupIntent is read with its payment method expanded in
+// the same request, so its brand and last four come with it; an unknown
+// one is not found.
+func TestStripeReadsASetupIntentBackWithItsPaymentMethod(t *testing.T) {
+	st, rec := newStripe(t)
+	ctx := context.Background()
+	si, err := st.ReadSetup(ctx, "seti_123")
+	// stripe-mock answers its fixture (requires_payment_method, no
+	// customer) whatever the id; the status is passed on as Stripe says it.
+	if err != nil || si.ID != "seti_123" || si.Status != billing.SetupRequiresPaymentMethod || si.PaymentMethod.ID == "" ||
+		si.PaymentMethod.Type != "card" || si.PaymentMethod.Brand == "" || len(si.PaymentMethod.Last4) != 4 || si.PaymentMethod.Backend != billing.BackendStripe {
+		t.Fatalf("setup intent = %+v, %v", si, err)
+	}
+	sent := rec.sent(http.MethodGet, "/v1/setup_intents/seti_123")
+	if len(sent) != 1 {
+		t.Fatalf("requests %v", sent)
+	}
+	wantForm(t, sent[0], map[string]string{"expand[0]": "payment_method"})
+
+	rec.answer = func(r *http.Request, _ int) (*http.Response, error, bool) {
+		if r.URL.Path == "/v1/setup_intents/seti_gone" {
+			return stripeError(r, 404, `{"error":{"type":"invalid_request_error","code":"resource_missing","param":"intent","message":"No such setupintent: 'seti_gone'"}}`), nil, true
+		}
+		return nil, nil, false
+	}
+	if _, err := st.ReadSetup(ctx, "seti_gone"); fault.KindOf(err) != fault.KindNotFound {
+		t.Fatalf("an unknown setup intent = %v", err)
+	}
+}
+
 func TestStripeFindsPricesByLookupKeyAndMakesThem(t *testing.T) {
 	st, rec := newStripe(t)
 	ctx := context.Background()

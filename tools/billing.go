@@ -95,34 +95,36 @@ func startPaymentSetup(s BillingServices) Def[PaymentSetupInput, billing.Setup] 
 type ConfirmSetupInput struct {
 	Control
 	SetupIntent string `json:"setup_intent_id" jsonschema:"the setup_intent_id start_payment_setup answered"`
-	CardNumber  string `json:"card_number" audit:"redact" jsonschema:"a test card number: 4242 4242 4242 4242 succeeds, 4000 0000 0000 0002 is declined, 4000 0000 0000 9995 is saved but its payments fail"`
+	CardNumber  string `json:"card_number,omitempty" audit:"redact" jsonschema:"mock backend only, and required there: a test card number: 4242 4242 4242 4242 succeeds, 4000 0000 0000 0002 is declined, 4000 0000 0000 9995 is saved but its payments fail. With Stripe leave it out: a card number is refused"`
 }
 
-// Validate implements Validator.
+// Validate implements Validator. Whether card_number is needed depends on
+// the tenant's backend, which the service knows: it refuses a card number
+// with Stripe and asks for one with the mock.
 func (in *ConfirmSetupInput) Validate() error {
-	switch {
-	case in.SetupIntent == "":
+	if in.SetupIntent == "" {
 		return fault.Invalid("setup_intent_id", "give the setup_intent_id start_payment_setup answered")
-	case in.CardNumber == "":
-		return fault.Invalid("card_number", "give a test card number such as 4242 4242 4242 4242")
 	}
 	return nil
 }
 
 func confirmPaymentSetup(s BillingServices) Def[ConfirmSetupInput, billing.PaymentMethod] {
 	return Def[ConfirmSetupInput, billing.PaymentMethod]{
-		Name: ToolConfirmPaymentSetup, Title: "Confirm a payment setup with a test card", Group: ToolsetBilling, MinRole: actor.RoleUser,
-		Description: "Confirm your payment setup with one of Stripe's test card numbers, as Stripe.js would in a browser, and save the " +
-			"card as your default payment method. Only with the mock backend (a SANDBOX tenant without Stripe keys): with Stripe a " +
-			"card number is never accepted here — it goes from the browser to Stripe alone. A declined card is refused as an " +
-			"invalid card_number carrying the decline code.",
+		Name: ToolConfirmPaymentSetup, Title: "Confirm a payment setup", Group: ToolsetBilling, MinRole: actor.RoleUser, OpenWorld: true,
+		Description: "Save the payment method of your payment setup as your default. With Stripe, after stripe.confirmSetup succeeded " +
+			"in the browser, give only its setup_intent_id: the setup is read back from Stripe and saved when it succeeded for your own " +
+			"customer; one not succeeded is refused with its status (requires_payment_method: declined, try another; requires_action: " +
+			"finish the bank's check), as is one of another customer. A card number is never accepted with Stripe — it goes from the " +
+			"browser to Stripe alone. With the mock backend (a SANDBOX tenant without Stripe keys) card_number is required: one of " +
+			"Stripe's test card numbers confirms the setup as Stripe.js would; a declined card is refused as an invalid card_number " +
+			"carrying the decline code. Confirming a saved setup again, or after Stripe's webhook saved it, changes nothing.",
 		Method: http.MethodPost, Path: "/billing/setup/confirm",
 		Preview: func(ctx context.Context, c *Call, in *ConfirmSetupInput) (Preview, error) {
 			who, err := payer(c)
 			if err != nil {
 				return Preview{}, err
 			}
-			effect, err := s.Billing.PreviewConfirm(ctx, c.Tenant, who, in.SetupIntent)
+			effect, err := s.Billing.PreviewConfirm(ctx, c.Tenant, who, in.SetupIntent, in.CardNumber)
 			return Preview{Effect: effect}, err
 		},
 		Handle: func(ctx context.Context, c *Call, in *ConfirmSetupInput) (billing.PaymentMethod, error) {

@@ -96,3 +96,27 @@ func TestBillingToolsThroughTheRegistry(t *testing.T) {
 		}
 	}
 }
+
+// TestACardNumberIsAskedForOnlyByTheMock: confirm_payment_setup takes a
+// setup without card_number (Stripe's browser confirmation); the mock
+// backend, which confirms with a test card, refuses it beside that field.
+func TestACardNumberIsAskedForOnlyByTheMock(t *testing.T) {
+	p := platformtest.New(t, "sqlite")
+	ctx := context.Background()
+	ana := platformtest.AcmeUser
+	p.Person(t, "acme", ana.ID, "ana@acme.test", "Ana", actor.RoleUser)
+	setup := p.Registry.Call(ctx, tools.Request{Actor: ana, Face: audit.FaceDirect, Tool: tools.ToolStartPaymentSetup, Input: []byte(`{}`)})
+	if setup.Err != nil {
+		t.Fatal(setup.Err)
+	}
+	si := setup.Output.(billing.Setup).SetupIntent
+	res := p.Registry.Call(ctx, tools.Request{Actor: ana, Face: audit.FaceDirect, Tool: tools.ToolConfirmPaymentSetup,
+		Input: []byte(`{"setup_intent_id":"` + si + `"}`)})
+	fe, ok := fault.As(res.Err)
+	if !ok || fe.Kind != fault.KindInvalid || len(fe.Problems) != 1 || fe.Problems[0].Field != "card_number" {
+		t.Fatalf("the mock without a card number = %v", res.Err)
+	}
+	if _, err := p.Store.DefaultPaymentMethod(ctx, "acme", ana.ID, mode.Sandbox); fault.KindOf(err) != fault.KindNotFound {
+		t.Fatalf("a refused confirmation saved a method: %v", err)
+	}
+}
