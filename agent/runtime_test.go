@@ -41,7 +41,7 @@ func TestTheRuntimeTakesMessagesAsTasksInterventionsAndNews(t *testing.T) {
 		return agent.Config{Tenant: admin.TenantID, Model: m, Tools: &fleet{}}, nil
 	}})
 	defer rt.Close()
-	events, stop := rt.Stream.Subscribe("acme")
+	events, stop := rt.Stream.Subscribe("acme", 0)
 	defer stop()
 	ana := actor.Actor{Kind: actor.KindUser, ID: "u-ana", TenantID: "acme", Role: actor.RolePodAdmin}
 	bo := actor.Actor{Kind: actor.KindUser, ID: "u-bo", TenantID: "acme", Role: actor.RolePodAdmin}

@@ -33,24 +33,41 @@ type StreamEvent struct {
 
 // Hub fans a tenant's stream out to its subscribers. It never blocks the
 // loop: a subscriber whose buffer is full is dropped (its channel closed),
-// and reconnects.
+// and reconnects. It keeps each tenant's last events, so a console that
+// opens (or comes back) after a step was taken still shows it.
 type Hub struct {
-	size int
-	mu   sync.Mutex
-	subs map[string]map[chan StreamEvent]struct{}
-	seq  map[string]int64
+	size   int
+	mu     sync.Mutex
+	subs   map[string]map[chan StreamEvent]struct{}
+	seq    map[string]int64
+	recent map[string][]StreamEvent
 }
+
+// HubKeeps is how many of a tenant's latest events the hub keeps for a
+// subscriber to catch up on.
+const HubKeeps = 64
 
 // NewHub returns a hub giving each subscriber a buffer of size events.
 func NewHub(size int) *Hub {
-	return &Hub{size: size, subs: map[string]map[chan StreamEvent]struct{}{}, seq: map[string]int64{}}
+	return &Hub{size: size, subs: map[string]map[chan StreamEvent]struct{}{}, seq: map[string]int64{},
+		recent: map[string][]StreamEvent{}}
 }
 
 // Subscribe follows a tenant's stream until cancel is called (or the
-// subscriber falls behind, which closes the channel).
-func (h *Hub) Subscribe(tenantID string) (<-chan StreamEvent, func()) {
-	ch := make(chan StreamEvent, h.size)
+// subscriber falls behind, which closes the channel), starting with the
+// kept events numbered after after (all of them for 0).
+func (h *Hub) Subscribe(tenantID string, after int64) (<-chan StreamEvent, func()) {
 	h.mu.Lock()
+	var missed []StreamEvent
+	for _, e := range h.recent[tenantID] {
+		if e.ID > after {
+			missed = append(missed, e)
+		}
+	}
+	ch := make(chan StreamEvent, h.size+len(missed))
+	for _, e := range missed {
+		ch <- e
+	}
 	if h.subs[tenantID] == nil {
 		h.subs[tenantID] = map[chan StreamEvent]struct{}{}
 	}
@@ -74,6 +91,11 @@ func (h *Hub) Publish(tenantID string, e StreamEvent) {
 	defer h.mu.Unlock()
 	h.seq[tenantID]++
 	e.ID = h.seq[tenantID]
+	kept := append(h.recent[tenantID], e)
+	if len(kept) > HubKeeps {
+		kept = append(kept[:0:0], kept[len(kept)-HubKeeps:]...)
+	}
+	h.recent[tenantID] = kept
 	for ch := range h.subs[tenantID] {
 		select {
 		case ch <- e:

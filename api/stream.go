@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/gpubroker/pod/actor"
@@ -17,10 +18,11 @@ type Event struct {
 	Data []byte
 }
 
-// EventSource follows a tenant's events until cancel is called; it closes
-// the channel when the follower fell behind (the client reconnects).
+// EventSource follows a tenant's events until cancel is called, first
+// the recent ones numbered after after; it closes the channel when the
+// follower fell behind (the client reconnects).
 type EventSource interface {
-	Follow(tenantID string) (events <-chan Event, cancel func())
+	Follow(tenantID string, after int64) (events <-chan Event, cancel func())
 }
 
 // streamPing is how often an idle stream sends a comment, so proxies keep
@@ -37,7 +39,9 @@ func Stream(src EventSource, log *slog.Logger) http.HandlerFunc {
 			writeProblem(w, r, log, fault.Forbidden("the agent's stream is for POD Admins"))
 			return
 		}
-		events, cancel := src.Follow(a.TenantID)
+		// A reconnecting EventSource names the last event it saw.
+		after, _ := strconv.ParseInt(r.Header.Get("Last-Event-ID"), 10, 64)
+		events, cancel := src.Follow(a.TenantID, after)
 		defer cancel()
 		rc := http.NewResponseController(w)
 		h := w.Header()

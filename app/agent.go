@@ -104,8 +104,8 @@ func budgetWords(b policies.AgentBudget) string {
 type agentStream struct{ hub *agent.Hub }
 
 // Follow implements api.EventSource.
-func (s agentStream) Follow(tenantID string) (<-chan api.Event, func()) {
-	in, cancel := s.hub.Subscribe(tenantID)
+func (s agentStream) Follow(tenantID string, after int64) (<-chan api.Event, func()) {
+	in, cancel := s.hub.Subscribe(tenantID, after)
 	out := make(chan api.Event, 16)
 	done := make(chan struct{})
 	go func() {

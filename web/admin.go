@@ -30,6 +30,7 @@ func (p *Pages) mountAdmin(r chi.Router) {
 	if p.d.AgentStream != nil {
 		r.Get("/agent/stream", p.d.AgentStream.ServeHTTP)
 	}
+	r.Get("/fleet", p.adminFleet)
 	r.Get("/decisions", p.adminDecisions)
 	r.Get("/decisions/{id}", p.adminDecision)
 	r.Post("/decisions/{id}/{action}", p.adminDecide)

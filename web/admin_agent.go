@@ -68,7 +68,8 @@ func (p *Pages) showAgent(w http.ResponseWriter, r *http.Request, status int, v 
 }
 
 // adminAgentStart runs the agent on its own with the goals entered, one
-// a line, every interval.
+// a line, every interval. The page's script asks as JSON and stays, so
+// the first run's steps and decisions arrive on the open page.
 func (p *Pages) adminAgentStart(w http.ResponseWriter, r *http.Request) {
 	if !p.checkCSRF(r) {
 		p.fail(w, r, errCSRF)
@@ -84,11 +85,15 @@ func (p *Pages) adminAgentStart(w http.ResponseWriter, r *http.Request) {
 	}
 	var st tools.AgentState
 	err := p.call(r, s.actor, tools.ToolStartAgent, tools.StartAgentInput{Goals: goals, Interval: f.Values["interval"]}, &st)
-	if err == nil {
+	wantsJSON := strings.Contains(r.Header.Get("Accept"), "application/json")
+	switch {
+	case err == nil && wantsJSON:
+		writeJSON(w, http.StatusOK, st)
+		return
+	case err == nil:
 		http.Redirect(w, r, "/admin/agent", http.StatusSeeOther)
 		return
-	}
-	if !refusedHere(err) {
+	case !refusedHere(err):
 		p.fail(w, r, err)
 		return
 	}
@@ -97,6 +102,10 @@ func (p *Pages) adminAgentStart(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(k, "goals[") {
 			f.Errors["goals"] = m
 		}
+	}
+	if wantsJSON {
+		writeJSON(w, refusalStatus(err), map[string]any{"error": f.Error, "errors": f.Errors})
+		return
 	}
 	p.showAgent(w, r, refusalStatus(err), agentView{Start: f, Budget: form{Values: map[string]string{}, Errors: map[string]string{}}})
 }

@@ -123,3 +123,32 @@ mount(document.getElementById("budget-chart"), (p, width, height) => {
     },
   };
 });
+
+// Starting the agent stays on the page, so its first run's steps and
+// decisions arrive here; refusals go beside their fields.
+const start = document.getElementById("start");
+start.addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const body = new URLSearchParams(new FormData(start));
+  let resp;
+  try {
+    resp = await fetch(start.action, { method: "POST", body, headers: { Accept: "application/json", "X-CSRF-Token": body.get("csrf") } });
+  } catch {
+    start.submit();
+    return;
+  }
+  const answer = await resp.json();
+  const errors = resp.ok ? {} : answer.errors || {};
+  for (const p of start.querySelectorAll("[data-error]")) {
+    const msg = p.dataset.error ? errors[p.dataset.error] || "" : resp.ok ? "" : answer.error || (Object.keys(errors).length ? "" : "The agent could not be started.");
+    p.textContent = msg;
+    p.hidden = !msg;
+    const field = p.closest(".field");
+    if (field) field.classList.toggle("invalid", !!msg);
+  }
+  if (!resp.ok) return;
+  const state = document.getElementById("agent-state");
+  state.textContent = answer.running ? "running" : "stopped";
+  state.className = "state " + (answer.running ? "state-running" : "state-stopped");
+  document.getElementById("start-button").textContent = "Change goals";
+});
