@@ -22,8 +22,10 @@ import (
 // records it in the Navigation Timing entry, with the seeded platform
 // on loopback. Each operation is a new navigation to /; "cold" empties
 // the browser's HTTP cache first, as on a first visit, "warm" keeps what
-// the previous visit cached. It reports the p50 and p99 in milliseconds.
-// Without Chromium it is skipped.
+// the previous visit cached. It reports the p50 and p99 in milliseconds;
+// in the second that make bench gives each, a p99 is the slowest of a few
+// dozen visits, so run it with -benchtime 100x (about 15 s) for a real
+// one. Without Chromium it is skipped.
 func BenchmarkLandingLoadInChromium(b *testing.B) {
 	path := chromiumPath(b)
 	url := seededPlatform(b)
