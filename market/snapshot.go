@@ -20,6 +20,23 @@ type Snapshot struct {
 
 	memoMu sync.Mutex
 	memo   map[string]Page
+	// derived holds what Derived computed from the snapshot, by key.
+	derived sync.Map
+}
+
+// Derived returns what derive makes of the snapshot, computed once per key
+// for the snapshot's life: a snapshot never changes, so neither does a
+// summary of it. Readers after the first take it without a lock. derive
+// may run more than once when callers race on a new snapshot; one answer
+// is kept. What it returns is shared by every caller, who must not change
+// it. key is a comparable value of a type the caller owns, so callers
+// in different packages cannot collide.
+func (s *Snapshot) Derived(key any, derive func(*Snapshot) any) any {
+	if v, ok := s.derived.Load(key); ok {
+		return v
+	}
+	v, _ := s.derived.LoadOrStore(key, derive(s))
+	return v
 }
 
 // Reliability is the provider's share of successful calls when the

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"github.com/gpubroker/pod/actor"
 )
 
@@ -194,6 +196,12 @@ func NewHub(opt Options) *Hub {
 func (h *Hub) Close() {
 	h.mu.Lock()
 	h.closed = true
+	// Kicked one by one rather than each writer also waiting on the
+	// hub's context: a fan-out wakes every writer, and a channel they
+	// all wait on is one lock they all take.
+	for c := range h.conns {
+		c.kick(refuse(websocket.StatusGoingAway, "shutting down"))
+	}
 	h.mu.Unlock()
 	h.cancel()
 	h.wg.Wait()

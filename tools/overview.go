@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gpubroker/pod/actor"
+	"github.com/gpubroker/pod/market"
 	"github.com/gpubroker/pod/providers"
 )
 
@@ -58,10 +59,18 @@ func marketOverview(s OfferServices) Def[struct{}, MarketOverview] {
 			if err != nil {
 				return MarketOverview{}, err
 			}
-			return overviewOf(snap.Offers, snap.Taken), nil
+			// The front page asks for this on every visit: it is summed
+			// up once per catalogue snapshot, and the visits between two
+			// refreshes share it (read only, as every face treats an
+			// output).
+			return snap.Derived(overviewKey{}, func(sn *market.Snapshot) any { return overviewOf(sn.Offers, sn.Taken) }).(MarketOverview), nil
 		},
 	}
 }
+
+// overviewKey is the key of a snapshot's overview among what is derived
+// from it.
+type overviewKey struct{}
 
 // overviewOf sums up offers: per popular GPU the cheapest one-GPU offer
 // available or limited, and per supported provider its offers.

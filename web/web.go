@@ -208,6 +208,9 @@ func (p *Pages) call(r *http.Request, who actor.Actor, tool string, in any, out 
 	if res.Err != nil {
 		return res.Err
 	}
+	if assignOutput(res.Output, out) {
+		return nil
+	}
 	b, err := json.Marshal(res.Output)
 	if err != nil {
 		return err
@@ -241,8 +244,9 @@ func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, page 
 	if s, ok := user(r); ok {
 		v.User, v.Admin = s.email, s.actor.Role == actor.RolePodAdmin
 	}
-	var b bytes.Buffer
-	if err := t.ExecuteTemplate(&b, "layout.html", v); err != nil {
+	b := getBuffer()
+	defer putBuffer(b)
+	if err := t.ExecuteTemplate(b, "layout.html", v); err != nil {
 		p.fail(w, r, fmt.Errorf("render %s: %w", page, err))
 		return
 	}
