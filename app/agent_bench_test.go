@@ -4,6 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"sort"
 	"strings"
@@ -11,8 +15,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"github.com/gpubroker/pod/actor"
 	"github.com/gpubroker/pod/audit"
+	"github.com/gpubroker/pod/auth"
 	"github.com/gpubroker/pod/decision"
 	"github.com/gpubroker/pod/money"
 	"github.com/gpubroker/pod/params"
@@ -128,4 +135,91 @@ func BenchmarkConcurrentTasks(b *testing.B) {
 	}
 	reportLatency(b, lat)
 	b.ReportMetric(float64(len(lat))/total.Seconds(), "tasks/s")
+}
+
+// BenchmarkDecisionToConsole measures a decision's way from the moment
+// the agent proposes it to its arrival on an open console page: the
+// decision and its event commit, the relay publishes to Kafka (the
+// in-process broker), the realtime consumer hands it to the hub, and the
+// hub writes it to the WebSocket the page's decisions.js holds (signed
+// in by an admin's session cookie, following the agent channel). It
+// stops at the socket: drawing the row is the browser's.
+func BenchmarkDecisionToConsole(b *testing.B) {
+	ctx := context.Background()
+	a := seededWith(ctx, b, Config{})
+	const email, password = "console@example.com", "steady-orbit-lantern-58"
+	if _, err := a.Identity.CreateUser(ctx, actor.System("bench"), auth.NewUser{TenantID: "default", Email: email, Name: "Ops",
+		Role: actor.RolePodAdmin, Password: password, Verified: true}); err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewServer(a.Handler())
+	defer srv.Close()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Get(srv.URL + "/signin")
+	if err != nil {
+		b.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	token := csrfField.FindSubmatch(page)
+	if token == nil {
+		b.Fatal("no CSRF token on the sign-in page")
+	}
+	if resp, err = c.PostForm(srv.URL+"/signin", url.Values{"csrf": {string(token[1])}, "email": {email}, "password": {password}}); err != nil ||
+		resp.StatusCode != http.StatusSeeOther {
+		b.Fatalf("signing in: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	base, _ := url.Parse(srv.URL)
+	var cookies []string
+	for _, k := range jar.Cookies(base) {
+		cookies = append(cookies, k.Name+"="+k.Value)
+	}
+	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/ws", &websocket.DialOptions{
+		HTTPHeader: http.Header{"Cookie": {strings.Join(cookies, "; ")}, "Origin": {srv.URL}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ws.CloseNow()
+	if err := ws.Write(ctx, websocket.MessageText, []byte(`{"type":"subscribe","channel":"agent"}`)); err != nil {
+		b.Fatal(err)
+	}
+	type frame struct {
+		Type string `json:"type"`
+		Data struct {
+			Decision struct {
+				ID string `json:"id"`
+			} `json:"decision"`
+		} `json:"data"`
+	}
+	read := func(want string) {
+		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		for {
+			_, msg, err := ws.Read(rctx)
+			if err != nil {
+				b.Fatalf("waiting for %s: %v", want, err)
+			}
+			var f frame
+			if json.Unmarshal(msg, &f) == nil && (f.Type == want || f.Data.Decision.ID == want) {
+				return
+			}
+		}
+	}
+	read("subscribed")
+	d := decision.Decision{TenantID: "default", TaskID: "task-bench", Step: 1, AdminID: "u-admin", Thoughts: []string{"the run needs an H100"},
+		Headline: "Deploy an H100", Tool: "deploy_pod", Args: json.RawMessage(`{"id":"pod_1"}`),
+		Preview: decision.Preview{Effect: "deploy pod_1", Cost: money.MustParse("3.20")}, Verdict: decision.Verdict{Allowed: true}}
+	var lat []time.Duration
+	for b.Loop() {
+		start := time.Now()
+		got, err := a.Decisions.Propose(ctx, d)
+		if err != nil {
+			b.Fatal(err)
+		}
+		read(got.ID)
+		lat = append(lat, time.Since(start))
+	}
+	reportLatency(b, lat)
 }
