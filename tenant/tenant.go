@@ -191,6 +191,16 @@ func (s *Service) Delete(ctx context.Context, act actor.Actor, id, confirm strin
 	return nil
 }
 
+// CheckLive answers nil when tenant id may go LIVE, else the conflict
+// listing in Missing what it still lacks: the refusal SwitchMode gives,
+// for a preview to show before anyone tries.
+func (s *Service) CheckLive(ctx context.Context, id string) error {
+	if missing := s.ready.MissingForLive(ctx, id); len(missing) > 0 {
+		return &fault.Error{Kind: fault.KindConflict, Message: "tenant " + id + " cannot go LIVE yet", Missing: missing}
+	}
+	return nil
+}
+
 // SwitchMode moves a tenant to mode to. Any switch needs the tenant's id as
 // confirmation (R2.6); going LIVE also needs live Stripe keys and at least one
 // live provider credential, and the refusal lists what is missing. Switching
@@ -207,9 +217,8 @@ func (s *Service) SwitchMode(ctx context.Context, act actor.Actor, id string, to
 		return t, nil
 	}
 	if to == mode.Live {
-		if missing := s.ready.MissingForLive(ctx, id); len(missing) > 0 {
-			return Tenant{}, &fault.Error{Kind: fault.KindConflict,
-				Message: "tenant " + id + " cannot go LIVE yet", Missing: missing}
+		if err := s.CheckLive(ctx, id); err != nil {
+			return Tenant{}, err
 		}
 	}
 	if confirm != id {
