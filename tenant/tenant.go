@@ -191,6 +191,17 @@ func (s *Service) Delete(ctx context.Context, act actor.Actor, id, confirm strin
 	return nil
 }
 
+// ActionSwitchMode is the audit action of a tenant's switch between modes;
+// its input is a ModeSwitch.
+const ActionSwitchMode = "tenant.switch_mode"
+
+// ModeSwitch is what the audit records of a switch: the mode left and the
+// mode entered.
+type ModeSwitch struct {
+	From mode.Mode `json:"from"`
+	To   mode.Mode `json:"to"`
+}
+
 // CheckLive answers nil when tenant id may go LIVE, else the conflict
 // listing in Missing what it still lacks: the refusal SwitchMode gives,
 // for a preview to show before anyone tries.
@@ -224,7 +235,7 @@ func (s *Service) SwitchMode(ctx context.Context, act actor.Actor, id string, to
 	if confirm != id {
 		return Tenant{}, fault.NeedsConfirmation(id, "switching tenant %s from %s to %s", id, t.Mode, to)
 	}
-	rec := s.record(act, t, "tenant.switch_mode", map[string]mode.Mode{"from": t.Mode, "to": to})
+	rec := s.record(act, t, ActionSwitchMode, ModeSwitch{From: t.Mode, To: to})
 	t, err = s.repo.SwitchTenantMode(ctx, id, t.Mode, to, rec)
 	if err == nil {
 		s.changed(ctx)
