@@ -39,6 +39,8 @@ func (p *Pages) mountAdmin(r chi.Router) {
 	r.Get("/config/{key}", p.adminParameter)
 	r.Post("/config/{key}", p.adminSetParameter)
 	r.Post("/config/{key}/remove", p.adminRemoveParameter)
+	r.Get("/tenant", p.adminTenant)
+	r.Post("/tenant/mode", p.adminSwitchMode)
 }
 
 // adminOnly lets only a signed-in POD Admin through, with their actor in
