@@ -338,6 +338,28 @@ func TestImportIsAllOrNothing(t *testing.T) {
   {"tenant":"acme","mode":"SANDBOX","key":"platform.name","value":"Acme POD"},
   {"mode":"LIVE","key":"stripe.secret_key","value":"sk_live_imported"}
 ]}`
+		t.Run("a plan validates like the import and applies nothing", func(t *testing.T) {
+			if _, err := in.svc.PlanImport(ctx, []byte(bad)); err == nil || len(mustFault(t, err).Problems) != len(want) {
+				t.Fatalf("plan of the bad file = %v, want its %d problems", err, len(want))
+			}
+			plan, err := in.svc.PlanImport(ctx, []byte(good))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if plan.Confirm != "global" || len(plan.Changes) != 3 {
+				t.Fatalf("plan = %+v, want 3 changes confirmed by global", plan)
+			}
+			if c := plan.Changes[0]; c.Key != "billing.markup_percent" || c.Old == nil || *c.Old != "15" || c.New != "40" {
+				t.Errorf("first change = %+v, want markup 15 → 40", c)
+			}
+			if c := plan.Changes[2]; c.Old != nil || c.New != params.Redacted {
+				t.Errorf("the secret's change = %+v, want a new redacted value", c)
+			}
+			if in.svc.Snapshot().Rev != rev {
+				t.Fatal("planning an import changed values")
+			}
+		})
+
 		_, err = in.svc.Import(ctx, admin, []byte(good), "")
 		fe, _ = fault.As(err)
 		if fe == nil || fe.Kind != fault.KindNeedsConfirmation || fe.Confirm != "global" {
@@ -534,4 +556,13 @@ func TestListShowsModesRulesAndEveryStoredValue(t *testing.T) {
 	if !strings.Contains(string(b), `"affects":["SANDBOX","LIVE"]`) {
 		t.Fatalf("item JSON = %s", b)
 	}
+}
+
+func mustFault(t *testing.T, err error) *fault.Error {
+	t.Helper()
+	fe, ok := fault.As(err)
+	if !ok {
+		t.Fatalf("%v is not a domain error", err)
+	}
+	return fe
 }

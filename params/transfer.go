@@ -106,6 +106,55 @@ func (s *Service) Import(ctx context.Context, act actor.Actor, data []byte, conf
 	return ImportResult{Applied: len(changes), Changes: changes}, nil
 }
 
+// PlannedChange is one value an import would write: where, what is stored
+// there now (nil when nothing is), and what it would become. A secret's
+// values are Redacted.
+type PlannedChange struct {
+	Scope Scope   `json:"scope"`
+	Key   string  `json:"key"`
+	Old   *string `json:"old"`
+	New   string  `json:"new"`
+}
+
+// ImportPlan is what a validated import file would change, and the phrase
+// its confirmation needs (empty when no value LIVE mode reads changes).
+type ImportPlan struct {
+	Changes []PlannedChange `json:"changes"`
+	Confirm string          `json:"confirm,omitempty"`
+}
+
+// PlanImport validates a file as Import does, applying nothing, and says
+// what it would change: a preview answers with every problem or with the
+// plan.
+func (s *Service) PlanImport(ctx context.Context, data []byte) (ImportPlan, error) {
+	f, err := DecodeFile(data)
+	if err != nil {
+		return ImportPlan{}, err
+	}
+	writes, targets, err := s.checkFile(ctx, f)
+	if err != nil {
+		return ImportPlan{}, err
+	}
+	snap := s.Snapshot()
+	plan := ImportPlan{Changes: make([]PlannedChange, 0, len(writes)), Confirm: strings.Join(targets, ",")}
+	for _, w := range writes {
+		c := PlannedChange{Scope: w.Scope, Key: w.Key, New: w.Value}
+		if sl := snap.at(w.Scope, w.Key); sl != nil {
+			old := sl.raw
+			c.Old = &old
+		}
+		if w.Secret {
+			c.New = Redacted
+			if c.Old != nil {
+				r := Redacted
+				c.Old = &r
+			}
+		}
+		plan.Changes = append(plan.Changes, c)
+	}
+	return plan, nil
+}
+
 // DecodeFile parses an import file strictly: unknown fields, trailing data,
 // a wrong format or version are errors that say where.
 func DecodeFile(data []byte) (*File, error) {

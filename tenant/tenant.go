@@ -191,6 +191,27 @@ func (s *Service) Delete(ctx context.Context, act actor.Actor, id, confirm strin
 	return nil
 }
 
+// ActionSwitchMode is the audit action of a tenant's switch between modes;
+// its input is a ModeSwitch.
+const ActionSwitchMode = "tenant.switch_mode"
+
+// ModeSwitch is what the audit records of a switch: the mode left and the
+// mode entered.
+type ModeSwitch struct {
+	From mode.Mode `json:"from"`
+	To   mode.Mode `json:"to"`
+}
+
+// CheckLive answers nil when tenant id may go LIVE, else the conflict
+// listing in Missing what it still lacks: the refusal SwitchMode gives,
+// for a preview to show before anyone tries.
+func (s *Service) CheckLive(ctx context.Context, id string) error {
+	if missing := s.ready.MissingForLive(ctx, id); len(missing) > 0 {
+		return &fault.Error{Kind: fault.KindConflict, Message: "tenant " + id + " cannot go LIVE yet", Missing: missing}
+	}
+	return nil
+}
+
 // SwitchMode moves a tenant to mode to. Any switch needs the tenant's id as
 // confirmation (R2.6); going LIVE also needs live Stripe keys and at least one
 // live provider credential, and the refusal lists what is missing. Switching
@@ -207,15 +228,14 @@ func (s *Service) SwitchMode(ctx context.Context, act actor.Actor, id string, to
 		return t, nil
 	}
 	if to == mode.Live {
-		if missing := s.ready.MissingForLive(ctx, id); len(missing) > 0 {
-			return Tenant{}, &fault.Error{Kind: fault.KindConflict,
-				Message: "tenant " + id + " cannot go LIVE yet", Missing: missing}
+		if err := s.CheckLive(ctx, id); err != nil {
+			return Tenant{}, err
 		}
 	}
 	if confirm != id {
 		return Tenant{}, fault.NeedsConfirmation(id, "switching tenant %s from %s to %s", id, t.Mode, to)
 	}
-	rec := s.record(act, t, "tenant.switch_mode", map[string]mode.Mode{"from": t.Mode, "to": to})
+	rec := s.record(act, t, ActionSwitchMode, ModeSwitch{From: t.Mode, To: to})
 	t, err = s.repo.SwitchTenantMode(ctx, id, t.Mode, to, rec)
 	if err == nil {
 		s.changed(ctx)

@@ -255,14 +255,23 @@ func importParameters(s Services) Def[ImportInput, params.ImportResult] {
 		Description: "Import an export file. The whole file is validated first (every problem is listed with its path) and applied in one transaction, or nothing is. Values LIVE mode reads need confirm naming every target, as the refusal states.",
 		Method:      http.MethodPost, Path: "/parameters/import",
 		Redact: func(in *ImportInput) any { return map[string]int{"file_bytes": len(in.File)} },
+		// The preview validates the whole file as the import would, so
+		// a dry run answers every problem, or every change old → new.
 		Preview: func(ctx context.Context, c *Call, in *ImportInput) (Preview, error) {
-			f, err := params.DecodeFile(in.File)
+			plan, err := s.Params.PlanImport(ctx, in.File)
 			if err != nil {
 				return Preview{}, err
 			}
-			p := Preview{Effect: fmt.Sprintf("import %d values", len(f.Params))}
-			for _, e := range f.Params {
-				p.Changes = append(p.Changes, fmt.Sprintf("%s at %s", e.Key, params.Scope{TenantID: e.Tenant, Mode: e.Mode}))
+			p := Preview{Effect: fmt.Sprintf("import %d values", len(plan.Changes))}
+			if plan.Confirm != "" {
+				p.Effect += fmt.Sprintf("; LIVE mode reads them at %s, so the import needs confirm=%q", plan.Confirm, plan.Confirm)
+			}
+			for _, ch := range plan.Changes {
+				old := "unset"
+				if ch.Old != nil {
+					old = fmt.Sprintf("%q", *ch.Old)
+				}
+				p.Changes = append(p.Changes, fmt.Sprintf("%s at %s: %s → %q", ch.Key, ch.Scope, old, ch.New))
 			}
 			return p, nil
 		},

@@ -152,6 +152,14 @@ func switchMode(s Services) Def[SwitchModeInput, tenant.Tenant] {
 			p := Preview{Effect: fmt.Sprintf("switch tenant %s from %s to %s", c.Tenant.ID, c.Tenant.Mode, in.Mode)}
 			if c.Tenant.Mode == in.Mode {
 				p.Effect = fmt.Sprintf("nothing: tenant %s is already %s", c.Tenant.ID, in.Mode)
+				return p, nil
+			}
+			// A switch to LIVE that would be refused is previewed as
+			// that refusal, with what the tenant still lacks.
+			if in.Mode == mode.Live {
+				if err := s.Tenants.CheckLive(ctx, c.Tenant.ID); err != nil {
+					return Preview{}, err
+				}
 			}
 			return p, nil
 		},

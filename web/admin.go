@@ -34,6 +34,14 @@ func (p *Pages) mountAdmin(r chi.Router) {
 	r.Get("/decisions", p.adminDecisions)
 	r.Get("/decisions/{id}", p.adminDecision)
 	r.Post("/decisions/{id}/{action}", p.adminDecide)
+	r.Get("/config", p.adminConfig)
+	r.Get("/config/export", p.adminExportConfig)
+	r.Post("/config/import", p.adminImportConfig)
+	r.Get("/config/{key}", p.adminParameter)
+	r.Post("/config/{key}", p.adminSetParameter)
+	r.Post("/config/{key}/remove", p.adminRemoveParameter)
+	r.Get("/tenant", p.adminTenant)
+	r.Post("/tenant/mode", p.adminSwitchMode)
 }
 
 // adminOnly lets only a signed-in POD Admin through, with their actor in
