@@ -232,7 +232,7 @@ func (a *App) build(ctx context.Context) error {
 	a.Decisions = decision.NewService(st, time.Now)
 	a.External = newExternal(a.Tools, a.Params, a.Tenants, cfg.Version, log)
 	a.Agents = newAgents(a.Tools, a.Decisions, a.Params, a.Tenants, st, a.External, log)
-	tools.RegisterAgent(a.Tools, tools.AgentServices{Decisions: a.Decisions, Agents: a.Agents, Params: a.Params, Budget: st})
+	tools.RegisterAgent(a.Tools, tools.AgentServices{Decisions: a.Decisions, Agents: a.Agents, Params: a.Params, Budget: st, Deliveries: st})
 	tools.RegisterSlack(a.Tools, tools.SlackServices{Users: st})
 	tools.RegisterFleet(a.Tools, tools.FleetServices{Fleet: st})
 	a.Notify = newNotifier(a)

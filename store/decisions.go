@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/gpubroker/pod/decision"
 	"github.com/gpubroker/pod/fault"
@@ -168,4 +169,45 @@ func (s *Store) whyNotDecision(ctx context.Context, c decision.Change) error {
 	}
 	return fault.Conflict("decision %s changed since revision %d (it is %s at revision %d): read it again and retry",
 		c.ID, c.Revision, cur.Status, cur.Revision)
+}
+
+// likeEscaper escapes what LIKE reads as wildcards, with \ as the escape.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+// DecisionDelivery reads where a decision's news went: its events in the
+// outbox (by the decision id their payload carries), oldest first, and
+// its Slack message.
+func (s *Store) DecisionDelivery(ctx context.Context, tenantID, decisionID string) (decision.Delivery, error) {
+	out := decision.Delivery{Events: []decision.EventDelivery{}}
+	pattern := `%"decision":{"id":"` + likeEscaper.Replace(decisionID) + `"%`
+	rows, err := s.query(ctx, `SELECT id, type, created_at, published_at FROM outbox
+		WHERE tenant_id = $1 AND type LIKE 'agent.decision\_%' ESCAPE '\' AND payload LIKE $2 ESCAPE '\' ORDER BY seq`, tenantID, pattern)
+	if err != nil {
+		return out, fmt.Errorf("read the events of decision %s: %w", decisionID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var e decision.EventDelivery
+		var published sql.NullTime
+		if err := rows.Scan(&e.ID, &e.Type, &e.CreatedAt, &published); err != nil {
+			return out, fmt.Errorf("scan the events of decision %s: %w", decisionID, err)
+		}
+		e.CreatedAt, e.PublishedAt = e.CreatedAt.UTC(), optionalTime(published)
+		out.Events = append(out.Events, e)
+	}
+	if err := rows.Err(); err != nil {
+		return out, err
+	}
+	var sd decision.SlackDelivery
+	err = s.queryRow(ctx, `SELECT channel, ts, revision, posted_at, updated_at FROM slack_messages WHERE decision_id = $1 AND tenant_id = $2`,
+		decisionID, tenantID).Scan(&sd.Channel, &sd.TS, &sd.Revision, &sd.PostedAt, &sd.UpdatedAt)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return out, fmt.Errorf("read the slack message of decision %s: %w", decisionID, err)
+	default:
+		sd.PostedAt, sd.UpdatedAt = sd.PostedAt.UTC(), sd.UpdatedAt.UTC()
+		out.Slack = &sd
+	}
+	return out, nil
 }

@@ -331,3 +331,49 @@ func TestDecisionsSayWhoDecidedAndWhatUndidThem(t *testing.T) {
 		t.Fatalf("rejected by an admin: %+v %v", rejected, err)
 	}
 }
+
+// TestADecisionsDeliveryIsReadFromTheOutboxAndSlack: a decision's events
+// are listed from the outbox in order, unpublished until the relay marks
+// them, another decision's not among them (nor one whose id only starts
+// the same), another tenant's not at all; its Slack message once posted.
+func TestADecisionsDeliveryIsReadFromTheOutboxAndSlack(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
+		ctx := context.Background()
+		s := open(t, b.URL)
+		at := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+		svc := decision.NewService(s, func() time.Time { return at })
+		d, err := svc.Propose(ctx, newDecision("", "acme", "task-1", "deploy_pod", 20*money.Dollar, "", time.Time{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		admin := actor.Actor{Kind: actor.KindUser, ID: "u-admin", TenantID: "acme", Role: actor.RolePodAdmin}
+		if _, err := svc.Move(ctx, admin, d, decision.StatusApproved, decision.Change{DecidedBy: "u-admin"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Propose(ctx, newDecision("", "acme", "task-1", "stop_pod", 0, "", time.Time{})); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.DecisionDelivery(ctx, "acme", d.ID)
+		if err != nil || len(got.Events) != 2 || got.Events[0].Type != string(decision.EventDecisionProposed) ||
+			got.Events[1].Type != string(decision.EventDecisionApproved) || got.Events[0].PublishedAt != nil || got.Slack != nil {
+			t.Fatalf("before the relay: %+v %v", got, err)
+		}
+		if err := s.MarkPublished(ctx, []string{got.Events[0].ID}, at.Add(time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.AddSlackMessage(ctx, "acme", d.ID, "C123", "1733216400.000100", 2, at.Add(2*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		got, err = s.DecisionDelivery(ctx, "acme", d.ID)
+		if err != nil || got.Events[0].PublishedAt == nil || !got.Events[0].PublishedAt.Equal(at.Add(time.Second)) || got.Events[1].PublishedAt != nil ||
+			got.Slack == nil || got.Slack.Channel != "C123" || got.Slack.Revision != 2 {
+			t.Fatalf("after the relay and Slack: %+v %v", got, err)
+		}
+		if got, err := s.DecisionDelivery(ctx, "beta", d.ID); err != nil || len(got.Events) != 0 || got.Slack != nil {
+			t.Fatalf("another tenant reads %+v %v", got, err)
+		}
+		if got, err := s.DecisionDelivery(ctx, "acme", d.ID[:len(d.ID)-2]); err != nil || len(got.Events) != 0 {
+			t.Fatalf("a prefix of the id reads %+v %v", got, err)
+		}
+	})
+}

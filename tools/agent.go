@@ -28,6 +28,7 @@ const (
 	ToolRejectDecision   = "reject_decision"
 	ToolOverrideDecision = "override_decision"
 	ToolReplayDecision   = "replay_decision"
+	ToolDecisionDelivery = "decision_delivery"
 	ToolAgentStatus      = "agent_status"
 	ToolStartAgent       = "start_agent"
 	ToolStopAgent        = "stop_agent"
@@ -95,12 +96,14 @@ type AgentServices struct {
 	Agents Agents
 	Params *params.Service
 	Budget budget.Ledger
+	// Deliveries reads where a decision's news went (Kafka, Slack).
+	Deliveries decision.Deliveries
 }
 
 // RegisterAgent registers the agent toolset.
 func RegisterAgent(r *Registry, s AgentServices) {
 	registerToolset(r, ToolsetAgent, listDecisions(s), getDecision(s), approveDecision(r, s), rejectDecision(r, s), overrideDecision(r, s),
-		replayDecision(r, s), agentStatus(r, s), startAgent(s), stopAgent(s), setAgentBudget(s), sendAgentMessage(s))
+		replayDecision(r, s), decisionDelivery(s), agentStatus(r, s), startAgent(s), stopAgent(s), setAgentBudget(s), sendAgentMessage(s))
 }
 
 func (s AgentServices) agents() (Agents, error) {
@@ -192,6 +195,25 @@ func getDecision(s AgentServices) Def[DecisionRef, decision.Decision] {
 		Method: http.MethodGet, Path: "/agent/decisions/{id}",
 		Handle: func(ctx context.Context, c *Call, in *DecisionRef) (decision.Decision, error) {
 			return s.Decisions.Decision(ctx, c.Tenant.ID, in.ID)
+		},
+	}
+}
+
+func decisionDelivery(s AgentServices) Def[DecisionRef, decision.Delivery] {
+	return Def[DecisionRef, decision.Delivery]{
+		Name: ToolDecisionDelivery, Title: "A decision's delivery", Group: ToolsetAgent, MinRole: actor.RolePodAdmin, ReadOnly: true,
+		Description: "Where the news of one decision went: each event of its moves (committed to the outbox, then published to Kafka by the " +
+			"relay, or still waiting), and its Slack message (channel, ts and the revision it shows) once posted. Published events leave " +
+			"the outbox after events.outbox_retention.",
+		Method: http.MethodGet, Path: "/agent/decisions/{id}/delivery",
+		Handle: func(ctx context.Context, c *Call, in *DecisionRef) (decision.Delivery, error) {
+			if _, err := s.Decisions.Decision(ctx, c.Tenant.ID, in.ID); err != nil {
+				return decision.Delivery{}, err
+			}
+			if s.Deliveries == nil {
+				return decision.Delivery{}, fault.Unavailable("delivery is not recorded on this platform instance")
+			}
+			return s.Deliveries.DecisionDelivery(ctx, c.Tenant.ID, in.ID)
 		},
 	}
 }
