@@ -425,6 +425,22 @@ func testAudit(t *testing.T, s *store.Store, _ dbtest.Backend) {
 	if len(got) != 1 || got[0].Action != "list_offers" {
 		t.Fatalf("newest first, limit 1 = %+v", got)
 	}
+	// The console filters by face and verdict, alone or together.
+	for _, c := range []struct {
+		f    audit.Filter
+		want string
+	}{
+		{audit.Filter{Face: audit.FaceREST}, "set_parameter"},
+		{audit.Filter{Verdict: "deny"}, "list_offers"},
+		{audit.Filter{Face: audit.FaceREST, Verdict: "allow"}, "set_parameter"},
+		{audit.Filter{Face: audit.FaceREST, Verdict: "deny"}, ""},
+		{audit.Filter{Face: audit.FaceMCP}, ""},
+	} {
+		got, err := s.QueryAudit(ctx, c.f)
+		if err != nil || (c.want == "") != (len(got) == 0) || (c.want != "" && (len(got) != 1 || got[0].Action != c.want)) {
+			t.Errorf("query %+v = %+v, %v; want %q", c.f, got, err, c.want)
+		}
+	}
 }
 
 func testUsers(t *testing.T, s *store.Store, _ dbtest.Backend) {
