@@ -55,6 +55,7 @@ func TestConformance(t *testing.T) {
 		{"UsersAreLinkedToOneSlackUserPerTenant", testSlackUsers},
 		{"TheFleetIsCountedByOfferAndStateAndSummedByHourToTheSecond", testFleet},
 		{"BrowserSessionsLiveUntilTheyExpireAndRenewOnce", testBrowserSessions},
+		{"TheHealthPageFindsWhatIsBehindInTheStreamSlackAndWebhooks", testSystemHealth},
 	}
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		for _, c := range cases {
