@@ -68,6 +68,9 @@ func (p *Pages) adminHealth(w http.ResponseWriter, r *http.Request) {
 		row := providerRow{ProviderStatus: pr, Latency: "—", ErrorRate: "—"}
 		if pr.Calls > 0 {
 			row.Latency = fmt.Sprintf("%.0f ms", pr.LatencyMS)
+			if pr.LatencyMS < 10 {
+				row.Latency = fmt.Sprintf("%.1f ms", pr.LatencyMS)
+			}
 			row.ErrorRate = fmt.Sprintf("%.1f %%", pr.ErrorRate*100)
 		}
 		v.Providers = append(v.Providers, row)
