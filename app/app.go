@@ -235,6 +235,7 @@ func (a *App) build(ctx context.Context) error {
 	tools.RegisterAgent(a.Tools, tools.AgentServices{Decisions: a.Decisions, Agents: a.Agents, Params: a.Params, Budget: st, Deliveries: st})
 	tools.RegisterSlack(a.Tools, tools.SlackServices{Users: st})
 	tools.RegisterFleet(a.Tools, tools.FleetServices{Fleet: st})
+	tools.RegisterSystem(a.Tools, tools.SystemServices{System: st, Params: a.Params})
 	a.Notify = newNotifier(a)
 	tools.RegisterNotify(a.Tools, tools.NotifyServices{Notifier: a.Notify})
 	a.MCP = mcp.NewServer(a.Tools, cfg.Version, log)

@@ -31,6 +31,9 @@ const (
 	FaceDirect Face = "direct"
 )
 
+// Faces are every face a record may name, for filters and their choices.
+var Faces = []Face{FaceREST, FaceMCP, FaceAgent, FaceSlack, FaceWeb, FaceCLI, FaceDirect}
+
 // Record is one audit entry.
 type Record struct {
 	ID       int64           `json:"id"`
@@ -59,6 +62,8 @@ type Filter struct {
 	TenantID string
 	Action   string
 	ActorID  string
+	Face     Face
+	Verdict  string
 	Since    time.Time
 	Until    time.Time
 	BeforeID int64

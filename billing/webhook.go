@@ -56,6 +56,23 @@ type ProcessorEvent struct {
 	Error       string
 }
 
+// EventStats is how a processor's webhook deliveries fare since a time:
+// the events received, processed and failed in that time, those waiting
+// to be processed however old, the oldest waiting and why it waits, and
+// the latest failure.
+type EventStats struct {
+	Received          int64     `json:"received"`
+	Processed         int64     `json:"processed"`
+	Failed            int64     `json:"failed"`
+	Unprocessed       int64     `json:"unprocessed"`
+	OldestUnprocessed time.Time `json:"oldest_unprocessed_at,omitzero"`
+	// Waiting is the error noted on the oldest unprocessed event.
+	Waiting      string    `json:"waiting,omitempty"`
+	LastReceived time.Time `json:"last_received_at,omitzero"`
+	// LastFailure is the type and error of the latest failed event.
+	LastFailure string `json:"last_failure,omitempty"`
+}
+
 // EventRepo keeps the processor events received and what the webhooks
 // read; the store implements it.
 type EventRepo interface {

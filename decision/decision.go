@@ -193,3 +193,14 @@ type Filter struct {
 	// Limit is at most 500 (and 500 when out of range).
 	Limit int
 }
+
+// SlackDelivery is how a tenant's decisions reached its Slack channel
+// since a time: the messages posted, the decisions that change something
+// but have no message (waiting, or given up on), and when the latest was
+// posted.
+type SlackDelivery struct {
+	Posted         int64     `json:"posted"`
+	Unposted       int64     `json:"unposted"`
+	OldestUnposted time.Time `json:"oldest_unposted_at,omitzero"`
+	LastPostedAt   time.Time `json:"last_posted_at,omitzero"`
+}

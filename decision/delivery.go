@@ -11,7 +11,7 @@ type Delivery struct {
 	Events []EventDelivery `json:"events"`
 	// Slack is the decision's message in the tenant's channel; nil when
 	// it was not posted (Slack off, or not yet).
-	Slack *SlackDelivery `json:"slack,omitempty"`
+	Slack *SlackMessage `json:"slack,omitempty"`
 }
 
 // EventDelivery is one event of a decision in the outbox: committed with
@@ -24,9 +24,9 @@ type EventDelivery struct {
 	PublishedAt *time.Time `json:"published_at,omitempty"`
 }
 
-// SlackDelivery is a decision's Slack message: where it is and the
+// SlackMessage is a decision's Slack message: where it is and the
 // revision of the decision it shows now.
-type SlackDelivery struct {
+type SlackMessage struct {
 	Channel   string    `json:"channel"`
 	TS        string    `json:"ts"`
 	Revision  int64     `json:"revision"`

@@ -62,3 +62,12 @@ func New(typ Type, key, tenantID string, payload any, now time.Time) (Event, err
 	return Event{ID: id.String(), Type: typ, Key: key, TenantID: tenantID, Payload: b,
 		CreatedAt: now.UTC().Truncate(time.Microsecond)}, nil
 }
+
+// Backlog is how far the relay is behind: the outbox rows not yet
+// published, and when the oldest of them and the latest published one
+// were committed. Pending rows growing old mean the stream is stuck.
+type Backlog struct {
+	Pending         int64     `json:"pending"`
+	OldestPendingAt time.Time `json:"oldest_pending_at,omitzero"`
+	LastPublishedAt time.Time `json:"last_published_at,omitzero"`
+}

@@ -166,6 +166,7 @@ func New(t testing.TB, backend string) *Platform {
 	tools.RegisterBilling(reg, tools.BillingServices{Billing: bs})
 	tools.RegisterSlack(reg, tools.SlackServices{Users: st})
 	tools.RegisterFleet(reg, tools.FleetServices{Fleet: st})
+	tools.RegisterSystem(reg, tools.SystemServices{System: st, Params: ps})
 	notifier := notify.New(st, st, ms, notify.Options{Now: clock.Now,
 		BaseURL: func() string { return ps.Snapshot().BaseURL() },
 		Settings: func(ctx context.Context, tenantID string) notify.Settings {

@@ -28,6 +28,10 @@ const (
 	NeedsApproval     Decision = "needs_approval"
 )
 
+// Decisions are every decision a verdict may carry, for filters and
+// their choices.
+var Decisions = []Decision{Allow, Deny, NeedsConfirmation, NeedsApproval}
+
 // Rule names the rule behind a verdict. Faces map verdicts by rule (a
 // refused rate is a 429, an exhausted budget a 402), so rules are typed
 // constants, never matched as text.

@@ -78,6 +78,12 @@ func (s *Store) QueryAudit(ctx context.Context, f audit.Filter) ([]audit.Record,
 	if f.ActorID != "" {
 		add("actor_id = $%d", f.ActorID)
 	}
+	if f.Face != "" {
+		add("face = $%d", string(f.Face))
+	}
+	if f.Verdict != "" {
+		add("verdict = $%d", f.Verdict)
+	}
 	if !f.Since.IsZero() {
 		add("at >= $%d", f.Since.UTC())
 	}

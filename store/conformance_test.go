@@ -55,6 +55,7 @@ func TestConformance(t *testing.T) {
 		{"UsersAreLinkedToOneSlackUserPerTenant", testSlackUsers},
 		{"TheFleetIsCountedByOfferAndStateAndSummedByHourToTheSecond", testFleet},
 		{"BrowserSessionsLiveUntilTheyExpireAndRenewOnce", testBrowserSessions},
+		{"TheHealthPageFindsWhatIsBehindInTheStreamSlackAndWebhooks", testSystemHealth},
 	}
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		for _, c := range cases {
@@ -424,6 +425,22 @@ func testAudit(t *testing.T, s *store.Store, _ dbtest.Backend) {
 	got, _ = s.QueryAudit(ctx, audit.Filter{Limit: 1})
 	if len(got) != 1 || got[0].Action != "list_offers" {
 		t.Fatalf("newest first, limit 1 = %+v", got)
+	}
+	// The console filters by face and verdict, alone or together.
+	for _, c := range []struct {
+		f    audit.Filter
+		want string
+	}{
+		{audit.Filter{Face: audit.FaceREST}, "set_parameter"},
+		{audit.Filter{Verdict: "deny"}, "list_offers"},
+		{audit.Filter{Face: audit.FaceREST, Verdict: "allow"}, "set_parameter"},
+		{audit.Filter{Face: audit.FaceREST, Verdict: "deny"}, ""},
+		{audit.Filter{Face: audit.FaceMCP}, ""},
+	} {
+		got, err := s.QueryAudit(ctx, c.f)
+		if err != nil || (c.want == "") != (len(got) == 0) || (c.want != "" && (len(got) != 1 || got[0].Action != c.want)) {
+			t.Errorf("query %+v = %+v, %v; want %q", c.f, got, err, c.want)
+		}
 	}
 }
 

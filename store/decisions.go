@@ -198,7 +198,7 @@ func (s *Store) DecisionDelivery(ctx context.Context, tenantID, decisionID strin
 	if err := rows.Err(); err != nil {
 		return out, err
 	}
-	var sd decision.SlackDelivery
+	var sd decision.SlackMessage
 	err = s.queryRow(ctx, `SELECT channel, ts, revision, posted_at, updated_at FROM slack_messages WHERE decision_id = $1 AND tenant_id = $2`,
 		decisionID, tenantID).Scan(&sd.Channel, &sd.TS, &sd.Revision, &sd.PostedAt, &sd.UpdatedAt)
 	switch {

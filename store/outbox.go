@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -94,4 +95,38 @@ func (s *Store) OutboxDepth(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("count outbox: %w", err)
 	}
 	return n, nil
+}
+
+// OutboxBacklog reports the relay's backlog: of one tenant's events, or
+// of every event with tenantID "". It reads the pending rows through
+// their partial index and the latest published one by seq.
+func (s *Store) OutboxBacklog(ctx context.Context, tenantID string) (events.Backlog, error) {
+	var b events.Backlog
+	where, args := "", []any{}
+	if tenantID != "" {
+		where, args = " AND tenant_id = $1", []any{tenantID}
+	}
+	if err := s.queryRow(ctx, `SELECT COUNT(*) FROM outbox WHERE published_at IS NULL`+where, args...).Scan(&b.Pending); err != nil {
+		return b, fmt.Errorf("count the outbox backlog: %w", err)
+	}
+	var err error
+	if b.OldestPendingAt, err = s.firstTime(ctx, `SELECT created_at FROM outbox WHERE published_at IS NULL`+where+` ORDER BY seq LIMIT 1`, args...); err != nil {
+		return b, fmt.Errorf("read the oldest pending event: %w", err)
+	}
+	if b.LastPublishedAt, err = s.firstTime(ctx, `SELECT published_at FROM outbox WHERE published_at IS NOT NULL`+where+` ORDER BY seq DESC LIMIT 1`, args...); err != nil {
+		return b, fmt.Errorf("read the latest published event: %w", err)
+	}
+	return b, nil
+}
+
+// firstTime answers the time in the first row of q, zero when there is
+// none. A column read as it is keeps its type on SQLite, where an
+// aggregate such as MIN would answer text.
+func (s *Store) firstTime(ctx context.Context, q string, args ...any) (time.Time, error) {
+	var t time.Time
+	err := s.queryRow(ctx, q, args...).Scan(&t)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, nil
+	}
+	return t.UTC(), err
 }

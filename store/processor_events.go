@@ -89,3 +89,46 @@ func (s *Store) UnprocessedProcessorEvents(ctx context.Context, limit int) ([]bi
 	return queryAll(ctx, s, "processor events", fmt.Sprintf(`SELECT `+processorEventColumns+` FROM processor_events
 		WHERE processed_at IS NULL ORDER BY received_at, id LIMIT %d`, limit), nil, scanProcessorEvent)
 }
+
+// ProcessorEventStats reports how the webhook deliveries that concern a
+// tenant (received at its endpoint or found to be its; every delivery
+// for "") fare: those received since since, processed and failed among
+// them, those waiting however old, and the latest received and failed.
+func (s *Store) ProcessorEventStats(ctx context.Context, tenantID string, since time.Time) (billing.EventStats, error) {
+	var st billing.EventStats
+	// Placeholders appear in the order of their numbers: SQLite numbers
+	// them as it meets them.
+	recent, rargs := ` FROM processor_events WHERE received_at >= $2`, []any{billing.OutcomeFailed, since.UTC()}
+	waiting, wargs := ` FROM processor_events WHERE processed_at IS NULL`, []any{}
+	latest := ` FROM processor_events`
+	if tenantID != "" {
+		recent, rargs = recent+` AND (endpoint = $3 OR tenant_id = $3)`, append(rargs, tenantID)
+		waiting, wargs = waiting+` AND (endpoint = $1 OR tenant_id = $1)`, []any{tenantID}
+		latest += ` WHERE endpoint = $1 OR tenant_id = $1`
+	}
+	err := s.queryRow(ctx, `SELECT COALESCE(SUM(CASE WHEN outcome = $1 THEN 1 ELSE 0 END), 0), COUNT(*), COUNT(processed_at)`+recent, rargs...).
+		Scan(&st.Failed, &st.Received, &st.Processed)
+	if err != nil {
+		return st, fmt.Errorf("count the processor events received: %w", err)
+	}
+	if err := s.queryRow(ctx, `SELECT COUNT(*)`+waiting, wargs...).Scan(&st.Unprocessed); err != nil {
+		return st, fmt.Errorf("count the processor events waiting: %w", err)
+	}
+	err = s.queryRow(ctx, `SELECT received_at, error`+waiting+` ORDER BY received_at LIMIT 1`, wargs...).Scan(&st.OldestUnprocessed, &st.Waiting)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return st, fmt.Errorf("read the oldest processor event waiting: %w", err)
+	}
+	st.OldestUnprocessed = st.OldestUnprocessed.UTC()
+	if st.LastReceived, err = s.firstTime(ctx, `SELECT received_at`+latest+` ORDER BY received_at DESC LIMIT 1`, wargs...); err != nil {
+		return st, fmt.Errorf("read the latest processor event: %w", err)
+	}
+	var typ, msg string
+	err = s.queryRow(ctx, `SELECT type, error`+recent+` AND outcome = $1 ORDER BY received_at DESC LIMIT 1`, rargs...).Scan(&typ, &msg)
+	switch {
+	case err == nil:
+		st.LastFailure = typ + ": " + msg
+	case !errors.Is(err, sql.ErrNoRows):
+		return st, fmt.Errorf("read the latest failed processor event: %w", err)
+	}
+	return st, nil
+}

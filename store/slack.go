@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gpubroker/pod/auth"
+	"github.com/gpubroker/pod/decision"
 	"github.com/gpubroker/pod/fault"
 )
 
@@ -114,4 +115,38 @@ func (s *Store) UserBySlackID(ctx context.Context, tenantID, slackUserID string)
 		return u, fmt.Errorf("read the user of Slack user %s: %w", slackUserID, err)
 	}
 	return u, nil
+}
+
+// SlackDelivery reports how the decisions of a tenant (every tenant for
+// "") created or posted since since reached Slack: the messages posted,
+// the decisions that change something with no message yet, the oldest of
+// those, and the latest message posted at all.
+func (s *Store) SlackDelivery(ctx context.Context, tenantID string, since time.Time) (decision.SlackDelivery, error) {
+	var d decision.SlackDelivery
+	args := []any{since.UTC()}
+	msgs, decs := "", ""
+	if tenantID != "" {
+		args = append(args, tenantID)
+		msgs, decs = " AND tenant_id = $2", " AND d.tenant_id = $2"
+	}
+	if err := s.queryRow(ctx, `SELECT COUNT(*) FROM slack_messages WHERE posted_at >= $1`+msgs, args...).Scan(&d.Posted); err != nil {
+		return d, fmt.Errorf("count the slack messages posted: %w", err)
+	}
+	unposted := ` FROM agent_decisions d WHERE d.created_at >= $1` + decs + ` AND d.read_only = FALSE
+		AND NOT EXISTS (SELECT 1 FROM slack_messages m WHERE m.decision_id = d.id)`
+	if err := s.queryRow(ctx, `SELECT COUNT(*)`+unposted, args...).Scan(&d.Unposted); err != nil {
+		return d, fmt.Errorf("count the decisions not posted to slack: %w", err)
+	}
+	var err error
+	if d.OldestUnposted, err = s.firstTime(ctx, `SELECT d.created_at`+unposted+` ORDER BY d.created_at LIMIT 1`, args...); err != nil {
+		return d, fmt.Errorf("read the oldest decision not posted to slack: %w", err)
+	}
+	last, lastArgs := `SELECT posted_at FROM slack_messages`, []any{}
+	if tenantID != "" {
+		last, lastArgs = last+` WHERE tenant_id = $1`, []any{tenantID}
+	}
+	if d.LastPostedAt, err = s.firstTime(ctx, last+` ORDER BY posted_at DESC LIMIT 1`, lastArgs...); err != nil {
+		return d, fmt.Errorf("read the latest slack message: %w", err)
+	}
+	return d, nil
 }

@@ -23,6 +23,7 @@ const (
 	ToolsetAgent      Toolset = "agent"      // the procurement agent: its decisions, control and budget
 	ToolsetNotify     Toolset = "notify"     // what the agent tells the tenant's admins
 	ToolsetExternal   Toolset = "external"   // tools of the external MCP servers a tenant names
+	ToolsetSystem     Toolset = "system"     // the platform's plumbing: event stream, Slack and webhook deliveries
 )
 
 // listed is a tool definition with its input and output types erased, so

@@ -42,6 +42,15 @@ func (p *Pages) mountAdmin(r chi.Router) {
 	r.Post("/config/{key}/remove", p.adminRemoveParameter)
 	r.Get("/tenant", p.adminTenant)
 	r.Post("/tenant/mode", p.adminSwitchMode)
+	r.Get("/audit", p.adminAudit)
+	r.Get("/audit.csv", p.adminAuditCSV)
+	r.Get("/audit/{id}", p.adminAuditRecord)
+	r.Get("/users", p.adminUsers)
+	r.Post("/users/slack", p.adminSetSlack)
+	r.Post("/users/{id}/role", p.adminSetRole)
+	r.Post("/tokens", p.adminCreateToken)
+	r.Post("/tokens/{id}/revoke", p.adminRevokeToken)
+	r.Get("/health", p.adminHealth)
 }
 
 // adminOnly lets only a signed-in POD Admin through, with their actor in
