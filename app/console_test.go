@@ -73,8 +73,8 @@ func (c *consoleClient) signIn(email, password string) {
 // form is not found for a visitor and for a plain user; the seeded admin
 // sets the agent's budget, is refused an empty goal beside the field,
 // starts the agent on a goal, follows its first steps on the stream, finds its
-// deploy waiting among the decisions, approves it on its page, and cannot
-// approve it twice.
+// deploy waiting among the decisions, opens it (with its events on the
+// way to Kafka), approves it on its page, and cannot approve it twice.
 func TestTheConsoleIsThePODAdminsAndDrivesTheAgent(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -182,7 +182,8 @@ func TestTheConsoleIsThePODAdminsAndDrivesTheAgent(t *testing.T) {
 		}
 	}
 	status, body, token = admin.get("/admin/decisions/" + deployID)
-	if status != http.StatusOK || !strings.Contains(body, `action="/admin/decisions/`+deployID+`/approve"`) || !strings.Contains(body, "deploy_pod") {
+	if status != http.StatusOK || !strings.Contains(body, `action="/admin/decisions/`+deployID+`/approve"`) || !strings.Contains(body, "deploy_pod") ||
+		!strings.Contains(body, `id="delivery"`) || !strings.Contains(body, "agent.decision_awaiting_approval") {
 		t.Fatalf("the waiting decision's page: %d\n%s", status, body)
 	}
 	if resp, _ := admin.post("/admin/decisions/"+deployID+"/approve", url.Values{"csrf": {token}}); resp.StatusCode != http.StatusSeeOther {

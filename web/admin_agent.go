@@ -249,6 +249,8 @@ func (p *Pages) adminDecisions(w http.ResponseWriter, r *http.Request) {
 // asked for, and why the last action on it was refused.
 type decisionView struct {
 	Decision decision.Decision
+	// Delivery is where its news went (Kafka, Slack); nil when unknown.
+	Delivery *decision.Delivery
 	Replay   *tools.Replay
 	// Args is the call's arguments, indented for reading and editing.
 	Args  string
@@ -272,6 +274,13 @@ func (p *Pages) showDecision(w http.ResponseWriter, r *http.Request, status int,
 		return
 	}
 	v.Args = indent(v.Decision.Args)
+	var dl decision.Delivery
+	if err := p.call(r, s.actor, tools.ToolDecisionDelivery, ref, &dl); err == nil {
+		v.Delivery = &dl
+	} else if fault.KindOf(err) != fault.KindUnavailable {
+		p.fail(w, r, err)
+		return
+	}
 	if r.URL.Query().Get("replay") != "" {
 		var rp tools.Replay
 		if err := p.call(r, s.actor, tools.ToolReplayDecision, ref, &rp); err != nil {

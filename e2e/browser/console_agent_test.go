@@ -113,7 +113,15 @@ func TestJourney3TheAgentsConsoleInABrowser(t *testing.T) {
 	}
 	shots("j3-overridden")
 
-	b.do(t, chromedp.Navigate(url+"/admin/audit?tool=override_decision"))
-	b.until(t, `document.body.textContent.includes("`+decisionID+`")`)
+	b.do(t, chromedp.Click(chromedp.CSS(`nav.admin-nav a[href="/admin/audit"]`)))
+	b.until(t, `location.pathname === "/admin/audit" && document.getElementById("tool") !== null`)
+	b.do(t, chromedp.SendKeys(chromedp.CSS("#tool"), "override_decision"), chromedp.Click(chromedp.CSS(`form[action="/admin/audit"] button[type="submit"]`)))
+	b.until(t, `location.search.includes("tool=override_decision") && document.querySelector("tr[data-record] th a") !== null`)
+	if n := eval[int](t, b, `document.querySelectorAll("tr[data-record]").length`); n != 1 {
+		t.Errorf("the audit log shows %d overrides", n)
+	}
 	shots("j3-audit")
+	b.do(t, chromedp.Click(chromedp.CSS(`tr[data-record] th a`)))
+	b.until(t, `location.pathname.startsWith("/admin/audit/") && document.querySelector("main").innerText.includes("`+decisionID+`")`)
+	shots("j3-audit-record")
 }
