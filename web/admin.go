@@ -122,10 +122,6 @@ func (p *Pages) adminMFA(w http.ResponseWriter, r *http.Request) {
 // admin then signs in again with a code.
 func (p *Pages) adminMFAConfirm(w http.ResponseWriter, r *http.Request) {
 	s, _ := user(r)
-	if !p.checkCSRF(r) {
-		p.fail(w, r, errCSRF)
-		return
-	}
 	f := newForm(r, "code")
 	var state tools.MFAState
 	if err := p.call(r, s.actor, tools.ToolConfirmMFA, tools.MFACodeInput{Code: f.Values["code"]}, &state); err != nil {

@@ -71,10 +71,6 @@ func (p *Pages) showAgent(w http.ResponseWriter, r *http.Request, status int, v 
 // a line, every interval. The page's script asks as JSON and stays, so
 // the first run's steps and decisions arrive on the open page.
 func (p *Pages) adminAgentStart(w http.ResponseWriter, r *http.Request) {
-	if !p.checkCSRF(r) {
-		p.fail(w, r, errCSRF)
-		return
-	}
 	s, _ := user(r)
 	f := newForm(r, "goals", "interval")
 	var goals []string
@@ -112,10 +108,6 @@ func (p *Pages) adminAgentStart(w http.ResponseWriter, r *http.Request) {
 
 // adminAgentStop stops the agent's autonomous runs.
 func (p *Pages) adminAgentStop(w http.ResponseWriter, r *http.Request) {
-	if !p.checkCSRF(r) {
-		p.fail(w, r, errCSRF)
-		return
-	}
 	s, _ := user(r)
 	var st tools.AgentState
 	if err := p.call(r, s.actor, tools.ToolStopAgent, tools.StopAgentInput{}, &st); err != nil {
@@ -129,10 +121,6 @@ func (p *Pages) adminAgentStop(w http.ResponseWriter, r *http.Request) {
 // value LIVE reads asks for the tenant's id typed as confirmation, and
 // nothing is saved without it.
 func (p *Pages) adminAgentBudget(w http.ResponseWriter, r *http.Request) {
-	if !p.checkCSRF(r) {
-		p.fail(w, r, errCSRF)
-		return
-	}
 	s, _ := user(r)
 	f := newForm(r, append(budgetFields, "confirm")...)
 	in := map[string]any{}
@@ -171,14 +159,6 @@ func (p *Pages) adminAgentBudget(w http.ResponseWriter, r *http.Request) {
 // dashboard.
 func (p *Pages) adminAgentMessage(w http.ResponseWriter, r *http.Request) {
 	wantsJSON := strings.Contains(r.Header.Get("Accept"), "application/json")
-	if !p.checkCSRF(r) {
-		if wantsJSON {
-			writeJSON(w, http.StatusForbidden, map[string]string{"error": errCSRF.Error()})
-			return
-		}
-		p.fail(w, r, errCSRF)
-		return
-	}
 	s, _ := user(r)
 	var reply tools.AgentReply
 	err := p.call(r, s.actor, tools.ToolSendAgentMessage, tools.SendAgentMessageInput{Message: r.FormValue("message"), Background: true}, &reply)
@@ -305,10 +285,6 @@ var decideTools = map[string]string{"approve": tools.ToolApproveDecision, "rejec
 // meanwhile (in Slack, by another admin) is refused and its page shows
 // what it is now: nothing runs twice.
 func (p *Pages) adminDecide(w http.ResponseWriter, r *http.Request) {
-	if !p.checkCSRF(r) {
-		p.fail(w, r, errCSRF)
-		return
-	}
 	s, _ := user(r)
 	tool, ok := decideTools[chi.URLParam(r, "action")]
 	if !ok {

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gpubroker/pod/actor"
@@ -245,6 +246,22 @@ func (p *Pages) checkCSRF(r *http.Request) bool {
 		want = c.Value
 	}
 	return want != "" && sent != "" && subtle.ConstantTimeCompare([]byte(sent), []byte(want)) == 1
+}
+
+// requireCSRF refuses a state-changing request (any method but GET, HEAD
+// and OPTIONS) that does not carry its page's token: 403, as JSON to a
+// script that asks for JSON. Every form and fetch of the pages passes it.
+func (p *Pages) requireCSRF(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions || p.checkCSRF(r):
+			next.ServeHTTP(w, r)
+		case strings.Contains(r.Header.Get("Accept"), "application/json"):
+			writeJSON(w, http.StatusForbidden, map[string]string{"error": errCSRF.Error()})
+		default:
+			p.fail(w, r, errCSRF)
+		}
+	})
 }
 
 // SessionActor is who the request's session cookie signs in, for another

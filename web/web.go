@@ -111,7 +111,7 @@ func (p *Pages) Mount(r chi.Router) {
 		r.Use(secure)
 		r.Handle("/static/*", cacheAssets(assets))
 		r.Group(func(r chi.Router) {
-			r.Use(p.withSession)
+			r.Use(p.withSession, p.requireCSRF)
 			r.Get("/", p.landing)
 			r.Get("/plans", p.plans)
 			r.Get("/signin", p.signinForm)
