@@ -11,8 +11,6 @@ import (
 	"github.com/gpubroker/pod/app"
 	"github.com/gpubroker/pod/audit"
 	"github.com/gpubroker/pod/billing"
-	"github.com/gpubroker/pod/params"
-	"github.com/gpubroker/pod/pods"
 	"github.com/gpubroker/pod/tenant"
 	"github.com/gpubroker/pod/tools"
 )
@@ -75,45 +73,9 @@ func TestAnOfferPageDrawsItsPriceHistory(t *testing.T) {
 // load.
 func TestTheBillingPageDrawsTheMonthsCosts(t *testing.T) {
 	url, a := platformApp(t)
-	ctx := context.Background()
-	if _, err := a.Params.Set(ctx, actor.System("test"), params.SetRequest{Key: "plans.free.gpu_classes", Value: "*", Confirm: "global"}); err != nil {
-		t.Fatal(err)
-	}
 	b := newBrowser(t)
-	b.do(t, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(url+"/register"), chromedp.WaitVisible(chromedp.CSS("#name")),
-		chromedp.SendKeys(chromedp.CSS("#name"), "Flo"), chromedp.SendKeys(chromedp.CSS("#email"), "flo@example.com"),
-		chromedp.SendKeys(chromedp.CSS("#password"), "quiet-harbor-lantern-42"), chromedp.Click(chromedp.CSS(`form[action="/register"] button`)))
-	b.until(t, `document.querySelector(".who") !== null`)
-	u, err := a.Store.UserByEmail(ctx, "flo@example.com")
-	if err != nil {
-		t.Fatal(err)
-	}
-	flo := actor.Actor{Kind: actor.KindUser, ID: u.ID, TenantID: u.TenantID, Role: u.Role}
-	call := func(tool, input string) tools.Result {
-		t.Helper()
-		res := a.Tools.Call(ctx, tools.Request{Actor: flo, Face: audit.FaceDirect, Tool: tool, Input: []byte(input)})
-		if res.Err != nil {
-			t.Fatalf("%s: %v", tool, res.Err)
-		}
-		return res
-	}
-	pod := call(tools.ToolConfigurePod, `{"name":"train","gpu":"L4-PCIE-24GB","gpu_count":1,"provider":"auto","vcpu":4,"ram_gib":16,"disk_gib":50,`+
-		`"image":"cuda-12.4-base","pricing":"on_demand"}`).Output.(tools.PodQuote).Pod
-	call(tools.ToolDeployPod, `{"id":"`+pod.ID+`"}`)
+	pod, call := registeredWithAPod(t, b, a, url, "Flo", "flo@example.com")
 	deadline := time.Now().Add(60 * time.Second)
-	for {
-		p, err := a.Pods.Get(ctx, flo.TenantID, pod.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if p.State == pods.Ready {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the pod is %s, never ready", p.State)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 	// Activated from its mail, the pod runs and its seconds are charged.
 	link := `document.querySelector('.mail[data-kind="activation"] a[href*="/activate?token="]')`
 	b.do(t, chromedp.Navigate(url+"/mailbox"))

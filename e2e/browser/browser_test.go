@@ -303,41 +303,8 @@ func TestPayingForAPlanInABrowser(t *testing.T) {
 // the WebSocket, and the page was not reloaded.
 func TestADashboardSeesItsPodChangeWithoutReloading(t *testing.T) {
 	url, a := platformApp(t)
-	ctx := context.Background()
-	if _, err := a.Params.Set(ctx, actor.System("test"), params.SetRequest{Key: "plans.free.gpu_classes", Value: "*", Confirm: "global"}); err != nil {
-		t.Fatal(err)
-	}
 	b := newBrowser(t)
-	b.do(t, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(url+"/register"), chromedp.WaitVisible(chromedp.CSS("#name")),
-		chromedp.SendKeys(chromedp.CSS("#name"), "Di"), chromedp.SendKeys(chromedp.CSS("#email"), "di@example.com"),
-		chromedp.SendKeys(chromedp.CSS("#password"), "quiet-harbor-lantern-42"), chromedp.Click(chromedp.CSS(`form[action="/register"] button`)))
-	b.until(t, `document.querySelector(".who") !== null`)
-	u, err := a.Store.UserByEmail(ctx, "di@example.com")
-	if err != nil {
-		t.Fatal(err)
-	}
-	di := actor.Actor{Kind: actor.KindUser, ID: u.ID, TenantID: u.TenantID, Role: u.Role}
-	call := func(tool, input string) tools.Result {
-		t.Helper()
-		res := a.Tools.Call(ctx, tools.Request{Actor: di, Face: audit.FaceDirect, Tool: tool, Input: []byte(input)})
-		if res.Err != nil {
-			t.Fatalf("%s: %v", tool, res.Err)
-		}
-		return res
-	}
-	pod := call(tools.ToolConfigurePod, `{"name":"train","gpu":"L4-PCIE-24GB","gpu_count":1,"provider":"auto","vcpu":4,"ram_gib":16,"disk_gib":50,`+
-		`"image":"cuda-12.4-base","pricing":"on_demand"}`).Output.(tools.PodQuote).Pod
-	call(tools.ToolDeployPod, `{"id":"`+pod.ID+`"}`)
-	for {
-		p, err := a.Pods.Get(ctx, di.TenantID, pod.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if p.State == pods.Ready {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	pod, call := registeredWithAPod(t, b, a, url, "Di", "di@example.com")
 	cell := `document.querySelector('tr[data-pod="` + pod.ID + `"] [data-state]')`
 	b.do(t, chromedp.Navigate(url+"/dashboard"))
 	b.until(t, cell+` !== null && `+cell+`.textContent === "ready" && document.getElementById("live-status").textContent.startsWith("Live")`)
@@ -360,4 +327,51 @@ func TestADashboardSeesItsPodChangeWithoutReloading(t *testing.T) {
 		b.shot(t, "mailbox", w)
 	}
 	b.noProblems(t, "the mailbox")
+}
+
+// registeredWithAPod registers a person in the browser (signed in at once
+// in SANDBOX, on the FREE plan opened to every GPU), then configures and
+// deploys an L4 pod for them through the tools, as another tab or the
+// agent would, and waits until it is ready. It answers the pod and a
+// caller of the tools as that person.
+func registeredWithAPod(t *testing.T, b *browser, a *app.App, url, name, email string) (pods.Pod, func(tool, input string) tools.Result) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := a.Params.Set(ctx, actor.System("test"), params.SetRequest{Key: "plans.free.gpu_classes", Value: "*", Confirm: "global"}); err != nil {
+		t.Fatal(err)
+	}
+	b.do(t, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(url+"/register"), chromedp.WaitVisible(chromedp.CSS("#name")),
+		chromedp.SendKeys(chromedp.CSS("#name"), name), chromedp.SendKeys(chromedp.CSS("#email"), email),
+		chromedp.SendKeys(chromedp.CSS("#password"), "quiet-harbor-lantern-42"), chromedp.Click(chromedp.CSS(`form[action="/register"] button`)))
+	b.until(t, `document.querySelector(".who") !== null`)
+	u, err := a.Store.UserByEmail(ctx, email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	who := actor.Actor{Kind: actor.KindUser, ID: u.ID, TenantID: u.TenantID, Role: u.Role}
+	call := func(tool, input string) tools.Result {
+		t.Helper()
+		res := a.Tools.Call(ctx, tools.Request{Actor: who, Face: audit.FaceDirect, Tool: tool, Input: []byte(input)})
+		if res.Err != nil {
+			t.Fatalf("%s: %v", tool, res.Err)
+		}
+		return res
+	}
+	pod := call(tools.ToolConfigurePod, `{"name":"train","gpu":"L4-PCIE-24GB","gpu_count":1,"provider":"auto","vcpu":4,"ram_gib":16,"disk_gib":50,`+
+		`"image":"cuda-12.4-base","pricing":"on_demand"}`).Output.(tools.PodQuote).Pod
+	call(tools.ToolDeployPod, `{"id":"`+pod.ID+`"}`)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		p, err := a.Pods.Get(ctx, who.TenantID, pod.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.State == pods.Ready {
+			return p, call
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the pod is %s, never ready", p.State)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
