@@ -204,7 +204,14 @@ func (p *Pages) call(r *http.Request, who actor.Actor, tool string, in any, out 
 	if err != nil {
 		return err
 	}
-	res := p.d.Tools.Call(r.Context(), tools.Request{Actor: who, Face: audit.FaceWeb, Tool: tool, Input: raw})
+	ctx := r.Context()
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		// A form's action finishes even when the browser leaves the page
+		// meanwhile (a reload, another click): a change is not cut off
+		// half made because the answer has no one to go to.
+		ctx = context.WithoutCancel(ctx)
+	}
+	res := p.d.Tools.Call(ctx, tools.Request{Actor: who, Face: audit.FaceWeb, Tool: tool, Input: raw})
 	if res.Err != nil {
 		return res.Err
 	}

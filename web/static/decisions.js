@@ -8,6 +8,10 @@ const page = document.querySelector("[data-decision-page]");
 const status = document.getElementById("live-status");
 const newest = !new URLSearchParams(location.search).has("after");
 let last = 0;
+// A form on its way (Approve, Override…) leads to the page anew: a reload
+// now would cancel it.
+let submitting = false;
+document.addEventListener("submit", () => { submitting = true; });
 
 function cell(tag, text, cls) {
   const e = document.createElement(tag);
@@ -42,7 +46,7 @@ function matches(table, d) {
 
 function apply(d) {
   if (page && page.dataset.decisionPage === d.id && page.textContent !== d.status) {
-    location.reload();
+    if (!submitting) location.reload();
     return;
   }
   for (const table of tables) {

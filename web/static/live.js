@@ -12,6 +12,10 @@ for (const el of document.querySelectorAll("[data-pod]")) {
 const status = document.getElementById("live-status");
 const last = new Map();
 const order = ["pending", "provisioning", "ready", "running"];
+// A form on its way (Stop, Activate…) leads to the page anew: a reload
+// now would cancel it.
+let submitting = false;
+document.addEventListener("submit", () => { submitting = true; });
 
 function show(el, state) {
   const was = el.dataset.podState;
@@ -31,7 +35,7 @@ function show(el, state) {
     if (i === at) li.setAttribute("aria-current", "step");
     else li.removeAttribute("aria-current");
   }
-  if (state !== was && (el.dataset.reloadOn || "").split(" ").includes(state)) location.reload();
+  if (state !== was && !submitting && (el.dataset.reloadOn || "").split(" ").includes(state)) location.reload();
 }
 
 function connect(delay) {
