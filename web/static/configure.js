@@ -72,3 +72,6 @@ form.addEventListener("input", (e) => {
   clearTimeout(timer);
   timer = setTimeout(reprice, 250);
 });
+
+// The bounds of the provider chosen at first apply from the start.
+reprice();
