@@ -232,6 +232,9 @@ type decisionView struct {
 	// Delivery is where its news went (Kafka, Slack); nil when unknown.
 	Delivery *decision.Delivery
 	Replay   *tools.Replay
+	// Names are the tenant's people by id (who decided, whom the agent
+	// acts for), as the page names them.
+	Names map[string]string
 	// Args is the call's arguments, indented for reading and editing.
 	Args  string
 	Error string
@@ -254,6 +257,13 @@ func (p *Pages) showDecision(w http.ResponseWriter, r *http.Request, status int,
 		return
 	}
 	v.Args = indent(v.Decision.Args)
+	var people tools.UserList
+	if err := p.call(r, s.actor, tools.ToolListUsers, struct{}{}, &people); err == nil {
+		v.Names = map[string]string{}
+		for _, u := range people.Users {
+			v.Names[u.ID] = u.Email
+		}
+	}
 	var dl decision.Delivery
 	if err := p.call(r, s.actor, tools.ToolDecisionDelivery, ref, &dl); err == nil {
 		v.Delivery = &dl

@@ -111,6 +111,9 @@ func TestJourney3TheAgentsConsoleInABrowser(t *testing.T) {
 	if !eval[bool](t, b, `document.querySelector("main").innerText.includes("deploy it, but as I say")`) {
 		t.Error("the decision's page does not keep the override's reason")
 	}
+	if !eval[bool](t, b, `document.querySelector("main").innerText.includes("decided by ops@example.com")`) {
+		t.Error("the decision's page does not name the admin who decided")
+	}
 	shots("j3-overridden")
 
 	b.do(t, chromedp.Click(chromedp.CSS(`nav.admin-nav a[href="/admin/audit"]`)))
