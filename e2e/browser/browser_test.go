@@ -176,11 +176,18 @@ func (b *browser) shot(t *testing.T, name string, width int64) {
 }
 
 // fits checks the page does not scroll sideways at the tab's width (a
-// table may scroll within its own region).
+// table may scroll within its own region) once it has laid itself out.
 func (b *browser) fits(t *testing.T, page string, width int64) {
 	t.Helper()
-	if eval[bool](t, b, `document.documentElement.scrollWidth > window.innerWidth + 1`) {
-		t.Errorf("%s scrolls sideways at %d px", page, width)
+	// Charts follow their container's new width a frame or two after the
+	// viewport changes: what counts is the page once laid out again.
+	deadline := time.Now().Add(2 * time.Second)
+	for eval[bool](t, b, `document.documentElement.scrollWidth > window.innerWidth + 1`) {
+		if time.Now().After(deadline) {
+			t.Errorf("%s scrolls sideways at %d px", page, width)
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 

@@ -14,20 +14,6 @@ import (
 	"github.com/gpubroker/pod/mode"
 )
 
-// consoleShots checks the page fits at every width and photographs it at
-// 768 and 1280 px, the console's screens, leaving the tab at 1280.
-func (b *browser) consoleShots(t *testing.T, name string) {
-	t.Helper()
-	for _, w := range widths {
-		b.do(t, chromedp.EmulateViewport(w, 900))
-		b.fits(t, name, w)
-		if w >= 768 {
-			b.shot(t, name, w)
-		}
-	}
-	b.noProblems(t, name)
-}
-
 // TestJourney4ConfigurationInABrowser walks Journey 4 as a POD Admin
 // would: sign in → the configuration → find a parameter by a word →
 // open it → a wrong value is refused beside its field → a value LIVE

@@ -51,12 +51,7 @@ func TestJourney3TheAgentsConsoleInABrowser(t *testing.T) {
 	consoleAdmin(t, b, a, url, "ops@example.com")
 	shots := func(name string) {
 		t.Helper()
-		for _, w := range []int64{768, 1280} {
-			b.do(t, chromedp.EmulateViewport(w, 900))
-			b.fits(t, name, w)
-			b.shot(t, name, w)
-		}
-		b.noProblems(t, name)
+		b.consoleShots(t, name)
 	}
 
 	b.do(t, chromedp.Click(chromedp.CSS(`nav a[href="/admin"]`)))

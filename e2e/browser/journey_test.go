@@ -22,10 +22,27 @@ import (
 // reports no problem, and leaves the tab at the widest.
 func (b *browser) journeyShots(t *testing.T, name string) {
 	t.Helper()
+	b.shotsFrom(t, name, 0)
+}
+
+// consoleShots checks the page fits at every width and photographs it at
+// 768 and 1280 px, the console's screens, leaving the tab at 1280.
+func (b *browser) consoleShots(t *testing.T, name string) {
+	t.Helper()
+	b.shotsFrom(t, name, 768)
+}
+
+// shotsFrom checks the page fits at every width and reports no problem,
+// photographs it at the widths from least on, and leaves the tab at the
+// widest.
+func (b *browser) shotsFrom(t *testing.T, name string, least int64) {
+	t.Helper()
 	for _, w := range widths {
 		b.do(t, chromedp.EmulateViewport(w, 900))
 		b.fits(t, name, w)
-		b.shot(t, name, w)
+		if w >= least {
+			b.shot(t, name, w)
+		}
 	}
 	b.noProblems(t, name)
 }
