@@ -69,11 +69,16 @@ func badInput(err error) bool {
 // next is where to go after signing in: a path of ours, or the
 // dashboard.
 func next(r *http.Request) string {
-	n := r.FormValue("next")
-	if u, err := url.Parse(n); err == nil && strings.HasPrefix(n, "/") && !strings.HasPrefix(n, "//") && u.Host == "" {
-		return n
+	return localPath(r.FormValue("next"), "/dashboard")
+}
+
+// localPath is raw when it is a path on this origin, or def: a form's
+// "go here next" never leads to another site.
+func localPath(raw, def string) string {
+	if u, err := url.Parse(raw); err == nil && strings.HasPrefix(raw, "/") && !strings.HasPrefix(raw, "//") && u.Host == "" {
+		return raw
 	}
-	return "/dashboard"
+	return def
 }
 
 // account pages' data: the form and where to go next.
@@ -108,21 +113,13 @@ func (p *Pages) FinishOAuth(w http.ResponseWriter, r *http.Request, t auth.Token
 		http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
 		return
 	}
-	status := http.StatusUnauthorized
 	switch fault.KindOf(err) {
-	case fault.KindForbidden:
-		status = http.StatusForbidden
-	case fault.KindMalformed, fault.KindInvalid:
-		status = http.StatusBadRequest
-	case fault.KindRateLimited:
-		status = http.StatusTooManyRequests
-	case fault.KindUnavailable:
-		status = http.StatusServiceUnavailable
-	case fault.KindUnauthenticated:
+	case fault.KindForbidden, fault.KindMalformed, fault.KindInvalid, fault.KindRateLimited, fault.KindUnavailable, fault.KindUnauthenticated:
 	default:
 		p.fail(w, r, err)
 		return
 	}
+	status := refusalStatus(err)
 	f := form{Values: map[string]string{}, Errors: map[string]string{}}
 	f.Error = "Signing in with the provider did not work: " + err.Error()
 	p.render(w, r, status, "signin", view{Title: "Sign in", Nav: "signin", Data: accountView{Form: f, Next: "/dashboard", OAuth: p.oauth()}})

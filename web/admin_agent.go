@@ -81,9 +81,9 @@ func (p *Pages) adminAgentStart(w http.ResponseWriter, r *http.Request) {
 	}
 	var st tools.AgentState
 	err := p.call(r, s.actor, tools.ToolStartAgent, tools.StartAgentInput{Goals: goals, Interval: f.Values["interval"]}, &st)
-	wantsJSON := strings.Contains(r.Header.Get("Accept"), "application/json")
+	jsonAsked := wantsJSON(r)
 	switch {
-	case err == nil && wantsJSON:
+	case err == nil && jsonAsked:
 		writeJSON(w, http.StatusOK, st)
 		return
 	case err == nil:
@@ -99,7 +99,7 @@ func (p *Pages) adminAgentStart(w http.ResponseWriter, r *http.Request) {
 			f.Errors["goals"] = m
 		}
 	}
-	if wantsJSON {
+	if jsonAsked {
 		writeJSON(w, refusalStatus(err), map[string]any{"error": f.Error, "errors": f.Errors})
 		return
 	}
@@ -158,19 +158,19 @@ func (p *Pages) adminAgentBudget(w http.ResponseWriter, r *http.Request) {
 // follows the steps on the stream; without it the form goes back to the
 // dashboard.
 func (p *Pages) adminAgentMessage(w http.ResponseWriter, r *http.Request) {
-	wantsJSON := strings.Contains(r.Header.Get("Accept"), "application/json")
+	jsonAsked := wantsJSON(r)
 	s, _ := user(r)
 	var reply tools.AgentReply
 	err := p.call(r, s.actor, tools.ToolSendAgentMessage, tools.SendAgentMessageInput{Message: r.FormValue("message"), Background: true}, &reply)
 	switch {
-	case wantsJSON && err != nil:
+	case jsonAsked && err != nil:
 		status := http.StatusInternalServerError
 		msg := "the message could not be sent; try again in a moment"
 		if refusedHere(err) || fault.KindOf(err) == fault.KindUnavailable {
 			status, msg = refusalStatus(err), refusalText(err)
 		}
 		writeJSON(w, status, map[string]string{"error": msg})
-	case wantsJSON:
+	case jsonAsked:
 		writeJSON(w, http.StatusAccepted, reply)
 	case err != nil:
 		p.fail(w, r, err)

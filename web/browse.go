@@ -3,7 +3,6 @@ package web
 import (
 	"net/http"
 	"net/url"
-	"strconv"
 
 	"github.com/gpubroker/pod/market"
 	"github.com/gpubroker/pod/providers"
@@ -67,32 +66,7 @@ func (p *Pages) browse(w http.ResponseWriter, r *http.Request) {
 	for _, k := range market.SortKeys {
 		v.Sorts = append(v.Sorts, option{string(k), sortLabels[k]})
 	}
-	in := map[string]any{}
-	for _, k := range browseFields {
-		if val := v.Form.Values[k]; val != "" {
-			in[k] = val
-		}
-	}
-	for _, k := range browseInts {
-		if val := v.Form.Values[k]; val != "" {
-			n, err := strconv.Atoi(val)
-			if err != nil {
-				v.Form.Errors[k] = "want a whole number"
-				continue
-			}
-			in[k] = n
-		}
-	}
-	for _, k := range browseDecimals {
-		if val := v.Form.Values[k]; val != "" {
-			f, err := strconv.ParseFloat(val, 64)
-			if err != nil {
-				v.Form.Errors[k] = "want an amount in USD, like 2.50"
-				continue
-			}
-			in[k] = f
-		}
-	}
+	in := formInput(&v.Form, browseFields, browseInts, browseDecimals)
 	if c := r.FormValue("cursor"); c != "" {
 		in["cursor"] = c
 	}

@@ -341,20 +341,34 @@ func refusalText(err error) string {
 	return problems(fe)
 }
 
-// refusalStatus is the page's status for a refused action.
+// kindStatus is the status of a page refused by a tool's fault, as the
+// REST face answers the same fault.
+var kindStatus = map[fault.Kind]int{
+	fault.KindMalformed:         http.StatusBadRequest,
+	fault.KindInvalid:           http.StatusUnprocessableEntity,
+	fault.KindNotFound:          http.StatusNotFound,
+	fault.KindConflict:          http.StatusConflict,
+	fault.KindForbidden:         http.StatusForbidden,
+	fault.KindUnauthenticated:   http.StatusUnauthorized,
+	fault.KindNeedsConfirmation: http.StatusConflict,
+	fault.KindUnavailable:       http.StatusServiceUnavailable,
+	fault.KindRateLimited:       http.StatusTooManyRequests,
+	fault.KindGone:              http.StatusGone,
+}
+
+// refusalStatus is the page's status for a refused action: a call held
+// for approval is accepted, one the policies refused forbidden, a fault
+// as kindStatus says.
 func refusalStatus(err error) int {
 	var ref *tools.Refusal
 	switch {
 	case errors.As(err, &ref) && ref.Approval != nil:
 		return http.StatusAccepted
-	case errors.As(err, &ref), fault.KindOf(err) == fault.KindForbidden:
+	case errors.As(err, &ref):
 		return http.StatusForbidden
-	case fault.KindOf(err) == fault.KindConflict:
-		return http.StatusConflict
-	case fault.KindOf(err) == fault.KindGone:
-		return http.StatusGone
-	case fault.KindOf(err) == fault.KindUnauthenticated:
-		return http.StatusUnauthorized
+	}
+	if st, ok := kindStatus[fault.KindOf(err)]; ok {
+		return st
 	}
 	return http.StatusUnprocessableEntity
 }
@@ -362,11 +376,7 @@ func refusalStatus(err error) int {
 // back is where a form goes after its action: the local path it names in
 // "back", or def.
 func back(r *http.Request, def string) string {
-	b := r.PostFormValue("back")
-	if u, err := url.Parse(b); err == nil && strings.HasPrefix(b, "/") && !strings.HasPrefix(b, "//") && u.Host == "" {
-		return b
-	}
-	return def
+	return localPath(r.PostFormValue("back"), def)
 }
 
 // scaleInput reads the scale form's GPU count.

@@ -256,12 +256,18 @@ func (p *Pages) requireCSRF(next http.Handler) http.Handler {
 		switch {
 		case r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions || p.checkCSRF(r):
 			next.ServeHTTP(w, r)
-		case strings.Contains(r.Header.Get("Accept"), "application/json"):
+		case wantsJSON(r):
 			writeJSON(w, http.StatusForbidden, map[string]string{"error": errCSRF.Error()})
 		default:
 			p.fail(w, r, errCSRF)
 		}
 	})
+}
+
+// wantsJSON reports whether a page's script asked for JSON rather than a
+// page.
+func wantsJSON(r *http.Request) bool {
+	return strings.Contains(r.Header.Get("Accept"), "application/json")
 }
 
 // SessionActor is who the request's session cookie signs in, for another

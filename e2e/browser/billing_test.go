@@ -79,7 +79,7 @@ func TestTheBillingPageDrawsTheMonthsCosts(t *testing.T) {
 	// Activated from its mail, the pod runs and its seconds are charged.
 	link := `document.querySelector('.mail[data-kind="activation"] a[href*="/activate?token="]')`
 	b.do(t, chromedp.Navigate(url+"/mailbox"))
-	b.until(t, link+` !== null`)
+	b.reloadUntil(t, link+` !== null`)
 	token := eval[string](t, b, `new URL(`+link+`.href).searchParams.get("token")`)
 	call(tools.ToolActivatePod, `{"id":"`+pod.ID+`","token":"`+token+`"}`)
 	for call(tools.ToolUsageSummary, `{}`).Output.(billing.Rollup).Total.Seconds < 2 {

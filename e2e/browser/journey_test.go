@@ -205,7 +205,8 @@ func deployAndActivate(t *testing.T, b *browser, a *app.App, url, journey string
 
 	b.do(t, chromedp.Click(chromedp.CSS(`nav a[href="/mailbox"]`)))
 	link := `document.querySelector('.mail[data-kind="activation"] a[href^="/pods/` + podID + `/activate?token="]')`
-	b.until(t, link+` !== null`)
+	b.until(t, `location.pathname === "/mailbox" && document.readyState === "complete"`)
+	b.reloadUntil(t, link+` !== null`)
 	b.journeyShots(t, name+"mailbox")
 	b.do(t, chromedp.Click(chromedp.CSS(`.mail[data-kind="activation"] a[href^="/pods/`+podID+`/activate?token="]`)))
 	b.until(t, `document.querySelector('form[action$="/activate"]') !== null`)
